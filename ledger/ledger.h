@@ -1,0 +1,283 @@
+// The ledger: an LMDB store in a data directory, one writer thread with group commit, and
+// read snapshots that never block the writer (SPEC section 2; layout in docs/design.md).
+//
+// Writing: callers build a Batch of WriteOps (open an account, post an entry, or an op of a
+// higher layer such as a marketplace event) and submit it. The writer thread takes every batch
+// waiting, applies all of them in one LMDB write transaction, commits once (fsync), and only then
+// reports each item's result. Items `linked` to the next commit or fail together.
+//
+// Reading: snapshot() opens an LMDB read transaction: a consistent view as of the last commit.
+//
+// Thread safety: Ledger's public methods may be called from any thread concurrently. A Snapshot
+// belongs to one thread at a time. WriteTxn exists only on the writer thread, inside
+// WriteOp::apply.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/entry.h"
+#include "ledger/money.h"
+#include "ledger/status.h"
+#include "ledger/time.h"
+
+namespace tally {
+
+inline constexpr uint32_t kSchemaVersion = 1;
+
+struct LedgerOptions {
+  std::string dir;                              // created if missing
+  size_t map_size_bytes = size_t(1) << 32;      // initial map (address space, not disk)
+  size_t map_size_max_bytes = size_t(1) << 40;  // growth stops here: store_full
+  size_t batch_items_max = 10000;               // per submitted batch; more: batch_too_large
+  size_t group_items_max = 50000;               // items per write transaction
+  std::vector<std::string> extra_tables;        // named tables for higher layers
+  Clock clock = system_now_ns;                  // commit times (injectable for tests)
+  bool durable = true;  // fsync every commit. false (MDB_NOSYNC) only for benchmarks that say so.
+};
+
+// --- results ------------------------------------------------------------------------------
+
+enum class ItemStatus : uint8_t { ok, duplicate, error };
+
+struct ItemResult {
+  ItemStatus status = ItemStatus::ok;
+  Code code = Code::ok;
+  std::string message;
+  std::string id;        // the item's id, when it has one
+  uint64_t seq = 0;      // commit sequence of the item's (first) entry; the original one for a
+                         // duplicate; 0 when the item posted no entry
+  TimeNs commit_ns = 0;  // commit time of that entry
+  std::string detail;    // op-specific, e.g. a computed breakdown as JSON (may be empty)
+
+  static ItemResult error(Rejection r, std::string id = {}) {
+    ItemResult x;
+    x.status = ItemStatus::error;
+    x.code = r.code;
+    x.message = std::move(r.message);
+    x.id = std::move(id);
+    return x;
+  }
+  bool ok() const { return status != ItemStatus::error; }
+};
+
+struct IdRecord {
+  uint64_t seq = 0;
+  TimeNs commit_ns = 0;
+  Digest digest{};  // digest of the request that used the id
+};
+
+struct Committed {
+  uint64_t seq = 0;
+  TimeNs commit_ns = 0;
+};
+
+using TableId = unsigned int;
+
+class WriteTxn;
+class Snapshot;
+
+// One item of a batch. apply() runs on the writer thread inside the write transaction.
+// Contract: run every rejection check before changing anything; on rejection return an error
+// result having changed nothing; otherwise apply completely. apply() may run more than once for
+// the same op (the writer retries a group after growing a full map), so it must not consume the
+// op's own state. It must not catch exceptions (store failures unwind to the writer).
+class WriteOp {
+ public:
+  virtual ~WriteOp() = default;
+  virtual ItemResult apply(WriteTxn& txn) = 0;
+  bool linked = false;  // this item and the next commit or fail together
+};
+
+using Batch = std::vector<std::unique_ptr<WriteOp>>;
+
+// Built-in ops.
+// Opens `account`, or, when it exists with the same kind and no_overdraft flag, adds currencies
+// it lacks (ok). A different kind or flag: account_exists. Opening a closed account:
+// account_closed.
+std::unique_ptr<WriteOp> make_open_account(Account account);
+// Posts an entry (validated in full; duplicate / id_conflict by id and content).
+std::unique_ptr<WriteOp> make_post_entry(Entry entry);
+// Closes an account: no new postings. Idempotent.
+std::unique_ptr<WriteOp> make_close_account(std::string name);
+// Closes the period through `end_exclusive` (start of the day after the closed date, UTC):
+// snapshots every balance by business time and refuses later entries dated before it.
+std::unique_ptr<WriteOp> make_close_period(TimeNs end_exclusive);
+// Declares an asset (code, exponent); persisted. Re-declaring identically is ok.
+std::unique_ptr<WriteOp> make_declare_asset(std::string code, int exponent);
+
+// A prepared entry: validated against the books, ready to apply without further failure.
+struct PreparedEntry {
+  Entry entry;
+  Digest request_digest{};
+  struct Book {
+    uint64_t book_id;
+    AccountKind kind;
+    i128 delta;  // on the account's normal side
+  };
+  std::vector<Book> books;  // one per posting, in posting order
+};
+
+// --- the writer's transaction ---------------------------------------------------------------
+
+class WriteTxn {
+ public:
+  virtual ~WriteTxn() = default;
+  // The commit time every entry of this transaction gets.
+  virtual TimeNs commit_ns() const = 0;
+
+  virtual std::optional<Account> account(std::string_view name) = 0;
+  virtual std::optional<Currency> currency(std::string_view code) = 0;
+  // Current normal-side balance, including this transaction's earlier items. Zero for an
+  // account or currency never posted to.
+  virtual Amount balance(std::string_view account, const Currency& c) = 0;
+  virtual std::optional<IdRecord> find_id(std::string_view id) = 0;
+
+  // Idempotency: nullopt when `id` is new; otherwise the result to report (duplicate when the
+  // recorded digest equals `digest`, else an id_conflict error).
+  std::optional<ItemResult> check_id(std::string_view id, const Digest& digest);
+
+  // Every check on an entry: its shape, that every account exists, is open and holds the
+  // currency, no no_overdraft balance goes below zero (counting postings earlier in the entry,
+  // batch and transaction), not inside a closed period, no balance overflows.
+  virtual Result<PreparedEntry> prepare_entry(Entry entry, const Digest& request_digest) = 0;
+  // Applies a prepared entry: journal record, hash chain, postings with running balances, the
+  // id index. Cannot be rejected.
+  virtual Committed apply_entry(const PreparedEntry& prepared) = 0;
+
+  // Opens (or extends) an account inside this transaction; same rules as make_open_account.
+  virtual Result<bool> open_account(const Account& account) = 0;
+
+  // Generic tables for higher layers. Keys at most 511 bytes (LMDB's limit).
+  virtual std::optional<std::string> get(TableId table, std::string_view key) = 0;
+  virtual void put(TableId table, std::string_view key, std::string_view value) = 0;
+  virtual void del(TableId table, std::string_view key) = 0;
+  // Visits keys >= `from` in order while visit returns true (the range must not be modified
+  // during the visit).
+  virtual void scan(
+      TableId table, std::string_view from,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+};
+
+// --- reading --------------------------------------------------------------------------------
+
+struct BalanceRow {
+  std::string account;
+  Currency currency;
+  Amount balance;
+};
+struct CurrencyTotal {
+  Currency currency;
+  Amount balance;
+};
+struct Balances {
+  std::vector<BalanceRow> accounts;   // name order, then currency order
+  std::vector<CurrencyTotal> totals;  // per currency, code order (sum of normal-side balances)
+};
+struct TrialBalanceRow {
+  Currency currency;
+  Amount debits;   // sum of debit balances
+  Amount credits;  // sum of credit balances
+};
+
+struct EntryView {
+  Entry entry;
+  uint64_t seq = 0;
+  TimeNs commit_ns = 0;
+  Digest prev_hash{};
+  Digest hash{};
+};
+
+struct StatementQuery {
+  std::string account;
+  std::optional<TimeNs> from, to;  // inclusive from, exclusive to
+  bool by_business_time = false;   // filter on `at` instead of commit time
+  size_t limit = 100;              // 1..10000
+  std::string after;               // opaque cursor from a previous page
+};
+struct StatementLine {
+  uint64_t seq = 0;
+  std::string entry_id;
+  std::string kind;
+  TimeNs at = 0;
+  TimeNs commit_ns = 0;
+  Currency currency;
+  Side side = Side::debit;
+  Amount amount;         // > 0
+  Amount balance_after;  // normal-side running balance
+};
+struct Statement {
+  std::vector<StatementLine> lines;
+  std::string next;  // cursor for the next page; empty when there is no more
+};
+
+struct VerifyReport {
+  bool ok = true;
+  uint64_t entries = 0;
+  uint64_t postings = 0;
+  std::string problem;  // the first discrepancy, with its location
+  Digest head{};
+};
+
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  virtual uint64_t last_seq() = 0;
+  virtual TimeNs last_commit_ns() = 0;
+  virtual std::optional<TimeNs> closed_through() = 0;
+  virtual std::optional<Account> account(std::string_view name) = 0;
+  // Accounts equal to or under `prefix` (empty: all), in name order.
+  virtual std::vector<Account> accounts(std::string_view prefix) = 0;
+  virtual std::optional<Currency> currency(std::string_view code) = 0;
+  // Normal-side balance as recorded at commit time `as_of` (default: now). Two B-tree seeks.
+  // unknown_account, currency_not_allowed.
+  virtual Result<Amount> balance(std::string_view account, std::string_view currency,
+                                 std::optional<TimeNs> as_of = {}) = 0;
+  // Balance by business time at the end of a closed period (from its snapshot). bad_date when
+  // `end_exclusive` is not the end of a closed period.
+  virtual Result<Amount> period_balance(std::string_view account, std::string_view currency,
+                                        TimeNs end_exclusive) = 0;
+  virtual Balances balances(std::string_view prefix, std::optional<TimeNs> as_of = {}) = 0;
+  virtual std::vector<TrialBalanceRow> trial_balance(std::optional<TimeNs> as_of = {}) = 0;
+  virtual Result<Statement> statement(const StatementQuery& q) = 0;
+  virtual std::optional<EntryView> entry(std::string_view id) = 0;
+  virtual std::optional<EntryView> entry_at(uint64_t seq) = 0;
+  // Visits entries in commit order from `from_seq` while visit returns true.
+  virtual void entries(uint64_t from_seq, const std::function<bool(const EntryView&)>& visit) = 0;
+  // Recomputes the hash chain, every running balance, every book's balance and the id index
+  // from the journal; reports the first discrepancy. progress(done, total) is called now and then.
+  virtual VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress = {}) = 0;
+
+  virtual std::optional<std::string> get(TableId table, std::string_view key) = 0;
+  virtual void scan(TableId table, std::string_view from,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+};
+
+class Ledger {
+ public:
+  // Opens (creating if needed) the store in options.dir. A store written with another schema
+  // version is refused (version_mismatch), never misread.
+  static Status open(LedgerOptions options, std::unique_ptr<Ledger>* out);
+  virtual ~Ledger() = default;  // drains queued batches, commits them, stops the writer
+
+  using Done = std::function<void(std::vector<ItemResult>)>;
+  // Queues a batch. `done` runs on the writer thread once the batch's transaction is durable
+  // (or at once, for a batch refused whole: empty, or over batch_items_max). Never blocks on
+  // the commit; may block briefly when the queue is full (back-pressure).
+  virtual void submit(Batch batch, Done done) = 0;
+  // submit() and wait for the results.
+  std::vector<ItemResult> submit_and_wait(Batch batch);
+
+  virtual std::unique_ptr<Snapshot> snapshot() = 0;
+  virtual TableId table(std::string_view name) const = 0;  // one of options.extra_tables
+  virtual std::optional<Currency> find_currency(std::string_view code) const = 0;
+  virtual const LedgerOptions& options() const = 0;
+  // Commits counted since open (for tests and metrics).
+  virtual uint64_t commits() const = 0;
+};
+
+}  // namespace tally
