@@ -1,8 +1,451 @@
 @0xc5a3d8e6f1b20a47;
-# tally's wire schema. Amounts are exact integers in minor units (two 64-bit halves of a signed
-# 128-bit value) plus a currency code: never floating point.
+# tally's wire schema (SPEC section 5). Every method is documented with an example in
+# docs/rpc.md.
+#
+# Conventions:
+# - Amounts in entries and results are exact integers in minor units (Amount128) with their
+#   Currency (code and exponent): never floating point. Amounts in marketplace events stay the
+#   decimal text the client was given ("120.00"), because an event's currency may only be known
+#   to the server (a refund is in its sale's currency).
+# - Times are signed nanoseconds since the Unix epoch, UTC (an RFC 3339 `at` converted exactly).
+# - An optional value is a pointer field left null: an absent Text, an absent Instant.
+# - A read that the books reject (unknown account, bad cursor) answers with `error` set and
+#   `result` null. A call that fails as a call (a null capability, a lost connection, "unknown
+#   token", a message over the server's limits) is a Cap'n Proto exception.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("tally::wire");
+
+# --- values -----------------------------------------------------------------------------------
 
 struct Amount128 {
   hi @0 :Int64;   # high 64 bits, two's complement
   lo @1 :UInt64;  # low 64 bits
+}
+
+struct Currency {
+  code @0 :Text;       # [A-Z][A-Z0-9]{2,11}
+  exponent @1 :UInt8;  # minor-unit exponent, 0..18 (USD 2, JPY 0): what one unit of Amount128 is
+}
+
+struct CurrencyAmount {
+  currency @0 :Currency;
+  amount @1 :Amount128;
+}
+
+struct Instant {
+  ns @0 :Int64;  # nanoseconds since 1970-01-01T00:00:00Z
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+enum AccountKind {
+  asset @0;
+  liability @1;
+  equity @2;
+  revenue @3;
+  expense @4;
+}
+
+enum Side {
+  debit @0;
+  credit @1;
+}
+
+enum Role {
+  poster @0;
+  auditor @1;
+  finance @2;
+}
+
+# Mirrors tally::Code (ledger/status.h) value for value, in the same order: never reorder, add
+# new codes at the end in both places. A code a client does not know is to be read as `internal`.
+enum ErrorCode {
+  ok @0;
+  badRequest @1;
+  badAmount @2;
+  badCurrency @3;
+  badRate @4;
+  overflow @5;
+  unbalanced @6;
+  unknownAccount @7;
+  currencyNotAllowed @8;
+  accountClosed @9;
+  overdraft @10;
+  tooManyPostings @11;
+  idConflict @12;
+  badId @13;
+  badAccountName @14;
+  badTime @15;
+  badMeta @16;
+  accountExists @17;
+  periodClosed @18;
+  linkedFailed @19;
+  batchTooLarge @20;
+  unknownMarketplace @21;
+  unknownSale @22;
+  refundExceedsSale @23;
+  feesExceedAmount @24;
+  affiliateExceedsCommission @25;
+  unknownRule @26;
+  unknownPayee @27;
+  notAllowed @28;
+  storeFull @29;
+  internal @30;
+  unknownEntry @31;
+  unknownRun @32;
+  badDate @33;
+  notAPayDate @34;
+  unknownPayout @35;
+  payoutAlreadySettled @36;
+}
+
+# A business rejection: a stable code and a message naming the field.
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+}
+
+# --- posted items -----------------------------------------------------------------------------
+
+struct Posting {
+  account @0 :Text;
+  currency @1 :Currency;  # the exponent must be the ledger's for that code (else badCurrency)
+  side @2 :Side;
+  amount @3 :Amount128;   # > 0
+}
+
+struct Entry {
+  id @0 :Text;      # 1..128 bytes of printable ASCII
+  at @1 :Int64;     # business time
+  kind @2 :Text;
+  meta @3 :List(KeyValue);
+  postings @4 :List(Posting);  # 2..1024
+}
+
+struct OpenAccount {
+  account @0 :Text;
+  kind @1 :AccountKind;
+  currencies @2 :List(Currency);
+  noOverdraft @3 :Bool;
+}
+
+struct CloseAccount {
+  account @0 :Text;
+}
+
+struct DeclareAsset {
+  code @0 :Text;
+  exponent @1 :UInt8;
+}
+
+# Marketplace events (SPEC section 3). Amounts are decimal text exactly as given.
+struct Sale {
+  seller @0 :Text;
+  amount @1 :Text;
+  currency @2 :Text;
+  category @3 :Text;
+  affiliate @4 :Text;  # null: no affiliate
+}
+
+struct Delivered {
+  sale @0 :Text;
+}
+
+struct Refund {
+  sale @0 :Text;
+  amount @1 :Text;
+}
+
+struct Chargeback {
+  sale @0 :Text;
+  amount @1 :Text;
+  fee @2 :Text;  # null: no chargeback fee
+}
+
+struct Earning {
+  payee @0 :Text;
+  basis @1 :Text;
+  currency @2 :Text;
+  rule @3 :Text;
+}
+
+struct PassThrough {
+  payer @0 :Text;
+  vendor @1 :Text;
+  amount @2 :Text;
+  currency @3 :Text;
+}
+
+struct PayeeHold {
+  payee @0 :Text;
+  on @1 :Bool;
+  reason @2 :Text;
+}
+
+struct PayeeDetails {
+  payee @0 :Text;
+  name @1 :Text;
+  account @2 :Text;  # IBAN or another bank account id
+  bic @3 :Text;      # may be empty
+}
+
+enum PayoutStatus {
+  paid @0;
+  failed @1;
+}
+
+struct PayoutResult {
+  payout @0 :Text;
+  status @1 :PayoutStatus;
+  reason @2 :Text;
+}
+
+struct Event {
+  id @0 :Text;
+  at @1 :Int64;
+  marketplace @2 :Text;
+  meta @3 :List(KeyValue);
+  union {
+    sale @4 :Sale;
+    delivered @5 :Delivered;
+    refund @6 :Refund;
+    chargeback @7 :Chargeback;
+    earning @8 :Earning;
+    passThrough @9 :PassThrough;
+    payeeHold @10 :PayeeHold;
+    payeeDetails @11 :PayeeDetails;
+    payoutResult @12 :PayoutResult;
+  }
+}
+
+struct Item {
+  linked @0 :Bool;  # this item and the next commit or fail together
+  union {
+    open @1 :OpenAccount;
+    entry @2 :Entry;
+    close @3 :CloseAccount;
+    asset @4 :DeclareAsset;
+    event @5 :Event;
+  }
+}
+
+enum ItemStatus {
+  ok @0;
+  duplicate @1;  # the id exists with the same content: the original seq and commit time
+  error @2;
+}
+
+struct ItemResult {
+  status @0 :ItemStatus;
+  code @1 :ErrorCode;  # ok unless status is error
+  message @2 :Text;
+  id @3 :Text;
+  seq @4 :UInt64;      # commit sequence of the item's (first) entry; 0 when it posted none
+  commitNs @5 :Int64;
+  detail @6 :Text;     # op-specific JSON (an event's computed breakdown), may be empty
+}
+
+# --- reads ------------------------------------------------------------------------------------
+
+struct BalanceResult {
+  account @0 :Text;
+  kind @1 :AccountKind;
+  noOverdraft @2 :Bool;
+  closed @3 :Bool;
+  asOf @4 :Int64;
+  balances @5 :List(CurrencyAmount);  # normal side, currency code order
+}
+
+struct BalanceRow {
+  account @0 :Text;
+  currency @1 :Currency;
+  balance @2 :Amount128;
+}
+
+struct BalancesResult {
+  prefix @0 :Text;
+  asOf @1 :Int64;
+  accounts @2 :List(BalanceRow);    # name order, then currency order
+  totals @3 :List(CurrencyAmount);  # per currency, code order
+}
+
+struct StatementQuery {
+  account @0 :Text;
+  from @1 :Instant;  # inclusive; null: from the start
+  to @2 :Instant;    # exclusive; null: to the end
+  byBusinessTime @3 :Bool;
+  limit @4 :UInt32;  # 1..10000
+  after @5 :Text;    # cursor from a previous page; empty for the first
+}
+
+struct StatementLine {
+  seq @0 :UInt64;
+  entryId @1 :Text;
+  kind @2 :Text;
+  at @3 :Int64;
+  commitNs @4 :Int64;
+  currency @5 :Currency;
+  side @6 :Side;
+  amount @7 :Amount128;
+  balanceAfter @8 :Amount128;
+}
+
+struct StatementResult {
+  account @0 :Text;
+  kind @1 :AccountKind;
+  lines @2 :List(StatementLine);
+  next @3 :Text;  # cursor of the next page; empty when there is no more
+}
+
+struct EntryView {
+  entry @0 :Entry;
+  seq @1 :UInt64;
+  commitNs @2 :Int64;
+  prevHash @3 :Data;  # 32 bytes
+  hash @4 :Data;      # 32 bytes
+}
+
+struct TrialBalanceRow {
+  currency @0 :Currency;
+  debits @1 :Amount128;
+  credits @2 :Amount128;
+}
+
+struct TrialBalance {
+  asOf @0 :Int64;
+  currencies @1 :List(TrialBalanceRow);
+}
+
+struct VerifyReport {
+  ok @0 :Bool;
+  entries @1 :UInt64;
+  postings @2 :UInt64;
+  problem @3 :Text;
+  head @4 :Data;  # 32 bytes
+}
+
+enum ExportFormat {
+  hledger @0;
+  csv @1;
+}
+
+struct ExportSummary {
+  entries @0 :UInt64;
+  postings @1 :UInt64;
+  lastSeq @2 :UInt64;
+}
+
+# --- finance ----------------------------------------------------------------------------------
+
+struct ClosePeriodResult {
+  through @0 :Text;  # YYYY-MM-DD, inclusive
+  endExclusive @1 :Int64;
+  result @2 :ItemResult;
+}
+
+struct ReleasedLine {
+  payee @0 :Text;
+  amount @1 :CurrencyAmount;
+}
+
+struct PayoutLine {
+  payout @0 :Text;
+  payee @1 :Text;
+  amount @2 :CurrencyAmount;
+}
+
+enum CarryReason {
+  belowMinimum @0;
+  negative @1;
+  onHold @2;
+}
+
+struct CarriedLine {
+  payee @0 :Text;
+  balance @1 :CurrencyAmount;
+  reason @2 :CarryReason;
+}
+
+struct Run {
+  run @0 :Text;
+  marketplace @1 :Text;
+  payDate @2 :Text;  # YYYY-MM-DD
+  cutoff @3 :Int64;
+  dryRun @4 :Bool;
+  existing @5 :Bool;  # the run existed already: returned as it was, nothing posted
+  released @6 :List(ReleasedLine);
+  payouts @7 :List(PayoutLine);
+  carried @8 :List(CarriedLine);
+  paidTotals @9 :List(CurrencyAmount);
+}
+
+struct RunSummary {
+  run @0 :Text;
+  payDate @1 :Text;
+  cutoff @2 :Int64;
+  committedNs @3 :Int64;
+  payeesPaid @4 :UInt64;
+  payeesCarried @5 :UInt64;
+  paidTotals @6 :List(CurrencyAmount);
+}
+
+enum PayoutFormat {
+  csv @0;
+  pain001 @1;
+}
+
+# --- callbacks the client passes ----------------------------------------------------------------
+
+# Receives long text (an export, a payout file) in order, with flow control.
+interface TextSink {
+  write @0 (chunk :Data) -> stream;
+}
+
+# Receives progress of long work (done of total; total 0 when unknown).
+interface Progress {
+  update @0 (done :UInt64, total :UInt64) -> stream;
+}
+
+# --- capabilities -------------------------------------------------------------------------------
+
+# The bootstrap capability. login exchanges a token (from the server's config) for the
+# capabilities its roles grant; the others are null, and calling a null capability fails. An
+# unknown token fails the call with "unknown token".
+interface Tally {
+  login @0 (token :Text) -> (poster :Poster, auditor :Auditor, finance :Finance,
+                             roles :List(Role));
+}
+
+# Role poster: open and close accounts, declare assets, post entries and every event but
+# payee_details and payout_result. results[i] is items[i]'s.
+interface Poster {
+  post @0 (items :List(Item)) -> (results :List(ItemResult));
+}
+
+# Role auditor: read only.
+interface Auditor {
+  balance @0 (account :Text, currency :Text, asOf :Instant)
+      -> (error :Error, result :BalanceResult);  # currency null: every currency of the account
+  balances @1 (prefix :Text, asOf :Instant) -> (error :Error, result :BalancesResult);
+  statement @2 (query :StatementQuery) -> (error :Error, result :StatementResult);
+  entry @3 (id :Text) -> (error :Error, result :EntryView);
+  trialBalance @4 (asOf :Instant) -> (error :Error, result :TrialBalance);
+  verify @5 (progress :Progress) -> (error :Error, result :VerifyReport);  # progress may be null
+  exportJournal @6 (format :ExportFormat, sink :TextSink) -> (error :Error, result :ExportSummary);
+}
+
+# Role finance: post payee_details, payout_result and payee_hold events; close periods;
+# settlement.
+interface Finance {
+  post @0 (items :List(Item)) -> (results :List(ItemResult));
+  closePeriod @1 (date :Text) -> (error :Error, result :ClosePeriodResult);
+  settle @2 (marketplace :Text, payDate :Text, dryRun :Bool) -> (error :Error, result :Run);
+  runs @3 (marketplace :Text) -> (error :Error, runs :List(RunSummary));
+  payouts @4 (run :Text, format :PayoutFormat, sink :TextSink) -> (error :Error, bytes :UInt64);
+  hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)
+      -> (error :Error, result :ItemResult);  # id empty: the server makes one
 }
