@@ -1,0 +1,61 @@
+// Defaults of Backend's settlement methods and the names of results.h's enums.
+#include "rpc/backend.h"
+
+namespace tally {
+
+std::string_view failure_kind_name(Failure::Kind k) {
+  switch (k) {
+    case Failure::Kind::cannot_connect:
+      return "cannot_connect";
+    case Failure::Kind::not_allowed:
+      return "not_allowed";
+    case Failure::Kind::disconnected:
+      return "disconnected";
+    case Failure::Kind::server_error:
+      return "server_error";
+  }
+  return "server_error";
+}
+
+std::optional<ExportFormat> parse_export_format(std::string_view name) {
+  if (name == "hledger") return ExportFormat::hledger;
+  if (name == "csv") return ExportFormat::csv;
+  return std::nullopt;
+}
+
+std::string_view export_format_name(ExportFormat f) {
+  return f == ExportFormat::hledger ? "hledger" : "csv";
+}
+
+std::string_view carry_reason_name(CarryReason r) {
+  switch (r) {
+    case CarryReason::below_minimum:
+      return "below_minimum";
+    case CarryReason::negative:
+      return "negative";
+    case CarryReason::on_hold:
+      return "on_hold";
+  }
+  return "below_minimum";
+}
+
+std::optional<PayoutFormat> parse_payout_format(std::string_view name) {
+  if (name == "csv") return PayoutFormat::csv;
+  if (name == "pain001") return PayoutFormat::pain001;
+  return std::nullopt;
+}
+
+Reply<RunResult> Backend::settle(const SettleRequest&) {
+  return reject(Code::internal, "settle: not implemented");
+}
+Reply<std::vector<RunSummary>> Backend::runs(const std::string&) {
+  return reject(Code::internal, "runs: not implemented");
+}
+Reply<std::string> Backend::payouts(const std::string&, PayoutFormat) {
+  return reject(Code::internal, "payouts: not implemented");
+}
+Reply<ItemResult> Backend::hold(const HoldRequest&) {
+  return reject(Code::internal, "hold: not implemented");
+}
+
+}  // namespace tally

@@ -1,0 +1,76 @@
+// The operations of tally, independent of transport: the CLI's embedded mode (`--data DIR`)
+// calls them directly, the RPC server calls them on behalf of a role capability, so both give
+// the same results. Role checks on posted items live here (one place for both transports).
+//
+// Thread safety: every method may be called from any thread concurrently.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "settlement/config.h"
+#include "settlement/events.h"
+#include "settlement/rules.h"
+
+namespace tally {
+
+// The items `tally post` sends (one JSON line each).
+struct OpenItem {
+  Account account;
+};
+struct CloseAccountItem {
+  std::string account;
+};
+struct DeclareAssetItem {
+  std::string code;
+  int exponent = 0;
+};
+using PostBody = std::variant<OpenItem, Entry, Event, CloseAccountItem, DeclareAssetItem>;
+struct PostItem {
+  PostBody body;
+  bool linked = false;  // commits or fails together with the next item
+};
+
+using RoleSet = std::set<Role>;
+
+// SPEC section 5: payee_details and payout_result need finance; payee_hold poster or finance;
+// every other event, entry, open and close needs poster.
+bool role_may_post(const PostBody& body, const RoleSet& roles);
+std::string_view post_type_name(const PostBody& body);  // "open", "entry", "sale", ...
+
+struct ServiceOptions {
+  std::string data_dir;
+  Config config;                 // marketplaces and tokens
+  LedgerOptions ledger;          // dir and extra_tables are filled in by Service::open
+};
+
+class Service {
+ public:
+  // Opens the ledger in options.data_dir with the marketplace tables.
+  static Status open(ServiceOptions options, std::unique_ptr<Service>* out);
+  ~Service();
+
+  Ledger& ledger() { return *ledger_; }
+  const Config& config() const { return options_.config; }
+  const Rules& rules() const { return *rules_; }
+
+  // Posts items as one batch; items `roles` may not post get not_allowed and are not sent to
+  // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable.
+  void post(std::vector<PostItem> items, const RoleSet& roles, Ledger::Done done);
+  std::vector<ItemResult> post_and_wait(std::vector<PostItem> items, const RoleSet& roles);
+
+  std::unique_ptr<Snapshot> snapshot() { return ledger_->snapshot(); }
+
+ private:
+  Service() = default;
+  ServiceOptions options_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Rules> rules_;
+};
+
+}  // namespace tally
