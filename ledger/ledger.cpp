@@ -338,6 +338,8 @@ class WriteTxnImpl final : public WriteTxn {
 
   // Nested transactions for linked chains: begin() switches to a child, end() commits or
   // aborts it (restoring the in-memory state).
+  void begin_savepoint() override { begin_nested(); }
+  void end_savepoint(bool keep) override { end_nested(keep); }
   void begin_nested() {
     MDB_txn* child;
     check(mdb_txn_begin(mdb_txn_env(txn_), txn_, 0, &child), "nested begin");

@@ -152,6 +152,12 @@ class WriteTxn {
   // Opens (or extends) an account inside this transaction; same rules as make_open_account.
   virtual Result<bool> open_account(const Account& account) = 0;
 
+  // Savepoints (LMDB nested transactions) for an op that must write before its last check can
+  // run (e.g. open accounts, then prepare an entry on them): begin_savepoint(), then
+  // end_savepoint(true) to keep what was written or end_savepoint(false) to undo it. They nest.
+  virtual void begin_savepoint() = 0;
+  virtual void end_savepoint(bool keep) = 0;
+
   // Generic tables for higher layers. Keys at most 511 bytes (LMDB's limit).
   virtual std::optional<std::string> get(TableId table, std::string_view key) = 0;
   virtual void put(TableId table, std::string_view key, std::string_view value) = 0;

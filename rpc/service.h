@@ -42,11 +42,14 @@ using RoleSet = std::set<Role>;
 // every other event, entry, open and close needs poster.
 bool role_may_post(const PostBody& body, const RoleSet& roles);
 std::string_view post_type_name(const PostBody& body);  // "open", "entry", "sale", ...
+// The id an item's result carries: the entry or event id, the account name (open, close), the
+// asset code (asset).
+std::string post_item_id(const PostBody& body);
 
 struct ServiceOptions {
   std::string data_dir;
-  Config config;                 // marketplaces and tokens
-  LedgerOptions ledger;          // dir and extra_tables are filled in by Service::open
+  Config config;         // marketplaces and tokens
+  LedgerOptions ledger;  // dir and extra_tables are filled in by Service::open
 };
 
 class Service {
@@ -62,12 +65,18 @@ class Service {
   // Posts items as one batch; items `roles` may not post get not_allowed and are not sent to
   // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable.
   void post(std::vector<PostItem> items, const RoleSet& roles, Ledger::Done done);
+  // Results in item order; every result's id is post_item_id of its item when the op set none.
   std::vector<ItemResult> post_and_wait(std::vector<PostItem> items, const RoleSet& roles);
+
+  // Closes the books through `end_exclusive` (make_close_period); waits until durable. The
+  // caller checks the finance role (it is not a posted item).
+  ItemResult close_period(TimeNs end_exclusive);
 
   std::unique_ptr<Snapshot> snapshot() { return ledger_->snapshot(); }
 
  private:
   Service() = default;
+  std::unique_ptr<WriteOp> make_op(PostItem item) const;
   ServiceOptions options_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Rules> rules_;

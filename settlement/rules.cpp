@@ -1,0 +1,604 @@
+// Marketplace events to ledger entries. Every op follows one shape: check the id, run every
+// rejection check against the books, then write (accounts on first use, the entry, holds, the
+// sale record) inside a savepoint when accounts must be opened first. docs/accounting.md has a
+// worked example of each entry.
+#include "settlement/rules.h"
+
+#include <algorithm>
+
+#include "ledger/codec.h"
+
+namespace tally {
+
+namespace {
+
+using tables::Hold;
+using tables::HoldValue;
+using tables::kNoRelease;
+using tables::SaleValue;
+
+std::string json_str(std::string_view s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      o += '\\', o += c;
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else
+      o += c;
+  }
+  return o + "\"";
+}
+
+// Accumulates an entry's postings, skipping zero amounts (a posting is > 0 by definition: a
+// sale without affiliate has no affiliate line).
+class EntryBuilder {
+ public:
+  EntryBuilder(const EventHeader& h, std::string kind) {
+    e_.id = h.id;
+    e_.at = h.at;
+    e_.kind = std::move(kind);
+    e_.meta = h.meta;
+  }
+  void add(std::string account, const Currency& c, Side side, i128 amount) {
+    TALLY_ASSERT(amount >= 0, account + " " + i128_to_string(amount));
+    if (amount == 0) return;
+    e_.postings.push_back({std::move(account), c, side, Amount::from_minor(amount)});
+  }
+  Entry& entry() { return e_; }
+
+ private:
+  Entry e_;
+};
+
+struct AccountSpec {
+  std::string name;
+  AccountKind kind;
+  uint8_t flags;
+};
+
+class EventOp final : public WriteOp {
+ public:
+  EventOp(const Rules& rules, Event ev)
+      : rules_(rules),
+        h_(rules.tables()),
+        ev_(std::move(ev)),
+        digest_(sha256("event", canonical_event_bytes(ev_))) {}
+
+  ItemResult apply(WriteTxn& t) override {
+    const EventHeader& hd = ev_.header;
+    if (auto r = validate_entry_id(hd.id, "id"); !r) return fail(r.error());
+    if (auto dup = t.check_id(hd.id, digest_)) return *dup;
+    if (auto v = t.get(h_.events, hd.id)) {
+      if (*v == std::string_view(reinterpret_cast<const char*>(digest_.data()), digest_.size())) {
+        ItemResult r;
+        r.status = ItemStatus::duplicate;
+        r.id = hd.id;
+        return r;
+      }
+      return fail(reject(Code::id_conflict,
+                         "id: \"" + hd.id + "\" was already used with different content"));
+    }
+    mk_ = rules_.config().marketplace(hd.marketplace);
+    if (!mk_)
+      return fail(
+          reject(Code::unknown_marketplace,
+                 "marketplace: \"" + hd.marketplace.substr(0, 64) + "\" is not configured"));
+    return std::visit([&](const auto& body) { return on(t, body); }, ev_.body);
+  }
+
+ private:
+  ItemResult fail(Rejection r) const { return ItemResult::error(std::move(r), ev_.header.id); }
+
+  static Result<bool> check_segment(std::string_view v, std::string_view field) {
+    bool ok = !v.empty() && v.size() <= 64 && v.find(':') == std::string_view::npos;
+    if (ok) ok = validate_account_name(v, field).ok();
+    if (!ok)
+      return reject(Code::bad_request, std::string(field) + ": \"" + std::string(v.substr(0, 64)) +
+                                           "\" must be 1..64 bytes of [a-z0-9][a-z0-9_.-]*");
+    return true;
+  }
+
+  Result<Currency> mk_currency(std::string_view code, std::string_view field) const {
+    auto c = mk_->currency(code);
+    if (!c)
+      return reject(Code::currency_not_allowed, std::string(field) + ": marketplace " + mk_->name +
+                                                    " does not take \"" +
+                                                    std::string(code.substr(0, 16)) + "\"");
+    return *c;
+  }
+
+  static Result<Amount> positive(std::string_view text, const Currency& c, std::string_view field) {
+    auto a = parse_amount(text, c, field);
+    if (!a) return a.error();
+    if (!a->is_positive())
+      return reject(Code::bad_amount,
+                    std::string(field) + ": " + format_amount(*a, c) + " must be > 0");
+    return *a;
+  }
+
+  // The chart accounts an entry needs, opened on first use with every marketplace currency.
+  // Returns whether a savepoint is needed (some account is new or lacks a currency), or a
+  // rejection when an existing account has another kind or is closed.
+  Result<bool> check_accounts(WriteTxn& t, const std::vector<AccountSpec>& specs) const {
+    bool needs_open = false;
+    for (const auto& s : specs) {
+      auto a = t.account(s.name);
+      if (!a) {
+        needs_open = true;
+        continue;
+      }
+      if (a->kind != s.kind || (a->flags & kNoOverdraft) != (s.flags & kNoOverdraft))
+        return reject(Code::account_exists,
+                      "account \"" + s.name + "\" exists as " + std::string(kind_name(a->kind)) +
+                          ", the marketplace chart needs " + std::string(kind_name(s.kind)));
+      if (a->closed()) return reject(Code::account_closed, "account \"" + s.name + "\" is closed");
+      for (const auto& c : mk_->currencies)
+        if (std::none_of(a->currencies.begin(), a->currencies.end(),
+                         [&](const Currency& x) { return x == c; }))
+          needs_open = true;
+    }
+    return needs_open;
+  }
+
+  // Opens what is missing (inside a savepoint when anything is), prepares the entry, and
+  // applies it together with `extra` writes. Any rejection undoes the savepoint: nothing changed.
+  template <class Extra>
+  ItemResult post(WriteTxn& t, const std::vector<AccountSpec>& specs, Entry entry, Extra extra,
+                  std::string detail = {}) {
+    auto need = check_accounts(t, specs);
+    if (!need) return fail(need.error());
+    if (*need) {
+      t.begin_savepoint();
+      for (const auto& s : specs) {
+        Account a{s.name, s.kind, s.flags, mk_->currencies};
+        auto r = t.open_account(a);
+        TALLY_ASSERT(r.ok(), "chart account checked: " + r.error().message);
+      }
+    }
+    auto prepared = t.prepare_entry(std::move(entry), digest_);
+    if (!prepared) {
+      if (*need) t.end_savepoint(false);
+      return fail(prepared.error());
+    }
+    Committed c = t.apply_entry(*prepared);
+    extra();
+    tables::bump_market_version(t, h_, mk_->name);
+    if (*need) t.end_savepoint(true);
+    ItemResult r;
+    r.id = ev_.header.id;
+    r.seq = c.seq;
+    r.commit_ns = c.commit_ns;
+    r.detail = std::move(detail);
+    return r;
+  }
+
+  void record_event(WriteTxn& t) {
+    t.put(h_.events, ev_.header.id,
+          std::string_view(reinterpret_cast<const char*>(digest_.data()), digest_.size()));
+    tables::bump_market_version(t, h_, mk_->name);
+  }
+
+  ItemResult ok_no_entry(std::string detail = {}) const {
+    ItemResult r;
+    r.id = ev_.header.id;
+    r.detail = std::move(detail);
+    return r;
+  }
+
+  void put_hold(WriteTxn& t, const std::string& payee, const Currency& c, const std::string& origin,
+                i128 amount, TimeNs release) {
+    if (amount == 0) return;
+    HoldValue v{amount, amount, release, ev_.header.at};
+    t.put(h_.holds, tables::hold_key(mk_->name, payee, c.code(), origin), tables::encode_hold(v));
+    if (release != kNoRelease)
+      t.put(h_.holds_by_release,
+            tables::hold_release_key(mk_->name, release, payee, c.code(), origin), "");
+  }
+
+  std::optional<HoldValue> get_hold(WriteTxn& t, const std::string& payee, std::string_view code,
+                                    const std::string& origin) {
+    auto v = t.get(h_.holds, tables::hold_key(mk_->name, payee, code, origin));
+    if (!v) return std::nullopt;
+    HoldValue hv;
+    TALLY_ASSERT(tables::decode_hold(*v, hv), "hold record");
+    return hv;
+  }
+
+  // Writes a hold's new remaining amount; a hold consumed to zero disappears with its index row.
+  void set_hold_remaining(WriteTxn& t, const std::string& payee, std::string_view code,
+                          const std::string& origin, HoldValue v, i128 remaining) {
+    TALLY_ASSERT(remaining >= 0 && remaining <= v.remaining, "hold only shrinks");
+    std::string key = tables::hold_key(mk_->name, payee, code, origin);
+    if (remaining == 0) {
+      t.del(h_.holds, key);
+      if (v.release != kNoRelease)
+        t.del(h_.holds_by_release,
+              tables::hold_release_key(mk_->name, v.release, payee, code, origin));
+      return;
+    }
+    v.remaining = remaining;
+    t.put(h_.holds, key, tables::encode_hold(v));
+  }
+
+  TimeNs release_from(TimeNs start) const {
+    return start + static_cast<TimeNs>(mk_->hold_days) * kNsPerDay;
+  }
+
+  std::vector<AccountSpec> payee_accounts(const std::string& payee) const {
+    return {{tables::pending(mk_->name, payee), AccountKind::liability, kNoOverdraft},
+            {tables::available(mk_->name, payee), AccountKind::liability, 0}};
+  }
+
+  // --- sale -----------------------------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const SaleEvent& s) {
+    if (auto r = check_segment(s.seller, "seller"); !r) return fail(r.error());
+    auto c = mk_currency(s.currency, "currency");
+    if (!c) return fail(c.error());
+    auto a = positive(s.amount, *c, "amount");
+    if (!a) return fail(a.error());
+    auto rate = mk_->commission_rate.find(s.category);
+    if (rate == mk_->commission_rate.end()) {
+      std::string known;
+      for (const auto& [k, v] : mk_->commission_rate) known += (known.empty() ? "" : ", ") + k;
+      return fail(reject(Code::bad_request,
+                         "category: \"" + s.category.substr(0, 64) + "\" is not one of " + known));
+    }
+    if (s.affiliate) {
+      if (auto r = check_segment(*s.affiliate, "affiliate"); !r) return fail(r.error());
+      if (!mk_->affiliate_rate)
+        return fail(reject(Code::bad_request,
+                           "affiliate: marketplace " + mk_->name + " has no affiliate_rate"));
+    }
+    const i128 amount = a->minor();
+    auto overflow = [&](const char* what) {
+      return fail(reject(Code::overflow, std::string("amount: the ") + what + " overflows"));
+    };
+    auto C = apply_rate(*a, rate->second, mk_->rounding);
+    if (!C) return overflow("commission");
+    Amount A;
+    if (s.affiliate) {
+      auto x = apply_rate(*a, *mk_->affiliate_rate, mk_->rounding);
+      if (!x) return overflow("affiliate share");
+      A = *x;
+    }
+    if (A > *C)
+      return fail(reject(Code::affiliate_exceeds_commission,
+                         "affiliate: share " + format_amount(A, *c) + " exceeds the commission " +
+                             format_amount(*C, *c)));
+    auto F0 = apply_rate(*a, mk_->fee_rate, mk_->rounding);
+    if (!F0) return overflow("fee");
+    auto F = checked_add(*F0, mk_->fee_fixed_for(c->code()));
+    if (!F) return overflow("fee");
+    const bool fee_on_payee = mk_->fee_payer == FeePayer::payee;
+    const i128 seller = amount - C->minor() - (fee_on_payee ? F->minor() : 0);
+    if (seller < 0 || F->minor() > amount)
+      return fail(reject(Code::fees_exceed_amount,
+                         "amount: " + format_amount(*a, *c) + " does not cover commission " +
+                             format_amount(*C, *c) + " and bank fee " + format_amount(*F, *c)));
+    const std::string& mk = mk_->name;
+    std::vector<AccountSpec> specs = {{tables::cash(mk), AccountKind::asset, 0},
+                                      {tables::bank_fees(mk), AccountKind::expense, 0},
+                                      {tables::commission(mk), AccountKind::revenue, 0}};
+    if (fee_on_payee) specs.push_back({tables::fee_recharge(mk), AccountKind::revenue, 0});
+    for (auto& x : payee_accounts(s.seller)) specs.push_back(x);
+    if (s.affiliate)
+      for (auto& x : payee_accounts(*s.affiliate)) specs.push_back(x);
+
+    EntryBuilder b(ev_.header, "sale");
+    b.add(tables::cash(mk), *c, Side::debit, amount - F->minor());
+    b.add(tables::bank_fees(mk), *c, Side::debit, F->minor());
+    b.add(tables::pending(mk, s.seller), *c, Side::credit, seller);
+    if (fee_on_payee) b.add(tables::fee_recharge(mk), *c, Side::credit, F->minor());
+    b.add(tables::commission(mk), *c, Side::credit, C->minor() - A.minor());
+    if (s.affiliate) b.add(tables::pending(mk, *s.affiliate), *c, Side::credit, A.minor());
+
+    TimeNs release = mk_->hold_from == HoldFrom::sale ? release_from(ev_.header.at) : kNoRelease;
+    SaleValue sv;
+    sv.marketplace = mk, sv.seller = s.seller, sv.affiliate = s.affiliate.value_or("");
+    sv.currency = std::string(c->code());
+    sv.amount = amount, sv.commission = C->minor(), sv.affiliate_share = A.minor();
+    sv.fee = F->minor(), sv.fee_on_payee = fee_on_payee, sv.at = ev_.header.at;
+    std::string detail = "{\"commission\":" + json_str(format_amount(*C, *c)) +
+                         ",\"affiliate\":" + json_str(format_amount(A, *c)) +
+                         ",\"fee\":" + json_str(format_amount(*F, *c)) +
+                         ",\"seller\":" + json_str(format_amount(Amount::from_minor(seller), *c)) +
+                         "}";
+    return post(
+        t, specs, std::move(b.entry()),
+        [&] {
+          put_hold(t, s.seller, *c, ev_.header.id, seller, release);
+          if (s.affiliate) put_hold(t, *s.affiliate, *c, ev_.header.id, A.minor(), release);
+          t.put(h_.sales, ev_.header.id, tables::encode_sale(sv));
+        },
+        std::move(detail));
+  }
+
+  Result<SaleValue> find_sale(WriteTxn& t, const std::string& id) const {
+    auto v = t.get(h_.sales, id);
+    SaleValue sv;
+    if (!v)
+      return reject(Code::unknown_sale,
+                    "sale: \"" + id.substr(0, 128) + "\" is not a recorded sale");
+    TALLY_ASSERT(tables::decode_sale(*v, sv), "sale record " + id);
+    if (sv.marketplace != mk_->name)
+      return reject(Code::unknown_sale,
+                    "sale: \"" + id + "\" belongs to marketplace " + sv.marketplace);
+    return sv;
+  }
+
+  // --- delivered ------------------------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const DeliveredEvent& d) {
+    auto sale = find_sale(t, d.sale);
+    if (!sale) return fail(sale.error());
+    if (sale->delivered != kNoRelease) {
+      // A second delivery of the same sale changes nothing: the first one started the hold.
+      record_event(t);
+      return ok_no_entry("{\"changed\":false}");
+    }
+    if (mk_->hold_from == HoldFrom::delivery) {
+      TimeNs release = release_from(ev_.header.at);
+      std::vector<std::string> parties = {sale->seller};
+      if (!sale->affiliate.empty()) parties.push_back(sale->affiliate);
+      for (const auto& p : parties) {
+        auto hv = get_hold(t, p, sale->currency, d.sale);
+        if (!hv || hv->release != kNoRelease) continue;
+        hv->release = release;
+        t.put(h_.holds, tables::hold_key(mk_->name, p, sale->currency, d.sale),
+              tables::encode_hold(*hv));
+        t.put(h_.holds_by_release,
+              tables::hold_release_key(mk_->name, release, p, sale->currency, d.sale), "");
+      }
+    }
+    sale->delivered = ev_.header.at;
+    t.put(h_.sales, d.sale, tables::encode_sale(*sale));
+    record_event(t);
+    return ok_no_entry("{\"changed\":true}");
+  }
+
+  // --- refund and chargeback ------------------------------------------------------------------
+  // The refund split is the allocation of the cumulative refunded amount minus the allocation of
+  // what was refunded before, so any sequence of partial refunds adding up to the sale reverses
+  // every part exactly.
+  ItemResult refund(WriteTxn& t, const std::string& sale_id, const std::string& amount_text,
+                    const std::optional<std::string>& fee_text, const char* kind) {
+    auto sale = find_sale(t, sale_id);
+    if (!sale) return fail(sale.error());
+    auto c = mk_currency(sale->currency, "sale");
+    if (!c) return fail(c.error());
+    auto r = positive(amount_text, *c, "amount");
+    if (!r) return fail(r.error());
+    Amount fee;
+    if (fee_text) {
+      auto f = positive(*fee_text, *c, "fee");
+      if (!f) return fail(f.error());
+      fee = *f;
+    }
+    i128 total;
+    if (__builtin_add_overflow(sale->refunded, r->minor(), &total) || total > sale->amount)
+      return fail(reject(Code::refund_exceeds_sale,
+                         "amount: refunds of \"" + sale_id + "\" would total more than its " +
+                             format_amount(Amount::from_minor(sale->amount), *c) + " (" +
+                             format_amount(Amount::from_minor(sale->refunded), *c) +
+                             " refunded before)"));
+    const std::array<Amount, 3> weights = {
+        Amount::from_minor(sale->amount - sale->commission),
+        Amount::from_minor(sale->commission - sale->affiliate_share),
+        Amount::from_minor(sale->affiliate_share)};
+    auto now = allocate(Amount::from_minor(total), weights);
+    auto before = allocate(Amount::from_minor(sale->refunded), weights);
+    TALLY_ASSERT(now.ok() && before.ok(), "weights of a recorded sale sum to its amount > 0");
+    std::array<i128, 3> share;
+    for (size_t i = 0; i < 3; ++i) share[i] = (*now)[i].minor() - (*before)[i].minor();
+    TALLY_ASSERT(share[0] >= 0 && share[1] >= 0 && share[2] >= 0 &&
+                     share[0] + share[1] + share[2] == r->minor(),
+                 "refund split sums to the refund");
+
+    const std::string& mk = mk_->name;
+    EntryBuilder b(ev_.header, kind);
+    b.add(tables::cash(mk), *c, Side::credit, r->minor());
+    b.add(tables::commission(mk), *c, Side::debit, share[1]);
+    struct Party {
+      std::string payee;
+      i128 share;
+      std::optional<HoldValue> hold;
+      i128 from_pending = 0;
+    };
+    std::vector<Party> parties = {{sale->seller, share[0], {}}};
+    if (!sale->affiliate.empty()) parties.push_back({sale->affiliate, share[2], {}});
+    std::vector<AccountSpec> specs = {{tables::cash(mk), AccountKind::asset, 0},
+                                      {tables::commission(mk), AccountKind::revenue, 0}};
+    for (auto& p : parties) {
+      p.hold = get_hold(t, p.payee, sale->currency, sale_id);
+      p.from_pending = p.hold ? std::min(p.share, p.hold->remaining) : 0;
+      b.add(tables::pending(mk, p.payee), *c, Side::debit, p.from_pending);
+      b.add(tables::available(mk, p.payee), *c, Side::debit, p.share - p.from_pending);
+      for (auto& x : payee_accounts(p.payee)) specs.push_back(x);
+    }
+    if (fee.is_positive()) {
+      // The network takes its fee from the platform's cash; the platform recharges it to the
+      // seller.
+      b.add(tables::bank_fees(mk), *c, Side::debit, fee.minor());
+      b.add(tables::cash(mk), *c, Side::credit, fee.minor());
+      b.add(tables::available(mk, sale->seller), *c, Side::debit, fee.minor());
+      b.add(tables::fee_recharge(mk), *c, Side::credit, fee.minor());
+      specs.push_back({tables::bank_fees(mk), AccountKind::expense, 0});
+      specs.push_back({tables::fee_recharge(mk), AccountKind::revenue, 0});
+    }
+    std::string detail =
+        "{\"seller\":" + json_str(format_amount(Amount::from_minor(share[0]), *c)) +
+        ",\"platform\":" + json_str(format_amount(Amount::from_minor(share[1]), *c)) +
+        ",\"affiliate\":" + json_str(format_amount(Amount::from_minor(share[2]), *c)) +
+        ",\"refunded_total\":" + json_str(format_amount(Amount::from_minor(total), *c)) + "}";
+    return post(
+        t, specs, std::move(b.entry()),
+        [&] {
+          for (auto& p : parties)
+            if (p.hold && p.from_pending > 0)
+              set_hold_remaining(t, p.payee, sale->currency, sale_id, *p.hold,
+                                 p.hold->remaining - p.from_pending);
+          sale->refunded = total;
+          t.put(h_.sales, sale_id, tables::encode_sale(*sale));
+        },
+        std::move(detail));
+  }
+  ItemResult on(WriteTxn& t, const RefundEvent& r) {
+    return refund(t, r.sale, r.amount, {}, "refund");
+  }
+  ItemResult on(WriteTxn& t, const ChargebackEvent& r) {
+    return refund(t, r.sale, r.amount, r.fee, "chargeback");
+  }
+
+  // --- earning --------------------------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const EarningEvent& e) {
+    if (auto r = check_segment(e.payee, "payee"); !r) return fail(r.error());
+    auto rule = mk_->earning.find(e.rule);
+    if (rule == mk_->earning.end())
+      return fail(reject(Code::unknown_rule, "rule: marketplace " + mk_->name +
+                                                 " has no earning rule \"" + e.rule.substr(0, 64) +
+                                                 "\""));
+    auto c = mk_currency(e.currency, "currency");
+    if (!c) return fail(c.error());
+    auto basis = parse_amount(e.basis, *c, "basis");
+    if (!basis) return fail(basis.error());
+    if (basis->is_negative())
+      return fail(
+          reject(Code::bad_amount, "basis: " + format_amount(*basis, *c) + " must be >= 0"));
+    auto earned = apply_rate(*basis, rule->second.rate, mk_->rounding);
+    if (!earned) return fail(reject(Code::overflow, "basis: the earning overflows"));
+    Amount minimum = rule->second.minimum_for(c->code());
+    Amount pay = std::max(*earned, minimum);
+    if (!pay.is_positive())
+      return fail(reject(Code::bad_amount, "basis: the earning computes to " +
+                                               format_amount(pay, *c) +
+                                               " and the rule has no minimum"));
+    const std::string& mk = mk_->name;
+    std::vector<AccountSpec> specs = {{tables::payee_earnings(mk), AccountKind::expense, 0}};
+    for (auto& x : payee_accounts(e.payee)) specs.push_back(x);
+    EntryBuilder b(ev_.header, "earning");
+    b.add(tables::payee_earnings(mk), *c, Side::debit, pay.minor());
+    b.add(tables::pending(mk, e.payee), *c, Side::credit, pay.minor());
+    std::string detail = "{\"earned\":" + json_str(format_amount(*earned, *c)) +
+                         ",\"minimum\":" + json_str(format_amount(minimum, *c)) +
+                         ",\"paid\":" + json_str(format_amount(pay, *c)) + "}";
+    // Earnings have no delivery: their hold always counts from the event.
+    return post(
+        t, specs, std::move(b.entry()),
+        [&] { put_hold(t, e.payee, *c, ev_.header.id, pay.minor(), release_from(ev_.header.at)); },
+        std::move(detail));
+  }
+
+  // --- pass-through ---------------------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const PassThroughEvent& p) {
+    if (auto r = check_segment(p.payer, "payer"); !r) return fail(r.error());
+    if (auto r = check_segment(p.vendor, "vendor"); !r) return fail(r.error());
+    auto c = mk_currency(p.currency, "currency");
+    if (!c) return fail(c.error());
+    auto a = positive(p.amount, *c, "amount");
+    if (!a) return fail(a.error());
+    const std::string& mk = mk_->name;
+    std::vector<AccountSpec> specs = payee_accounts(p.payer);
+    specs.push_back({tables::payable(mk, p.vendor), AccountKind::liability, 0});
+    EntryBuilder b(ev_.header, "pass_through");
+    b.add(tables::available(mk, p.payer), *c, Side::debit, a->minor());
+    b.add(tables::payable(mk, p.vendor), *c, Side::credit, a->minor());
+    return post(t, specs, std::move(b.entry()), [] {});
+  }
+
+  // --- payee hold and details -----------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const PayeeHoldEvent& p) {
+    if (auto r = check_segment(p.payee, "payee"); !r) return fail(r.error());
+    if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
+    if (p.on && p.reason.empty())
+      return fail(reject(Code::bad_request, "reason: required to put a payee on hold"));
+    tables::PayeeValue v{p.on, p.reason, ev_.header.at};
+    t.put(h_.payees, tables::payee_key(mk_->name, p.payee), tables::encode_payee(v));
+    record_event(t);
+    return ok_no_entry();
+  }
+
+  ItemResult on(WriteTxn& t, const PayeeDetailsEvent& p) {
+    if (auto r = check_segment(p.payee, "payee"); !r) return fail(r.error());
+    auto n = bank_text_length(p.name);
+    if (!n || *n == 0 || *n > 140)
+      return fail(
+          reject(Code::bad_request, "name: 1..140 characters of text without control characters"));
+    auto acct = bank_text_length(p.account);
+    if (!acct || *acct == 0 || *acct > 34 || p.account.find(' ') != std::string::npos)
+      return fail(
+          reject(Code::bad_request,
+                 "account: 1..34 characters without spaces (an IBAN or another account id)"));
+    if (looks_like_iban(p.account) && !iban_checksum_ok(p.account))
+      return fail(
+          reject(Code::bad_request, "account: \"" + p.account + "\" fails the IBAN checksum"));
+    if (!p.bic.empty() && !valid_bic(p.bic))
+      return fail(reject(Code::bad_request, "bic: \"" + p.bic.substr(0, 16) + "\" is not a BIC"));
+    tables::PayeeDetailsValue v{p.name, p.account, p.bic, ev_.header.at, ev_.header.id};
+    t.put(h_.payee_details,
+          tables::payee_details_key(mk_->name, p.payee, ev_.header.at, ev_.header.id),
+          tables::encode_payee_details(v));
+    record_event(t);
+    return ok_no_entry();
+  }
+
+  // --- payout result --------------------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const PayoutResultEvent& p) {
+    auto raw = t.get(h_.payouts, p.payout);
+    if (!raw)
+      return fail(reject(Code::unknown_payout,
+                         "payout: \"" + p.payout.substr(0, 128) + "\" is not a payout"));
+    tables::PayoutValue pv;
+    TALLY_ASSERT(tables::decode_payout(*raw, pv), "payout record");
+    if (pv.marketplace != mk_->name)
+      return fail(reject(Code::unknown_payout,
+                         "payout: \"" + p.payout + "\" belongs to marketplace " + pv.marketplace));
+    if (pv.state != tables::PayoutState::instructed)
+      return fail(reject(
+          Code::payout_already_settled,
+          "payout: \"" + p.payout + "\" was already settled by \"" + pv.result_event + "\""));
+    if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
+    auto c = mk_currency(pv.currency, "payout");
+    if (!c) return fail(c.error());
+    const std::string& mk = mk_->name;
+    std::vector<AccountSpec> specs = {{tables::in_transit(mk), AccountKind::liability, 0}};
+    EntryBuilder b(ev_.header, p.paid ? "payout_paid" : "payout_failed");
+    b.add(tables::in_transit(mk), *c, Side::debit, pv.amount);
+    if (p.paid) {
+      specs.push_back({tables::cash(mk), AccountKind::asset, 0});
+      b.add(tables::cash(mk), *c, Side::credit, pv.amount);
+    } else {
+      for (auto& x : payee_accounts(pv.payee)) specs.push_back(x);
+      b.add(tables::available(mk, pv.payee), *c, Side::credit, pv.amount);
+    }
+    return post(t, specs, std::move(b.entry()), [&] {
+      pv.state = p.paid ? tables::PayoutState::paid : tables::PayoutState::failed;
+      pv.result_event = ev_.header.id;
+      t.put(h_.payouts, p.payout, tables::encode_payout(pv));
+      if (!p.paid) {
+        tables::PayeeValue hold{
+            true, "payout " + p.payout + " failed" + (p.reason.empty() ? "" : ": " + p.reason),
+            ev_.header.at};
+        t.put(h_.payees, tables::payee_key(mk, pv.payee), tables::encode_payee(hold));
+      }
+    });
+  }
+
+  const Rules& rules_;
+  const tables::Handles& h_;
+  Event ev_;
+  Digest digest_;
+  const MarketplaceConfig* mk_ = nullptr;
+};
+
+}  // namespace
+
+Rules::Rules(const Config& config, Ledger& ledger)
+    : config_(config), ledger_(ledger), handles_(tables::Handles::of(ledger)) {}
+
+std::unique_ptr<WriteOp> Rules::event_op(Event event) const {
+  return std::make_unique<EventOp>(*this, std::move(event));
+}
+
+}  // namespace tally
