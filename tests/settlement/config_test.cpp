@@ -1,0 +1,541 @@
+#include "settlement/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tally {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Amount minor(i128 v) {
+  return Amount::from_minor(v);
+}
+Rate pct(std::string_view text) {
+  return *Rate::parse(text, "test");
+}
+Date day(int y, unsigned m, unsigned d) {
+  return Date{date::year{y} / m / d};
+}
+
+// SPEC section 3's example as written there, with the shopper table completed (the SPEC gives
+// only its earning rule).
+constexpr std::string_view kSpecExample = R"(
+[marketplaces.shop]
+currencies = ["EUR"]
+timezone = "Europe/Paris"          # IANA name, from the system tz database
+rounding = "half_even"             # half_even | half_up | down | up
+commission_rate = { product = "10%", service = "20%" }
+affiliate_rate = "7%"              # paid out of the platform's commission
+fee_rate = "2.9%"
+fee_fixed = "0.25"
+fee_payer = "payee"                # payee | platform
+hold_days = 14
+hold_from = "delivery"             # sale | delivery
+schedule = { every_days = 14, anchor = "2026-01-05" }
+minimum_payout = "10.00"
+holidays = ["2026-04-06", "2026-05-01"]
+payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
+
+[marketplaces.shopper]
+currencies = ["USD", "COP"]
+timezone = "America/Bogota"
+commission_rate = { groceries = "12%" }
+fee_rate = "3%"
+fee_fixed = "0.30"
+fee_payer = "platform"
+hold_days = 3
+hold_from = "sale"
+schedule = { every_days = 14, anchor = "2026-01-09" }
+minimum_payout = { USD = "10.00" }
+payout_account = { name = "Shopper", iban = "20012345678", bic = "COLOCOBMXXX" }
+
+[marketplaces.shopper.earning.session]   # an `earning` event names its rule
+rate = "8%"
+minimum = { USD = "10.00", COP = "40000.00" }
+
+[tokens]                                  # server config: token -> roles
+"k3y-for-orders" = ["poster"]
+"k3y-for-audit" = ["auditor"]
+"k3y-for-finance" = ["finance", "auditor"]
+)";
+
+Result<Config> load(std::string_view text) {
+  return load_config(text, CurrencyTable());
+}
+
+// The rejection's message, or a failure when the config loaded.
+std::string problems(std::string_view text) {
+  Result<Config> r = load(text);
+  if (r.ok()) {
+    ADD_FAILURE() << "config loaded but should not have:\n" << text;
+    return "";
+  }
+  EXPECT_EQ(r.error().code, Code::bad_request);
+  return r.error().message;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) nl = s.size();
+    out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+// A valid one-marketplace config, with keys replaced (value "" drops the key) or added.
+std::string shop(std::vector<std::pair<std::string, std::string>> changes = {}) {
+  std::vector<std::pair<std::string, std::string>> keys = {
+      {"currencies", R"(["EUR"])"},
+      {"timezone", R"("Europe/Paris")"},
+      {"rounding", R"("half_even")"},
+      {"commission_rate", R"({ product = "10%", service = "20%" })"},
+      {"affiliate_rate", R"("7%")"},
+      {"fee_rate", R"("2.9%")"},
+      {"fee_fixed", R"("0.25")"},
+      {"fee_payer", R"("payee")"},
+      {"hold_days", "14"},
+      {"hold_from", R"("delivery")"},
+      {"schedule", R"({ every_days = 7, anchor = "2026-01-05" })"},
+      {"minimum_payout", R"("10.00")"},
+      {"holidays", R"(["2026-04-06", "2026-05-01"])"},
+      {"payout_account",
+       R"({ name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" })"},
+  };
+  for (auto& [k, v] : changes) {
+    auto it = std::find_if(keys.begin(), keys.end(), [&](auto& kv) { return kv.first == k; });
+    if (it == keys.end())
+      keys.emplace_back(k, v);
+    else
+      it->second = v;
+  }
+  std::string out = "[marketplaces.shop]\n";
+  for (auto& [k, v] : keys)
+    if (!v.empty()) out += k + " = " + v + "\n";
+  return out;
+}
+
+TEST(ConfigTest, BaseConfigOfTheseTestsLoads) {
+  Result<Config> r = load(shop());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(ConfigTest, SpecExampleLoadsToTheRightValues) {
+  Result<Config> r = load(kSpecExample);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = *r;
+  ASSERT_EQ(c.marketplaces.size(), 2u);
+  const MarketplaceConfig& shop = *c.marketplace("shop");
+  EXPECT_EQ(shop.name, "shop");
+  ASSERT_EQ(shop.currencies.size(), 1u);
+  EXPECT_EQ(shop.currencies[0].code(), "EUR");
+  EXPECT_EQ(shop.currencies[0].exponent(), 2);
+  EXPECT_EQ(shop.timezone, "Europe/Paris");
+  ASSERT_NE(shop.zone, nullptr);
+  EXPECT_EQ(shop.zone->name(), "Europe/Paris");
+  EXPECT_EQ(shop.rounding, Rounding::half_even);
+  EXPECT_EQ(shop.commission_rate.at("product"), Rate::from_numerator(10'000'000'000));
+  EXPECT_EQ(shop.commission_rate.at("service"), Rate::from_numerator(20'000'000'000));
+  EXPECT_EQ(shop.commission_rate.size(), 2u);
+  EXPECT_EQ(shop.affiliate_rate, Rate::from_numerator(7'000'000'000));
+  EXPECT_EQ(shop.fee_rate, Rate::from_numerator(2'900'000'000));
+  EXPECT_EQ(shop.fee_fixed_for("EUR"), minor(25));
+  EXPECT_EQ(shop.fee_payer, FeePayer::payee);
+  EXPECT_EQ(shop.hold_days, 14);
+  EXPECT_EQ(shop.hold_from, HoldFrom::delivery);
+  EXPECT_EQ(shop.schedule.every_days, 14);
+  EXPECT_EQ(shop.schedule.anchor, day(2026, 1, 5));
+  EXPECT_EQ(shop.minimum_payout_for("EUR"), minor(1000));
+  EXPECT_THAT(shop.holidays, ElementsAre(day(2026, 4, 6), day(2026, 5, 1)));
+  EXPECT_EQ(shop.payout_account,
+            (PayoutAccount{"Shop SAS", "FR7630006000011234567890189", "AGRIFRPPXXX"}));
+  EXPECT_TRUE(shop.earning.empty());
+
+  const MarketplaceConfig& shopper = *c.marketplace("shopper");
+  EXPECT_EQ(shopper.rounding, Rounding::half_even);  // the default
+  EXPECT_FALSE(shopper.affiliate_rate.has_value());
+  // A single fixed amount is in the first currency; the other currency has none.
+  EXPECT_EQ(shopper.fee_fixed_for("USD"), minor(30));
+  EXPECT_EQ(shopper.fee_fixed_for("COP"), minor(0));
+  EXPECT_EQ(shopper.fee_fixed.size(), 2u);
+  // A table without a currency: zero for it.
+  EXPECT_EQ(shopper.minimum_payout_for("USD"), minor(1000));
+  EXPECT_EQ(shopper.minimum_payout_for("COP"), minor(0));
+  EXPECT_TRUE(shopper.holidays.empty());
+  ASSERT_EQ(shopper.earning.count("session"), 1u);
+  const EarningRule& session = shopper.earning.at("session");
+  EXPECT_EQ(session.name, "session");
+  EXPECT_EQ(session.rate, pct("8%"));
+  EXPECT_EQ(session.minimum_for("USD"), minor(1000));
+  EXPECT_EQ(session.minimum_for("COP"), minor(4000000));
+
+  ASSERT_EQ(c.tokens.size(), 3u);
+  EXPECT_EQ(c.tokens[0].token, "k3y-for-audit");  // sorted by token
+  EXPECT_THAT(c.grant("k3y-for-orders")->roles, ElementsAre(Role::poster));
+  EXPECT_THAT(c.grant("k3y-for-audit")->roles, ElementsAre(Role::auditor));
+  EXPECT_THAT(c.grant("k3y-for-finance")->roles, ElementsAre(Role::auditor, Role::finance));
+  EXPECT_TRUE(c.grant("k3y-for-finance")->has(Role::finance));
+  EXPECT_FALSE(c.grant("k3y-for-finance")->has(Role::poster));
+  EXPECT_EQ(c.grant("k3y-for-nothing"), nullptr);
+  EXPECT_EQ(c.marketplace("nope"), nullptr);
+}
+
+TEST(ConfigTest, SpecSnippetVerbatimIsRefusedBecauseShopperIsPartial) {
+  // The SPEC's snippet shows shopper's earning rule alone; a marketplace needs its required keys
+  // (and its currencies, to read the per-currency minimum).
+  std::string spec_snippet = shop() + R"(
+[marketplaces.shopper.earning.session]
+rate = "8%"
+minimum = { USD = "10.00", COP = "40000.00" }
+)";
+  std::string msg = problems(spec_snippet);
+  EXPECT_THAT(msg, HasSubstr("marketplaces.shopper.currencies: missing (required)"));
+  EXPECT_THAT(msg, HasSubstr("marketplaces.shopper.payout_account: missing (required)"));
+}
+
+TEST(ConfigTest, FixtureLoads) {
+  Result<Config> r = load_config_file(std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml",
+                                      CurrencyTable());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = *r;
+  ASSERT_EQ(c.marketplaces.size(), 3u);
+
+  const MarketplaceConfig& shop = *c.marketplace("shop");
+  EXPECT_EQ(shop.schedule.every_days, 7);
+  EXPECT_EQ(date::weekday{shop.schedule.anchor}, date::Monday);
+  EXPECT_EQ(shop.commission_rate.at("product"), pct("10%"));
+  EXPECT_EQ(shop.commission_rate.at("service"), pct("20%"));
+  EXPECT_EQ(shop.affiliate_rate, pct("7%"));
+  EXPECT_EQ(shop.fee_rate, pct("0.029"));
+  EXPECT_EQ(shop.fee_fixed_for("EUR"), minor(25));
+  EXPECT_EQ(shop.fee_payer, FeePayer::payee);
+  EXPECT_EQ(shop.hold_days, 14);
+  EXPECT_EQ(shop.hold_from, HoldFrom::delivery);
+  EXPECT_EQ(shop.minimum_payout_for("EUR"), minor(1000));
+  EXPECT_GE(shop.holidays.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(shop.holidays.begin(), shop.holidays.end()));
+
+  const MarketplaceConfig& shopper = *c.marketplace("shopper");
+  ASSERT_EQ(shopper.currencies.size(), 2u);
+  EXPECT_EQ(shopper.currencies[0].code(), "USD");
+  EXPECT_EQ(shopper.currencies[1].code(), "COP");
+  EXPECT_EQ(shopper.timezone, "America/Bogota");
+  EXPECT_EQ(shopper.schedule.every_days, 14);
+  EXPECT_EQ(shopper.fee_payer, FeePayer::platform);
+  EXPECT_EQ(shopper.fee_fixed_for("COP"), minor(90000));
+  const EarningRule& session = shopper.earning.at("session");
+  EXPECT_EQ(session.rate, pct("8%"));
+  EXPECT_EQ(session.minimum_for("USD"), minor(1000));
+  EXPECT_EQ(session.minimum_for("COP"), minor(4000000));
+  EXPECT_FALSE(shopper.affiliate_rate.has_value());
+  EXPECT_EQ(shopper.payout_account.iban, "20012345678");  // not an IBAN: another account id
+
+  const MarketplaceConfig& fulfil = *c.marketplace("fulfil");
+  EXPECT_EQ(fulfil.currencies[0].code(), "USD");
+  EXPECT_EQ(fulfil.hold_from, HoldFrom::sale);
+
+  ASSERT_EQ(c.tokens.size(), 3u);
+  EXPECT_TRUE(c.grant("k3y-for-orders")->has(Role::poster));
+  EXPECT_TRUE(c.grant("k3y-for-audit")->has(Role::auditor));
+  EXPECT_TRUE(c.grant("k3y-for-finance")->has(Role::finance));
+}
+
+TEST(ConfigTest, EmptyConfigIsValid) {
+  Result<Config> r = load("");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->marketplaces.empty());
+  EXPECT_TRUE(r->tokens.empty());
+}
+
+TEST(ConfigTest, TomlDatesAreAcceptedAsWellAsStrings) {
+  Result<Config> r = load(shop({{"schedule", "{ every_days = 7, anchor = 2026-01-05 }"},
+                                {"holidays", R"([2026-05-01, "2026-04-06", 2026-05-01])"}}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const MarketplaceConfig& m = *r->marketplace("shop");
+  EXPECT_EQ(m.schedule.anchor, day(2026, 1, 5));
+  EXPECT_THAT(m.holidays, ElementsAre(day(2026, 4, 6), day(2026, 5, 1)));  // sorted, deduplicated
+}
+
+TEST(ConfigTest, PerCurrencyTableGivesEachCurrency) {
+  Result<Config> r = load(shop({{"currencies", R"(["USD", "JPY", "BHD"])"},
+                                {"fee_fixed", R"({ USD = "0.30", JPY = "40", BHD = "0.100" })"},
+                                {"minimum_payout", R"({ JPY = "1000" })"}}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const MarketplaceConfig& m = *r->marketplace("shop");
+  EXPECT_EQ(m.fee_fixed_for("USD"), minor(30));
+  EXPECT_EQ(m.fee_fixed_for("JPY"), minor(40));
+  EXPECT_EQ(m.fee_fixed_for("BHD"), minor(100));
+  EXPECT_EQ(m.minimum_payout_for("JPY"), minor(1000));
+  EXPECT_EQ(m.minimum_payout_for("USD"), minor(0));
+  EXPECT_EQ(m.minimum_payout.size(), 3u);  // every currency has its explicit entry
+  EXPECT_EQ(m.currency("BHD")->exponent(), 3);
+  EXPECT_FALSE(m.currency("EUR").has_value());
+}
+
+// --- each kind of invalid config -------------------------------------------------------------
+
+TEST(ConfigTest, UnknownKeysAreRefused) {
+  EXPECT_THAT(problems(shop({{"fee_fixd", R"("0.25")"}})),
+              HasSubstr("marketplaces.shop.fee_fixd: unknown key"));
+  EXPECT_THAT(problems(shop() + "[other]\nx = 1\n"), HasSubstr("other: unknown key"));
+  EXPECT_THAT(
+      problems(shop({{"schedule", R"({ every_days = 7, anchor = "2026-01-05", day = 1 })"}})),
+      HasSubstr("marketplaces.shop.schedule.day: unknown key"));
+  EXPECT_THAT(
+      problems(shop({{"payout_account",
+                      R"({ name = "S", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX",)"
+                      R"( swift = "x" })"}})),
+      HasSubstr("marketplaces.shop.payout_account.swift: unknown key"));
+  EXPECT_THAT(
+      problems(shop() + "[marketplaces.shop.earning.session]\nrate = \"8%\"\nmin = \"1\"\n"),
+      HasSubstr("marketplaces.shop.earning.session.min: unknown key"));
+}
+
+TEST(ConfigTest, MissingRequiredKeysAreRefused) {
+  std::string msg = problems(shop({{"timezone", ""}, {"fee_rate", ""}}));
+  EXPECT_THAT(lines_of(msg), ElementsAre("marketplaces.shop.timezone: missing (required)",
+                                         "marketplaces.shop.fee_rate: missing (required)"));
+  EXPECT_THAT(problems(shop({{"schedule", "{ every_days = 7 }"}})),
+              HasSubstr("marketplaces.shop.schedule.anchor: missing (required)"));
+  EXPECT_THAT(problems(shop() + "[marketplaces.shop.earning.session]\nminimum = \"1.00\"\n"),
+              HasSubstr("marketplaces.shop.earning.session.rate: missing (required)"));
+}
+
+TEST(ConfigTest, AffiliateRateAboveACommissionRateIsRefused) {
+  std::string msg = problems(shop({{"affiliate_rate", R"("12%")"}}));
+  EXPECT_EQ(msg, "marketplaces.shop.affiliate_rate: 12% is above commission_rate.product 10%");
+  // Equal to the commission is fine: A <= C.
+  EXPECT_TRUE(load(shop({{"affiliate_rate", R"("10%")"}})).ok());
+  // Above both: both named.
+  EXPECT_THAT(
+      lines_of(problems(shop({{"affiliate_rate", R"("25%")"}}))),
+      ElementsAre("marketplaces.shop.affiliate_rate: 25% is above commission_rate.product 10%",
+                  "marketplaces.shop.affiliate_rate: 25% is above commission_rate.service 20%"));
+}
+
+TEST(ConfigTest, UnknownCurrenciesAreRefused) {
+  EXPECT_THAT(problems(shop({{"currencies", R"(["EUR", "XYZ"])"}})),
+              HasSubstr("marketplaces.shop.currencies[1]: unknown currency \"XYZ\""));
+  EXPECT_THAT(problems(shop({{"currencies", R"(["EUR", "EUR"])"}})),
+              HasSubstr("marketplaces.shop.currencies[1]: duplicate currency \"EUR\""));
+  EXPECT_THAT(problems(shop({{"currencies", "[]"}})),
+              HasSubstr("marketplaces.shop.currencies: must name at least one currency"));
+  EXPECT_THAT(problems(shop({{"fee_fixed", R"({ EUR = "0.25", XYZ = "1" })"}})),
+              HasSubstr("marketplaces.shop.fee_fixed.XYZ: unknown currency \"XYZ\""));
+  EXPECT_THAT(problems(shop({{"minimum_payout", R"({ USD = "10.00" })"}})),
+              HasSubstr("marketplaces.shop.minimum_payout.USD: \"USD\" is not one of the "
+                        "marketplace's currencies"));
+}
+
+TEST(ConfigTest, UnknownTimeZoneIsRefused) {
+  EXPECT_EQ(problems(shop({{"timezone", R"("Europe/Atlantis")"}})),
+            "marketplaces.shop.timezone: unknown IANA time zone \"Europe/Atlantis\"");
+  EXPECT_THAT(problems(shop({{"timezone", R"("")"}})),
+              HasSubstr("marketplaces.shop.timezone: unknown IANA time zone"));
+}
+
+TEST(ConfigTest, RatesMustBeExactDecimalStrings) {
+  EXPECT_THAT(problems(shop({{"fee_rate", "0.029"}})),
+              HasSubstr("marketplaces.shop.fee_rate: must be a string, not a float"));
+  EXPECT_THAT(problems(shop({{"fee_rate", R"("2.9999999999%")"}})),
+              HasSubstr("marketplaces.shop.fee_rate"));
+  EXPECT_THAT(problems(shop({{"fee_rate", R"("1e-2")"}})), HasSubstr("marketplaces.shop.fee_rate"));
+  EXPECT_THAT(problems(shop({{"commission_rate", R"({ product = "ten" })"}})),
+              HasSubstr("marketplaces.shop.commission_rate.product"));
+  EXPECT_THAT(problems(shop({{"fee_rate", R"("150%")"}})),
+              HasSubstr("marketplaces.shop.fee_rate: 150% is above 100%"));
+  EXPECT_THAT(problems(shop({{"commission_rate", "{}"}})),
+              HasSubstr("marketplaces.shop.commission_rate: must give a rate for at least one"));
+}
+
+TEST(ConfigTest, BadRoundingIsRefused) {
+  EXPECT_EQ(
+      problems(shop({{"rounding", R"("bankers")"}})),
+      "marketplaces.shop.rounding: \"bankers\" is not one of half_even | half_up | down | up");
+}
+
+TEST(ConfigTest, BadDatesAreRefused) {
+  EXPECT_THAT(problems(shop({{"holidays", R"(["2026-02-30"])"}})),
+              HasSubstr("marketplaces.shop.holidays[0]: \"2026-02-30\" is not a calendar date"));
+  EXPECT_THAT(problems(shop({{"holidays", R"(["2026-05-01", "1/5/2026"])"}})),
+              HasSubstr("marketplaces.shop.holidays[1]: \"1/5/2026\" is not a date"));
+  EXPECT_THAT(problems(shop({{"schedule", R"({ every_days = 7, anchor = "2026-1-5" })"}})),
+              HasSubstr("marketplaces.shop.schedule.anchor"));
+  EXPECT_THAT(problems(shop({{"schedule", "{ every_days = 7, anchor = 2026-01-05T00:00:00Z }"}})),
+              HasSubstr("marketplaces.shop.schedule.anchor: must be a date"));
+}
+
+TEST(ConfigTest, IntegerRangesAreEnforced) {
+  EXPECT_EQ(problems(shop({{"hold_days", "-1"}})),
+            "marketplaces.shop.hold_days: -1 is out of range 0..3650");
+  EXPECT_EQ(problems(shop({{"schedule", R"({ every_days = 0, anchor = "2026-01-05" })"}})),
+            "marketplaces.shop.schedule.every_days: 0 is out of range 1..366");
+  EXPECT_THAT(problems(shop({{"hold_days", R"("14")"}})),
+              HasSubstr("marketplaces.shop.hold_days: must be an integer, not a string"));
+  EXPECT_TRUE(load(shop({{"hold_days", "0"}})).ok());
+}
+
+TEST(ConfigTest, MarketplaceNamesMustBeAccountSegments) {
+  std::string base = shop();
+  for (std::string_view bad : {"Shop", "-shop", "sh op", "shop:eu", "_x"}) {
+    std::string text = base;
+    text.replace(text.find("shop"), 4, "\"" + std::string(bad) + "\"");
+    EXPECT_THAT(problems(text), HasSubstr("marketplace name must match [a-z0-9][a-z0-9_.-]*"))
+        << bad;
+  }
+  std::string good = base;
+  good.replace(good.find("[marketplaces.shop]"), 19, "[marketplaces.\"shop-eu.2\"]");
+  EXPECT_TRUE(load(good).ok());
+  std::string upper = base;
+  upper.replace(upper.find("shop"), 4, "Shop");
+  EXPECT_THAT(problems(upper), HasSubstr("marketplaces.Shop: marketplace name"));
+}
+
+TEST(ConfigTest, AmountsMustBeExactAndNonNegative) {
+  EXPECT_THAT(problems(shop({{"fee_fixed", R"("0.255")"}})),
+              HasSubstr("marketplaces.shop.fee_fixed"));
+  EXPECT_THAT(problems(shop({{"fee_fixed", "0.25"}})),
+              HasSubstr("marketplaces.shop.fee_fixed: must be a string, not a float"));
+  EXPECT_EQ(problems(shop({{"minimum_payout", R"("-10.00")"}})),
+            "marketplaces.shop.minimum_payout: \"-10.00\" is negative");
+  EXPECT_THAT(problems(shop({{"minimum_payout", "[1]"}})),
+              HasSubstr("marketplaces.shop.minimum_payout: must be an amount string or a table"));
+}
+
+TEST(ConfigTest, EnumsAndPayoutAccountAreChecked) {
+  EXPECT_THAT(problems(shop({{"fee_payer", R"("seller")"}})),
+              HasSubstr("marketplaces.shop.fee_payer: \"seller\" is not one of payee | platform"));
+  EXPECT_THAT(problems(shop({{"hold_from", R"("shipping")"}})),
+              HasSubstr("marketplaces.shop.hold_from: \"shipping\" is not one of sale | delivery"));
+  std::string msg =
+      problems(shop({{"payout_account",
+                      R"({ name = "", iban = "FR7630006000011234567890188", bic = "AGRI" })"}}));
+  EXPECT_THAT(
+      lines_of(msg),
+      ElementsAre(HasSubstr("marketplaces.shop.payout_account.name: must be 1..140"),
+                  "marketplaces.shop.payout_account.iban: \"FR7630006000011234567890188\" "
+                  "fails the IBAN checksum",
+                  HasSubstr("marketplaces.shop.payout_account.bic: \"AGRI\" is not a BIC")));
+}
+
+TEST(ConfigTest, TokensAreChecked) {
+  std::string msg = problems(shop() + R"(
+[tokens]
+"t1" = ["poster", "admin"]
+"t2" = []
+"has space" = ["auditor"]
+"t3" = "finance"
+)");
+  EXPECT_THAT(lines_of(msg),
+              ElementsAre("tokens.t1[1]: unknown role \"admin\" (poster | auditor | finance)",
+                          HasSubstr("tokens.t2: must grant at least one role"),
+                          HasSubstr("tokens.\"has space\": a token must be"),
+                          HasSubstr("tokens.t3: must be an array of role names, not a string")));
+}
+
+TEST(ConfigTest, TomlSyntaxErrorIsReportedWithItsPosition) {
+  std::string msg = problems("[marketplaces.shop]\ncurrencies = [\"EUR\"\n");
+  EXPECT_THAT(msg, HasSubstr("TOML syntax error at line"));
+}
+
+TEST(ConfigTest, EveryProblemIsListedInFileOrder) {
+  std::string text = R"([marketplaces.shop]
+currencies = ["EUR", "XYZ"]
+timezone = "Mars/Olympus"
+rounding = "nearest"
+commission_rate = { product = "10%" }
+affiliate_rate = "12%"
+fee_rate = 0.029
+fee_fixed = "0.25"
+fee_payer = "payee"
+hold_days = -3
+hold_from = "delivery"
+schedule = { every_days = 0, anchor = "2026-13-01" }
+minimum_payout = "10.00"
+holidays = ["2026-04-31"]
+payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
+colour = "blue"
+
+[marketplaces.Bad]
+currencies = ["EUR"]
+)";
+  std::vector<std::string> got = lines_of(problems(text));
+  EXPECT_THAT(
+      got,
+      ElementsAre("marketplaces.shop.currencies[1]: unknown currency \"XYZ\"",
+                  "marketplaces.shop.timezone: unknown IANA time zone \"Mars/Olympus\"",
+                  "marketplaces.shop.rounding: \"nearest\" is not one of half_even | half_up | "
+                  "down | up",
+                  "marketplaces.shop.affiliate_rate: 12% is above commission_rate.product 10%",
+                  HasSubstr("marketplaces.shop.fee_rate: must be a string, not a float"),
+                  "marketplaces.shop.hold_days: -3 is out of range 0..3650",
+                  "marketplaces.shop.schedule.every_days: 0 is out of range 1..366",
+                  "marketplaces.shop.schedule.anchor: \"2026-13-01\" is not a calendar date",
+                  "marketplaces.shop.holidays[0]: \"2026-04-31\" is not a calendar date",
+                  "marketplaces.shop.colour: unknown key",
+                  HasSubstr("marketplaces.Bad: marketplace name must match"),
+                  // The missing keys of Bad are reported at its header.
+                  "marketplaces.Bad.timezone: missing (required)",
+                  "marketplaces.Bad.commission_rate: missing (required)",
+                  "marketplaces.Bad.fee_rate: missing (required)",
+                  "marketplaces.Bad.fee_fixed: missing (required)",
+                  "marketplaces.Bad.fee_payer: missing (required)",
+                  "marketplaces.Bad.hold_days: missing (required)",
+                  "marketplaces.Bad.hold_from: missing (required)",
+                  "marketplaces.Bad.schedule: missing (required)",
+                  "marketplaces.Bad.minimum_payout: missing (required)",
+                  "marketplaces.Bad.payout_account: missing (required)"));
+}
+
+TEST(ConfigTest, UnreadableFileIsRefused) {
+  Result<Config> r = load_config_file("/nonexistent/tally.toml", CurrencyTable());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::bad_request);
+  EXPECT_THAT(r.error().message, HasSubstr("/nonexistent/tally.toml"));
+  EXPECT_FALSE(load_config_file("/", CurrencyTable()).ok());
+}
+
+TEST(ConfigTest, DeclaredAssetsCanBeMarketplaceCurrencies) {
+  CurrencyTable table;
+  ASSERT_TRUE(table.declare("USDC", 6).ok());
+  Result<Config> r =
+      load_config(shop({{"currencies", R"(["USDC"])"}, {"fee_fixed", R"("0.000001")"}}), table);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->marketplace("shop")->fee_fixed_for("USDC"), minor(1));
+}
+
+TEST(BankIdsTest, IbanBicAndText) {
+  EXPECT_TRUE(looks_like_iban("FR7630006000011234567890189"));
+  EXPECT_TRUE(iban_checksum_ok("FR7630006000011234567890189"));
+  EXPECT_TRUE(iban_checksum_ok("GB82WEST12345698765432"));
+  EXPECT_TRUE(iban_checksum_ok("NO9386011117947"));
+  EXPECT_FALSE(iban_checksum_ok("GB82WEST12345698765433"));
+  EXPECT_FALSE(looks_like_iban("20012345678"));
+  EXPECT_FALSE(looks_like_iban("FR76 3000 6000 0112 3456 7890 189"));
+  EXPECT_TRUE(valid_bic("AGRIFRPPXXX"));
+  EXPECT_TRUE(valid_bic("DEUTDEFF"));
+  EXPECT_FALSE(valid_bic("DEUTDEF"));
+  EXPECT_FALSE(valid_bic("DEUTDE1F"));  // 7th: a letter or 2-9
+  EXPECT_FALSE(valid_bic("DEUTDEFO"));  // 8th: not O
+  EXPECT_FALSE(valid_bic("deutdeff"));
+  EXPECT_EQ(bank_text_length("Shop SAS"), 8u);
+  EXPECT_EQ(bank_text_length("Café Zoë"), 8u);
+  EXPECT_EQ(bank_text_length(""), 0u);
+  EXPECT_FALSE(bank_text_length("a\nb").has_value());
+  EXPECT_FALSE(bank_text_length("\xC3").has_value());          // truncated
+  EXPECT_FALSE(bank_text_length("\xC0\xAF").has_value());      // overlong
+  EXPECT_FALSE(bank_text_length("\xED\xA0\x80").has_value());  // surrogate
+  EXPECT_FALSE(bank_text_length("\xC2\x85").has_value());      // C1 control
+}
+
+}  // namespace
+}  // namespace tally
