@@ -1,0 +1,563 @@
+#include "settlement/run.h"
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <atomic>
+#include <map>
+
+#include "ledger/codec.h"
+
+namespace tally {
+
+std::string_view carry_reason_name(CarryReason r) {
+  switch (r) {
+    case CarryReason::below_minimum:
+      return "below_minimum";
+    case CarryReason::negative:
+      return "negative";
+    case CarryReason::on_hold:
+      return "on_hold";
+    case CarryReason::no_details:
+      return "no_details";
+  }
+  TALLY_ASSERT(false, "carry reason " + std::to_string(static_cast<int>(r)));
+}
+
+namespace {
+
+std::string json_str(std::string_view s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      o += '\\', o += c;
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else
+      o += c;
+  }
+  return o + "\"";
+}
+
+// --- the stored run record ------------------------------------------------------------------
+
+void put_amount(Encoder& e, Amount a) {
+  e.i128(a.minor());
+}
+Amount get_amount(Decoder& d) {
+  return Amount::from_minor(d.i128());
+}
+
+std::string encode_run(const RunResult& r) {
+  Encoder e;
+  e.bytes("tally.run.v1");
+  e.str(r.run), e.str(r.marketplace), e.str(r.pay_date), e.i64(r.cutoff);
+  e.u32(static_cast<uint32_t>(r.released.size()));
+  for (auto& x : r.released) e.str(x.payee), e.str(x.currency), put_amount(e, x.amount);
+  e.u32(static_cast<uint32_t>(r.payouts.size()));
+  for (auto& x : r.payouts)
+    e.str(x.payout), e.str(x.payee), e.str(x.currency), put_amount(e, x.amount);
+  e.u32(static_cast<uint32_t>(r.carried.size()));
+  for (auto& x : r.carried)
+    e.str(x.payee), e.str(x.currency), put_amount(e, x.balance),
+        e.u8(static_cast<uint8_t>(x.reason));
+  e.u32(static_cast<uint32_t>(r.totals.size()));
+  for (auto& x : r.totals) {
+    e.str(x.currency), put_amount(e, x.released), put_amount(e, x.paid), put_amount(e, x.carried);
+    e.u64(x.payees_paid), e.u64(x.payees_carried);
+  }
+  e.u32(static_cast<uint32_t>(r.currencies.size()));
+  for (auto& c : r.currencies) e.str(c.code()), e.u8(static_cast<uint8_t>(c.exponent()));
+  e.u32(static_cast<uint32_t>(r.lines.size()));
+  for (auto& x : r.lines) {
+    e.str(x.payout_id), e.str(x.payee), e.str(x.currency.code()),
+        e.u8(static_cast<uint8_t>(x.currency.exponent()));
+    put_amount(e, x.amount), e.str(x.creditor_name), e.str(x.creditor_account),
+        e.str(x.creditor_bic);
+  }
+  return e.take();
+}
+
+bool decode_run(std::string_view s, RunResult& r) {
+  Decoder d(s);
+  if (d.bytes(12) != "tally.run.v1") return false;
+  r.run = d.str(), r.marketplace = d.str(), r.pay_date = d.str(), r.cutoff = d.i64();
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunRelease x{std::string(d.str()), std::string(d.str()), {}};
+    x.amount = get_amount(d);
+    r.released.push_back(std::move(x));
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunPayout x{std::string(d.str()), std::string(d.str()), std::string(d.str()), {}};
+    x.amount = get_amount(d);
+    r.payouts.push_back(std::move(x));
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunCarried x{std::string(d.str()), std::string(d.str()), {}, {}};
+    x.balance = get_amount(d);
+    uint8_t reason = d.u8();
+    if (reason > 3) return false;
+    x.reason = static_cast<CarryReason>(reason);
+    r.carried.push_back(std::move(x));
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunTotal x;
+    x.currency = d.str();
+    x.released = get_amount(d), x.paid = get_amount(d), x.carried = get_amount(d);
+    x.payees_paid = d.u64(), x.payees_carried = d.u64();
+    r.totals.push_back(std::move(x));
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    std::string code(d.str());
+    auto c = Currency::make(code, d.u8());
+    if (!c) return false;
+    r.currencies.push_back(*c);
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    PayoutLine x;
+    x.payout_id = d.str(), x.payee = d.str();
+    std::string code(d.str());
+    int exp = d.u8();
+    auto c = Currency::make(code, exp);
+    if (!c) return false;
+    x.currency = *c;
+    x.amount = get_amount(d);
+    x.creditor_name = d.str(), x.creditor_account = d.str(), x.creditor_bic = d.str();
+    r.lines.push_back(std::move(x));
+  }
+  return d.done();
+}
+
+// --- planning -------------------------------------------------------------------------------
+
+struct CurrencyPlan {
+  Currency currency;
+  i128 available_before = 0;
+  i128 release = 0;
+  std::vector<tables::Hold> holds;  // due holds consumed by the release
+  bool pay = false;
+  std::optional<CarryReason> carry;
+  i128 available_after() const { return available_before + release; }
+};
+struct PayeePlan {
+  std::string payee;
+  std::vector<CurrencyPlan> currencies;  // currency order
+  std::optional<tables::PayeeDetailsValue> details;
+};
+
+struct Plan {
+  std::string marketplace, pay_date, run_id;
+  TimeNs cutoff = 0;
+  uint64_t version = 0;
+  uint64_t seq = 0;
+  std::vector<Currency> currencies;
+  std::vector<PayeePlan> payees;  // payee order
+};
+
+// Payee ids of a marketplace: every "M:payees:P:..." account, in name order.
+std::vector<std::string> payees_of(Snapshot& snap, const std::string& mk) {
+  std::string prefix = mk + ":payees:";
+  std::vector<std::string> out;
+  for (auto& a : snap.accounts(mk + ":payees")) {
+    std::string_view rest = std::string_view(a.name).substr(prefix.size());
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view p = rest.substr(0, colon);
+    if (out.empty() || out.back() != p) out.emplace_back(p);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+PayeePlan plan_payee(Snapshot& snap, const tables::Handles& h, const MarketplaceConfig& mk,
+                     const std::string& payee, TimeNs cutoff) {
+  PayeePlan p;
+  p.payee = payee;
+  std::map<std::string, CurrencyPlan> by_code;
+  for (auto& c : mk.currencies) by_code[std::string(c.code())].currency = c;
+  for (auto& hold : tables::payee_holds(snap, h, mk.name, payee)) {
+    if (hold.value.release > cutoff) continue;
+    auto it = by_code.find(hold.currency);
+    TALLY_ASSERT(it != by_code.end(), "hold in a marketplace currency: " + hold.currency);
+    it->second.release += hold.value.remaining;  // bounded by the pending balance
+    it->second.holds.push_back(std::move(hold));
+  }
+  std::string avail = tables::available(mk.name, payee);
+  for (auto& [code, cp] : by_code) {
+    auto b = snap.balance(avail, code);
+    cp.available_before = b.ok() ? b->minor() : 0;
+  }
+  auto state = tables::payee_state(snap, h, mk.name, payee);
+  bool on_hold = state && state->on_hold;
+  p.details = tables::latest_payee_details(snap, h, mk.name, payee);
+  for (auto& [code, cp] : by_code) {
+    i128 after = cp.available_after();
+    if (after == 0 && cp.release == 0) continue;
+    if (on_hold)
+      cp.carry = CarryReason::on_hold;
+    else if (after < 0)
+      cp.carry = CarryReason::negative;
+    else if (after == 0) {
+      // released and netted to zero against a negative balance: nothing to pay, nothing carried
+    } else if (after < mk.minimum_payout_for(code).minor())
+      cp.carry = CarryReason::below_minimum;
+    else if (!p.details)
+      cp.carry = CarryReason::no_details;
+    else
+      cp.pay = true;
+    p.currencies.push_back(std::move(cp));
+  }
+  return p;
+}
+
+std::string payout_id(const Plan& plan, const std::string& payee, std::string_view code) {
+  return plan.run_id + ":" + payee + ":" + std::string(code);
+}
+
+RunResult result_of(const Plan& plan) {
+  RunResult r;
+  r.run = plan.run_id;
+  r.marketplace = plan.marketplace;
+  r.pay_date = plan.pay_date;
+  r.cutoff = plan.cutoff;
+  r.currencies = plan.currencies;
+  std::map<std::string, RunTotal> totals;
+  for (auto& p : plan.payees) {
+    for (auto& cp : p.currencies) {
+      std::string code(cp.currency.code());
+      RunTotal& t = totals[code];
+      t.currency = code;
+      if (cp.release > 0) {
+        r.released.push_back({p.payee, code, Amount::from_minor(cp.release)});
+        t.released = Amount::from_minor(t.released.minor() + cp.release);
+      }
+      Amount after = Amount::from_minor(cp.available_after());
+      if (cp.pay) {
+        std::string id = payout_id(plan, p.payee, code);
+        r.payouts.push_back({id, p.payee, code, after});
+        r.lines.push_back(
+            {id, p.payee, cp.currency, after, p.details->name, p.details->account, p.details->bic});
+        t.paid = Amount::from_minor(t.paid.minor() + after.minor());
+        ++t.payees_paid;
+      } else if (cp.carry) {
+        r.carried.push_back({p.payee, code, after, *cp.carry});
+        t.carried = Amount::from_minor(t.carried.minor() + after.minor());
+        ++t.payees_carried;
+      }
+    }
+  }
+  for (auto& [code, t] : totals) r.totals.push_back(t);
+  return r;
+}
+
+// --- committing -----------------------------------------------------------------------------
+
+struct RunOutcome {
+  bool stale = false;
+  bool replayed = false;
+  std::string stored;  // the run record as committed or found
+};
+
+class RunOp final : public WriteOp {
+ public:
+  RunOp(const Rules& rules, const Plan& plan, std::shared_ptr<RunOutcome> out)
+      : rules_(rules), h_(rules.tables()), plan_(plan), out_(std::move(out)) {}
+
+  ItemResult apply(WriteTxn& t) override {
+    ItemResult ok;
+    ok.id = plan_.run_id;
+    std::string key = tables::run_key(plan_.marketplace, plan_.pay_date);
+    if (auto existing = t.get(h_.runs, key)) {
+      out_->replayed = true;
+      out_->stored = *existing;
+      ok.status = ItemStatus::duplicate;
+      return ok;
+    }
+    // Nothing the plan read may have moved: the marketplace layer's version covers holds, payee
+    // states and details; balances are checked one by one (a plain entry can touch them too).
+    auto v = t.get(h_.market_version, plan_.marketplace);
+    uint64_t version = 0;
+    if (v) std::memcpy(&version, v->data(), 8);
+    if (version != plan_.version) return stale();
+    for (auto& p : plan_.payees)
+      for (auto& cp : p.currencies)
+        if (t.balance(tables::available(plan_.marketplace, p.payee), cp.currency).minor() !=
+            cp.available_before)
+          return stale();
+
+    const std::string& mk = plan_.marketplace;
+    const MarketplaceConfig* cfg = rules_.config().marketplace(mk);
+    TALLY_ASSERT(cfg != nullptr, mk);
+    t.begin_savepoint();
+    auto r =
+        t.open_account(Account{tables::in_transit(mk), AccountKind::liability, 0, cfg->currencies});
+    TALLY_ASSERT(r.ok(), r.ok() ? "" : r.error().message);
+    std::vector<std::pair<std::string, std::string>> meta = {{"run", plan_.run_id}};
+    for (auto& p : plan_.payees) {
+      Entry release{plan_.run_id + ":release:" + p.payee, plan_.cutoff, "release", meta, {}};
+      Entry payout{plan_.run_id + ":payout:" + p.payee, plan_.cutoff, "payout", meta, {}};
+      for (auto& cp : p.currencies) {
+        if (cp.release > 0) {
+          release.postings.push_back({tables::pending(mk, p.payee), cp.currency, Side::debit,
+                                      Amount::from_minor(cp.release)});
+          release.postings.push_back({tables::available(mk, p.payee), cp.currency, Side::credit,
+                                      Amount::from_minor(cp.release)});
+        }
+        if (cp.pay) {
+          Amount a = Amount::from_minor(cp.available_after());
+          payout.postings.push_back({tables::available(mk, p.payee), cp.currency, Side::debit, a});
+          payout.postings.push_back({tables::in_transit(mk), cp.currency, Side::credit, a});
+        }
+      }
+      for (Entry* e : {&release, &payout}) {
+        if (e->postings.empty()) continue;
+        Digest d = sha256("run-entry", canonical_entry_bytes(*e));
+        auto prepared = t.prepare_entry(std::move(*e), d);
+        if (!prepared) {
+          // Only a broken invariant gets here (pending below its holds): undo the whole run.
+          t.end_savepoint(false);
+          return ItemResult::error(reject(prepared.error().code,
+                                          "run " + plan_.run_id + ": " + prepared.error().message),
+                                   plan_.run_id);
+        }
+        t.apply_entry(*prepared);
+      }
+      for (auto& cp : p.currencies) {
+        for (auto& hold : cp.holds) {
+          t.del(h_.holds, tables::hold_key(mk, hold.payee, hold.currency, hold.origin));
+          t.del(h_.holds_by_release, tables::hold_release_key(mk, hold.value.release, hold.payee,
+                                                              hold.currency, hold.origin));
+        }
+        if (cp.pay) {
+          tables::PayoutValue pv{mk,
+                                 p.payee,
+                                 std::string(cp.currency.code()),
+                                 plan_.run_id,
+                                 cp.available_after(),
+                                 tables::PayoutState::instructed,
+                                 ""};
+          t.put(h_.payouts, payout_id(plan_, p.payee, cp.currency.code()),
+                tables::encode_payout(pv));
+        }
+      }
+    }
+    out_->stored = encode_run(result_of(plan_));
+    t.put(h_.runs, key, out_->stored);
+    tables::bump_market_version(t, h_, mk);
+    t.end_savepoint(true);
+    return ok;
+  }
+
+ private:
+  ItemResult stale() {
+    out_->stale = true;
+    return ItemResult::error(reject(Code::internal, "run: the books moved while it was planned"),
+                             plan_.run_id);
+  }
+  const Rules& rules_;
+  const tables::Handles& h_;
+  const Plan& plan_;
+  std::shared_ptr<RunOutcome> out_;
+};
+
+}  // namespace
+
+std::string run_json(const RunResult& r) {
+  auto fmt = [&](Amount a, std::string_view code) {
+    for (auto& c : r.currencies)
+      if (c.code() == code) return json_str(format_amount(a, c));
+    TALLY_ASSERT(false, "run currency " + std::string(code));
+  };
+  std::string o = "{\"run\":" + json_str(r.run) + ",\"marketplace\":" + json_str(r.marketplace) +
+                  ",\"pay_date\":" + json_str(r.pay_date) +
+                  ",\"cutoff\":" + json_str(format_rfc3339(r.cutoff)) + ",\"released\":[";
+  for (size_t i = 0; i < r.released.size(); ++i) {
+    auto& x = r.released[i];
+    o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
+         ",\"currency\":" + json_str(x.currency) + ",\"amount\":" + fmt(x.amount, x.currency) + "}";
+  }
+  o += "],\"payouts\":[";
+  for (size_t i = 0; i < r.payouts.size(); ++i) {
+    auto& x = r.payouts[i];
+    o += (i ? "," : "") + std::string("{\"payout\":") + json_str(x.payout) +
+         ",\"payee\":" + json_str(x.payee) + ",\"currency\":" + json_str(x.currency) +
+         ",\"amount\":" + fmt(x.amount, x.currency) + "}";
+  }
+  o += "],\"carried\":[";
+  for (size_t i = 0; i < r.carried.size(); ++i) {
+    auto& x = r.carried[i];
+    o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
+         ",\"currency\":" + json_str(x.currency) + ",\"balance\":" + fmt(x.balance, x.currency) +
+         ",\"reason\":" + json_str(carry_reason_name(x.reason)) + "}";
+  }
+  o += "],\"totals\":[";
+  for (size_t i = 0; i < r.totals.size(); ++i) {
+    auto& x = r.totals[i];
+    o += (i ? "," : "") + std::string("{\"currency\":") + json_str(x.currency) +
+         ",\"released\":" + fmt(x.released, x.currency) + ",\"paid\":" + fmt(x.paid, x.currency) +
+         ",\"carried\":" + fmt(x.carried, x.currency) +
+         ",\"payees_paid\":" + std::to_string(x.payees_paid) +
+         ",\"payees_carried\":" + std::to_string(x.payees_carried) + "}";
+  }
+  return o + "]}";
+}
+
+std::string run_text(const RunResult& r) {
+  auto fmt = [&](Amount a, std::string_view code) {
+    for (auto& c : r.currencies)
+      if (c.code() == code) return format_amount(a, c);
+    TALLY_ASSERT(false, "run currency " + std::string(code));
+  };
+  std::string o = "run " + r.run + " (cut-off " + format_rfc3339(r.cutoff) + ")" +
+                  (r.replayed ? ", already run: nothing posted" : "") + "\n";
+  for (auto& t : r.totals) {
+    o += "  " + t.currency + ": released " + fmt(t.released, t.currency) + ", paid " +
+         fmt(t.paid, t.currency) + " to " + std::to_string(t.payees_paid) + " payees, carried " +
+         fmt(t.carried, t.currency) + " for " + std::to_string(t.payees_carried) + " payees\n";
+  }
+  for (auto& p : r.payouts)
+    o += "  pay    " + p.payee + " " + fmt(p.amount, p.currency) + " " + p.currency + "  (" +
+         p.payout + ")\n";
+  for (auto& c : r.carried)
+    o += "  carry  " + c.payee + " " + fmt(c.balance, c.currency) + " " + c.currency + "  (" +
+         std::string(carry_reason_name(c.reason)) + ")\n";
+  return o;
+}
+
+Result<RunResult> Settlement::settle(std::string_view marketplace, std::string_view pay_date,
+                                     const SettleOptions& opt) {
+  const MarketplaceConfig* mk = rules_.config().marketplace(marketplace);
+  if (!mk)
+    return reject(
+        Code::unknown_marketplace,
+        "marketplace: \"" + std::string(marketplace.substr(0, 64)) + "\" is not configured");
+  auto date = parse_date(pay_date, "date");
+  if (!date) return date.error();
+  auto pd = pay_date_for(*mk, *date);
+  if (!pd || pd->date != *date) {
+    auto next = tally::next_pay_dates(*mk, *date, 1);
+    return reject(Code::not_a_pay_date,
+                  "date: " + std::string(pay_date) + " is not a pay date of " + mk->name +
+                      (next.empty() ? "" : "; the next is " + format_date(next[0].date)));
+  }
+  auto cutoff = tally::cutoff(*mk, *date);
+  if (!cutoff) return cutoff.error();
+  Ledger& ledger = rules_.ledger();
+  if (*cutoff > ledger.options().clock())
+    return reject(Code::bad_date, "date: the cut-off " + format_rfc3339(*cutoff) +
+                                      " has not passed yet; a run cannot know its holds before it");
+  const tables::Handles& h = rules_.tables();
+  for (int attempt = 0;; ++attempt) {
+    TALLY_ASSERT(attempt < 100, "a settlement run kept going stale");
+    auto snap = ledger.snapshot();
+    Plan plan;
+    plan.marketplace = mk->name;
+    plan.pay_date = format_date(*date);
+    plan.run_id = mk->name + ":" + plan.pay_date;
+    plan.cutoff = *cutoff;
+    plan.currencies = mk->currencies;
+    if (auto stored = snap->get(h.runs, tables::run_key(plan.marketplace, plan.pay_date))) {
+      RunResult r;
+      TALLY_ASSERT(decode_run(*stored, r), "run record " + plan.run_id);
+      r.replayed = true;
+      return r;
+    }
+    plan.version = tables::market_version(*snap, h, mk->name);
+    plan.seq = snap->last_seq();
+    std::vector<std::string> payees = payees_of(*snap, mk->name);
+    plan.payees.resize(payees.size());
+    // Every worker reads through its own snapshot (an LMDB read transaction belongs to one
+    // thread); they must all show the commit the plan is based on, checked below.
+    tbb::enumerable_thread_specific<std::unique_ptr<Snapshot>> snaps(
+        [&] { return ledger.snapshot(); });
+    std::atomic<uint64_t> done{0};
+    auto work = [&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, payees.size(), 64), [&](const auto& range) {
+        auto& s = snaps.local();
+        for (size_t i = range.begin(); i != range.end(); ++i)
+          plan.payees[i] = plan_payee(*s, h, *mk, payees[i], plan.cutoff);
+        uint64_t n = done.fetch_add(range.size()) + range.size();
+        if (opt.progress) opt.progress(n, payees.size());
+      });
+    };
+    if (opt.threads > 0)
+      tbb::task_arena(opt.threads).execute(work);
+    else
+      work();
+    bool consistent = true;
+    for (auto& s : snaps)
+      consistent = consistent && s->last_seq() == plan.seq &&
+                   tables::market_version(*s, h, mk->name) == plan.version;
+    if (!consistent) continue;
+    std::erase_if(plan.payees, [](const PayeePlan& p) { return p.currencies.empty(); });
+    RunResult result = result_of(plan);
+    if (opt.dry_run) return result;
+    auto outcome = std::make_shared<RunOutcome>();
+    Batch b;
+    b.push_back(std::make_unique<RunOp>(rules_, plan, outcome));
+    auto res = ledger.submit_and_wait(std::move(b));
+    if (outcome->stale) continue;
+    if (!res[0].ok()) return Rejection{res[0].code, res[0].message};
+    RunResult stored;
+    TALLY_ASSERT(decode_run(outcome->stored, stored), "run record " + plan.run_id);
+    stored.replayed = outcome->replayed;
+    return stored;
+  }
+}
+
+Result<std::vector<RunSummary>> Settlement::runs(std::string_view marketplace) {
+  const MarketplaceConfig* mk = rules_.config().marketplace(marketplace);
+  if (!mk)
+    return reject(
+        Code::unknown_marketplace,
+        "marketplace: \"" + std::string(marketplace.substr(0, 64)) + "\" is not configured");
+  auto snap = rules_.ledger().snapshot();
+  std::string prefix = mk->name + std::string(1, '\0');
+  std::vector<RunSummary> out;
+  snap->scan(rules_.tables().runs, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.substr(0, prefix.size()) != prefix) return false;
+    RunResult r;
+    TALLY_ASSERT(decode_run(v, r), "run record");
+    out.push_back({r.run, r.pay_date, r.payouts.size(), r.totals});
+    return true;
+  });
+  return out;
+}
+
+std::vector<std::string> Settlement::next_pay_dates(std::string_view marketplace, size_t n) {
+  const MarketplaceConfig* mk = rules_.config().marketplace(marketplace);
+  if (!mk) return {};
+  TimeNs now = rules_.ledger().options().clock();
+  Date from = Date(date::days(now / kNsPerDay));
+  auto done = runs(marketplace);
+  if (done.ok() && !done->empty()) {
+    auto last = parse_date(done->back().pay_date, "date");
+    if (last.ok() && *last + date::days(1) > from) from = *last + date::days(1);
+  }
+  std::vector<std::string> out;
+  for (auto& pd : tally::next_pay_dates(*mk, from, n)) out.push_back(format_date(pd.date));
+  return out;
+}
+
+Result<RunResult> Settlement::run(std::string_view run_id) {
+  auto colon = run_id.rfind(':');
+  if (colon == std::string_view::npos)
+    return reject(Code::unknown_run, "run: \"" + std::string(run_id.substr(0, 128)) +
+                                         "\" is not a run id (M:YYYY-MM-DD)");
+  auto snap = rules_.ledger().snapshot();
+  auto v = snap->get(rules_.tables().runs,
+                     tables::run_key(run_id.substr(0, colon), run_id.substr(colon + 1)));
+  if (!v)
+    return reject(Code::unknown_run,
+                  "run: \"" + std::string(run_id.substr(0, 128)) + "\" has not been run");
+  RunResult r;
+  TALLY_ASSERT(decode_run(*v, r), "run record");
+  r.replayed = true;
+  return r;
+}
+
+}  // namespace tally

@@ -1,0 +1,292 @@
+// Settlement runs: release timing, minimum payout carry-over, negatives netted, payee holds,
+// failed payouts, reruns, dry runs, and byte-identical output whatever the thread count.
+#include "settlement/run.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <tbb/global_control.h>
+
+#include <random>
+#include <thread>
+
+#include "common/test_util.h"
+
+namespace tally {
+namespace {
+
+using namespace tally::testing;
+
+constexpr const char* kConfig = R"toml(
+[marketplaces.shop]
+currencies = ["EUR"]
+timezone = "Europe/Paris"
+rounding = "half_even"
+commission_rate = { product = "10%", service = "20%" }
+affiliate_rate = "7%"
+fee_rate = "2.9%"
+fee_fixed = "0.25"
+fee_payer = "payee"
+hold_days = 14
+hold_from = "delivery"
+schedule = { every_days = 7, anchor = "2026-01-05" }
+minimum_payout = "10.00"
+holidays = ["2026-02-02"]
+payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
+)toml";
+
+constexpr const char* kIban = "FR7630006000011234567890189";
+const TimeNs kJan5 = TimeNs(1'767'607'200) * kNsPerSecond;  // Mon 2026-01-05T10:00:00Z
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = load_config(kConfig, CurrencyTable());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    config_ = std::move(*c);
+    open();
+  }
+  void open() {
+    settlement_.reset();
+    rules_.reset();
+    ledger_.reset();
+    LedgerOptions o;
+    o.extra_tables = tables::all();
+    o.clock = [] { return TimeNs(1'780'000'000) * kNsPerSecond; };  // 2026-05-28
+    ledger_ = open_ledger(dir_.sub("d"), o);
+    rules_ = std::make_unique<Rules>(config_, *ledger_);
+    settlement_ = std::make_unique<Settlement>(*rules_);
+  }
+  ItemResult send(std::string id, EventBody body, TimeNs at = kJan5) {
+    Event e{EventHeader{std::move(id), at, "shop", {}}, std::move(body)};
+    Batch b;
+    b.push_back(rules_->event_op(std::move(e)));
+    auto r = ledger_->submit_and_wait(std::move(b))[0];
+    EXPECT_TRUE(r.ok()) << r.message;
+    return r;
+  }
+  void details(const std::string& payee) {
+    send("pd-" + payee, PayeeDetailsEvent{payee, "Payee " + payee, kIban, "AGRIFRPPXXX"});
+  }
+  RunResult settle(const char* date, bool dry = false, int threads = 0) {
+    SettleOptions o;
+    o.dry_run = dry;
+    o.threads = threads;
+    auto r = settlement_->settle("shop", date, o);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : RunResult{};
+  }
+  Amount bal(const std::string& a) { return *ledger_->snapshot()->balance(a, "EUR"); }
+
+  TempDir dir_;
+  Config config_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Rules> rules_;
+  std::unique_ptr<Settlement> settlement_;
+};
+
+TEST_F(RunTest, ReleasesAfterTheHoldAndPaysAboveTheMinimum) {
+  details("p1");
+  details("a7");
+  send("o-1", SaleEvent{"p1", "120.00", "EUR", "product", "a7"});
+  send("d-1", DeliveredEvent{"o-1"}, kJan5 + kNsPerDay);  // releases 2026-01-20T10:00Z
+  auto jan19 = settle("2026-01-19");                      // cut-off 2026-01-18T23:00Z: nothing due
+  EXPECT_TRUE(jan19.released.empty());
+  EXPECT_TRUE(jan19.payouts.empty());
+  auto jan26 = settle("2026-01-26");
+  EXPECT_EQ(
+      run_json(jan26),
+      R"({"run":"shop:2026-01-26","marketplace":"shop","pay_date":"2026-01-26","cutoff":"2026-01-25T23:00:00Z",)"
+      R"("released":[{"payee":"a7","currency":"EUR","amount":"8.40"},{"payee":"p1","currency":"EUR","amount":"104.27"}],)"
+      R"("payouts":[{"payout":"shop:2026-01-26:p1:EUR","payee":"p1","currency":"EUR","amount":"104.27"}],)"
+      R"("carried":[{"payee":"a7","currency":"EUR","balance":"8.40","reason":"below_minimum"}],)"
+      R"("totals":[{"currency":"EUR","released":"112.67","paid":"104.27","carried":"8.40","payees_paid":1,"payees_carried":1}]})");
+  EXPECT_TRUE(bal("shop:payees:p1:pending").is_zero());
+  EXPECT_TRUE(bal("shop:payees:p1:available").is_zero());
+  EXPECT_EQ(bal("shop:payees:a7:available"), amt("8.40", "EUR"));
+  EXPECT_EQ(bal("shop:payouts:in_transit"), amt("104.27", "EUR"));
+  ASSERT_EQ(jan26.lines.size(), 1u);
+  EXPECT_EQ(jan26.lines[0].creditor_account, kIban);
+  // A rerun returns the same run and posts nothing.
+  auto seq = ledger_->snapshot()->last_seq();
+  auto again = settle("2026-01-26");
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(run_json(again), run_json(jan26));
+  EXPECT_EQ(ledger_->snapshot()->last_seq(), seq);
+  // The bank pays it.
+  send("res-1", PayoutResultEvent{"shop:2026-01-26:p1:EUR", true, ""});
+  EXPECT_TRUE(bal("shop:payouts:in_transit").is_zero());
+  EXPECT_TRUE(ledger_->snapshot()->verify().ok);
+}
+
+TEST_F(RunTest, PayDatesMoveOffHolidaysAndOtherDatesAreRefused) {
+  EXPECT_EQ(settlement_->settle("shop", "2026-01-13").error().code, Code::not_a_pay_date);
+  EXPECT_EQ(settlement_->settle("shop", "2026-02-02").error().code,
+            Code::not_a_pay_date);                              // holiday
+  EXPECT_TRUE(settlement_->settle("shop", "2026-02-03").ok());  // moved to Tuesday
+  EXPECT_EQ(settlement_->settle("nope", "2026-02-03").error().code, Code::unknown_marketplace);
+  EXPECT_EQ(settlement_->settle("shop", "2026-13-01").error().code, Code::bad_date);
+  EXPECT_EQ(settlement_->settle("shop", "2026-12-28").error().code,
+            Code::bad_date);  // future cut-off
+}
+
+TEST_F(RunTest, DryRunEqualsTheRealRunAndCommitsNothing) {
+  details("p1");
+  send("o-1", SaleEvent{"p1", "50.00", "EUR", "service", std::nullopt});
+  send("d-1", DeliveredEvent{"o-1"}, kJan5);
+  auto seq = ledger_->snapshot()->last_seq();
+  auto preview = settle("2026-01-26", true);
+  EXPECT_EQ(ledger_->snapshot()->last_seq(), seq);
+  EXPECT_FALSE(preview.payouts.empty());
+  auto real = settle("2026-01-26");
+  EXPECT_EQ(run_json(preview), run_json(real));
+}
+
+TEST_F(RunTest, RefundAfterPayoutIsCarriedNegativeAndNettedNextRun) {
+  details("p1");
+  send("o-1",
+       SaleEvent{"p1", "100.00", "EUR", "product", std::nullopt});  // seller 100-10-3.15 = 86.85
+  send("d-1", DeliveredEvent{"o-1"}, kJan5);
+  auto r1 = settle("2026-01-26");
+  ASSERT_EQ(r1.payouts.size(), 1u);
+  EXPECT_EQ(r1.payouts[0].amount, amt("86.85", "EUR"));
+  send("rf-1", RefundEvent{"o-1", "50.00"},
+       kJan5 + 22 * kNsPerDay);  // seller share 45.00, all from available
+  auto r2 = settle("2026-02-03");
+  ASSERT_EQ(r2.carried.size(), 1u);
+  EXPECT_EQ(r2.carried[0].reason, CarryReason::negative);
+  EXPECT_EQ(r2.carried[0].balance, amt("-45.00", "EUR"));
+  send("o-2", SaleEvent{"p1", "200.00", "EUR", "product", std::nullopt},
+       kJan5 + 30 * kNsPerDay);  // 200-20-6.05 = 173.95
+  send("d-2", DeliveredEvent{"o-2"}, kJan5 + 30 * kNsPerDay);
+  auto r3 = settle("2026-02-23");
+  ASSERT_EQ(r3.payouts.size(), 1u);
+  EXPECT_EQ(r3.payouts[0].amount, amt("128.95", "EUR"));  // 173.95 - 45.00
+}
+
+TEST_F(RunTest, PayeeOnHoldAccruesButIsNotPaidAndFailedPayoutReturnsFunds) {
+  details("p1");
+  send("o-1", SaleEvent{"p1", "100.00", "EUR", "product", std::nullopt});
+  send("d-1", DeliveredEvent{"o-1"}, kJan5);
+  send("h-1", PayeeHoldEvent{"p1", true, "kyc pending"});
+  auto r1 = settle("2026-01-26");
+  ASSERT_EQ(r1.carried.size(), 1u);
+  EXPECT_EQ(r1.carried[0].reason, CarryReason::on_hold);
+  EXPECT_EQ(bal("shop:payees:p1:available"), amt("86.85", "EUR"));  // released all the same
+  send("h-2", PayeeHoldEvent{"p1", false, ""});
+  auto r2 = settle("2026-02-03");
+  ASSERT_EQ(r2.payouts.size(), 1u);
+  send("res-1", PayoutResultEvent{r2.payouts[0].payout, false, "account closed"});
+  EXPECT_EQ(bal("shop:payees:p1:available"), amt("86.85", "EUR"));
+  EXPECT_TRUE(bal("shop:payouts:in_transit").is_zero());
+  auto r3 = settle("2026-02-09");
+  ASSERT_EQ(r3.carried.size(), 1u);
+  EXPECT_EQ(r3.carried[0].reason, CarryReason::on_hold);
+  // A second result for the same payout is refused.
+  Event again{EventHeader{"res-2", kJan5, "shop", {}},
+              PayoutResultEvent{r2.payouts[0].payout, true, ""}};
+  Batch b;
+  b.push_back(rules_->event_op(std::move(again)));
+  EXPECT_EQ(ledger_->submit_and_wait(std::move(b))[0].code, Code::payout_already_settled);
+}
+
+TEST_F(RunTest, PayeeWithoutBankDetailsIsCarried) {
+  send("o-1", SaleEvent{"p9", "100.00", "EUR", "product", std::nullopt});
+  send("d-1", DeliveredEvent{"o-1"}, kJan5);
+  auto r = settle("2026-01-26");
+  ASSERT_EQ(r.carried.size(), 1u);
+  EXPECT_EQ(r.carried[0].reason, CarryReason::no_details);
+}
+
+TEST_F(RunTest, OutputIsByteIdenticalForOneTwoAndEightThreads) {
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+  std::mt19937_64 rng(99);
+  Batch b;
+  for (int p = 0; p < 400; ++p) {
+    std::string payee = "p" + std::to_string(p);
+    if (p % 7)
+      b.push_back(rules_->event_op(Event{EventHeader{"pd" + payee, kJan5, "shop", {}},
+                                         PayeeDetailsEvent{payee, "Payee", kIban, ""}}));
+  }
+  for (int i = 0; i < 1500; ++i) {
+    std::string id = "o" + std::to_string(i);
+    std::string payee = "p" + std::to_string(rng() % 400);
+    i128 cents = 500 + static_cast<i128>(rng() % 20000);
+    b.push_back(rules_->event_op(
+        Event{EventHeader{id, kJan5, "shop", {}},
+              SaleEvent{payee, format_amount(Amount::from_minor(cents), 2), "EUR", "product",
+                        rng() % 3 ? std::nullopt
+                                  : std::optional<std::string>("a" + std::to_string(rng() % 9))}}));
+    if (rng() % 4)
+      b.push_back(rules_->event_op(Event{
+          EventHeader{"d" + id, kJan5 + static_cast<TimeNs>(rng() % 20) * kNsPerDay, "shop", {}},
+          DeliveredEvent{id}}));
+  }
+  for (auto& r : ledger_->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok()) << r.message;
+  auto one = run_json(settle("2026-01-26", true, 1));
+  auto two = run_json(settle("2026-01-26", true, 2));
+  auto eight = run_json(settle("2026-01-26", true, 8));
+  EXPECT_EQ(one, two);
+  EXPECT_EQ(one, eight);
+  EXPECT_GT(one.size(), 10000u);
+  EXPECT_EQ(run_json(settle("2026-01-26", false, 8)), one);
+  auto snap = ledger_->snapshot();
+  EXPECT_TRUE(snap->verify().ok);
+  for (auto& row : snap->trial_balance()) EXPECT_EQ(row.debits, row.credits);
+}
+
+// Kills a process in the middle of large runs: afterwards the run is either absent or whole, and
+// a rerun completes it exactly once.
+TEST_F(RunTest, CrashDuringARunLeavesNoTraceOrTheWholeRun) {
+  Batch b;
+  for (int p = 0; p < 3000; ++p) {
+    std::string payee = "p" + std::to_string(p);
+    b.push_back(rules_->event_op(Event{EventHeader{"pd" + payee, kJan5, "shop", {}},
+                                       PayeeDetailsEvent{payee, "Payee", kIban, ""}}));
+    b.push_back(rules_->event_op(Event{EventHeader{"o" + payee, kJan5, "shop", {}},
+                                       SaleEvent{payee, "20.00", "EUR", "product", std::nullopt}}));
+    b.push_back(rules_->event_op(
+        Event{EventHeader{"d" + payee, kJan5, "shop", {}}, DeliveredEvent{"o" + payee}}));
+  }
+  for (auto& r : ledger_->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok()) << r.message;
+  std::mt19937_64 rng(5);
+  int whole = 0, none = 0;
+  for (int round = 0; round < 4; ++round) {
+    settlement_.reset();
+    rules_.reset();
+    ledger_.reset();
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      open();
+      auto r = settlement_->settle("shop", "2026-01-26");
+      _exit(r.ok() ? 0 : 1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 400));
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    open();
+    auto snap = ledger_->snapshot();
+    ASSERT_TRUE(snap->verify().ok);
+    auto run = settlement_->run("shop:2026-01-26");
+    bool released = bal("shop:payees:p0:pending").is_zero();
+    if (run.ok()) {
+      ++whole;
+      EXPECT_TRUE(released);
+      EXPECT_EQ(run->payouts.size(), 3000u);
+    } else {
+      ++none;
+      EXPECT_FALSE(released);
+    }
+  }
+  // Whatever happened, a rerun completes the first run exactly once.
+  auto r = settle("2026-01-26");
+  EXPECT_EQ(r.payouts.size(), 3000u);
+  EXPECT_TRUE(bal("shop:payees:p2999:available").is_zero());
+  // Each payee nets 20.00 - 2.00 commission - (0.58 + 0.25) fee = 17.17, paid exactly once.
+  EXPECT_EQ(bal("shop:payouts:in_transit"), Amount::from_minor(3000 * static_cast<i128>(1717)));
+  EXPECT_EQ(whole + none, 4);
+}
+
+}  // namespace
+}  // namespace tally
