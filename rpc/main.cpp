@@ -1,12 +1,13 @@
-// The `tally` command: server, embedded and RPC client commands.
-#include <cstdio>
-#include <cstring>
+// The `tally` command: server, embedded and RPC client commands (rpc/cli.h).
+#include <iostream>
+
+#include "rpc/cli.h"
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("tally %s\n", TALLY_VERSION);
-    return 0;
-  }
-  std::fprintf(stderr, "usage: tally --version\n");
-  return 2;
+  // Results go out line by line in volume (tally post): no C stdio sync needed.
+  std::ios::sync_with_stdio(false);
+  tally::set_cli_version(TALLY_VERSION);
+  int rc = tally::run_cli(argc, argv, std::cin, std::cout, std::cerr);
+  std::cout.flush();
+  return rc;
 }
