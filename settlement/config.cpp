@@ -65,6 +65,7 @@ const TokenGrant* Config::grant(std::string_view token) const {
 // Bank identifiers and text.
 
 namespace {
+constexpr size_t kAccountIdMax = 34;  // Othr/Id in pain.001 is Max34Text
 bool is_upper(char c) {
   return c >= 'A' && c <= 'Z';
 }
@@ -99,6 +100,23 @@ bool iban_checksum_ok(std::string_view s) {
     }
   }
   return rem == 1;
+}
+
+Result<BankAccount> parse_bank_account(std::string_view text, std::string_view field) {
+  std::string compact;
+  for (char c : text)
+    if (c != ' ') compact += c;
+  if (looks_like_iban(compact)) {
+    if (iban_checksum_ok(compact)) return BankAccount{true, compact};
+    return reject(Code::bad_request,
+                  std::string(field) + ": \"" + std::string(text) + "\" fails the IBAN checksum");
+  }
+  bool other = !text.empty() && text.size() <= kAccountIdMax &&
+               std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7F; });
+  if (other) return BankAccount{false, std::string(text)};
+  return reject(Code::bad_request, std::string(field) + ": \"" + std::string(text) +
+                                       "\" is neither an IBAN nor an account id of 1..34 "
+                                       "printable ASCII characters without spaces");
 }
 
 bool valid_bic(std::string_view s) {
@@ -157,7 +175,6 @@ constexpr size_t kMarketplaceNameMax = 64;
 constexpr int64_t kHoldDaysMax = 3650;
 constexpr int64_t kEveryDaysMax = 366;
 constexpr size_t kTokenBytesMax = 256;
-constexpr size_t kAccountIdMax = 34;  // Othr/Id in pain.001 is Max34Text
 
 bool valid_segment(std::string_view s) {
   auto ok = [](char c, bool first) {
@@ -299,12 +316,14 @@ class Loader {
     return nullptr;
   }
 
+  // `decimal`: the string holds a rate or an amount, which SPEC section 1 writes as text so that
+  // binary floating point never touches it; a TOML number there gets that hint.
   const std::string* want_string(const toml::node& n, std::string_view path,
-                                 std::string_view what = "a string") {
+                                 std::string_view what = "a string", bool decimal = false) {
     if (const auto* v = n.as_string()) return &v->get();
     std::string msg = "must be " + std::string(what) + ", not " + std::string(type_name(n));
-    // SPEC section 1: rates and amounts are text, never binary floating point.
-    if (n.is_floating_point() || n.is_integer()) msg += " (write exact decimals as strings)";
+    if (decimal && (n.is_floating_point() || n.is_integer()))
+      msg += " (write exact decimals as strings)";
     fail(n, path, msg);
     return nullptr;
   }
@@ -349,7 +368,7 @@ class Loader {
   // A rate string, at most `max` (nullopt: no bound beyond Rate's own).
   std::optional<Rate> want_rate(const toml::node& n, std::string_view path,
                                 std::optional<Rate> max) {
-    const std::string* s = want_string(n, path);
+    const std::string* s = want_string(n, path, "a string", true);
     if (!s) return std::nullopt;
     Result<Rate> r = Rate::parse(*s, path);
     if (!r.ok()) {
@@ -380,7 +399,7 @@ class Loader {
 
   // A non-negative amount in currency `c`.
   std::optional<Amount> want_amount(const toml::node& n, std::string_view path, const Currency& c) {
-    const std::string* s = want_string(n, path);
+    const std::string* s = want_string(n, path, "a string", true);
     if (!s) return std::nullopt;
     Result<Amount> a = parse_amount(*s, c, path);
     if (!a.ok()) {
@@ -431,7 +450,7 @@ class Loader {
       if (!a) return std::nullopt;
       out[std::string(currencies.front().code())] = *a;
     } else if (n.is_floating_point() || n.is_integer()) {
-      want_string(n, path);  // reports it, with the hint to quote the number
+      want_string(n, path, "a string", true);  // reports it, with the hint to quote it
       return std::nullopt;
     } else {
       fail(n, path,
@@ -512,31 +531,21 @@ class Loader {
       std::string p = join(path, "name");
       const std::string* s = want_string(*v, p);
       std::optional<size_t> len = s ? bank_text_length(*s) : std::nullopt;
-      if (s && (!len || *len == 0 || *len > 140)) {
-        fail(*v, p, "must be 1..140 characters of UTF-8 without control characters");
-      }
-      if (s && len && *len >= 1 && *len <= 140)
+      if (len && *len >= 1 && *len <= 140) {
         acct.name = *s;
-      else
+      } else {
+        if (s) fail(*v, p, "must be 1..140 characters of UTF-8 without control characters");
         ok = false;
+      }
     }
     if (const toml::node* v = t->get("iban")) {
       std::string p = join(path, "iban");
       const std::string* s = want_string(*v, p);
-      if (!s) {
-        ok = false;
-      } else if (looks_like_iban(*s) && !iban_checksum_ok(*s)) {
-        fail(*v, p, in_quotes(*s) + " fails the IBAN checksum");
-        ok = false;
-      } else if (looks_like_iban(*s)) {
-        acct.iban = *s;
-      } else if (!s->empty() && s->size() <= kAccountIdMax && printable_ascii_no_space(*s)) {
-        acct.iban = *s;  // a bank without IBANs (USD, COP): another account id
+      Result<BankAccount> a = parse_bank_account(s ? *s : "", p);
+      if (s && a.ok()) {
+        acct.iban = a->id;
       } else {
-        fail(*v, p,
-             in_quotes(*s) +
-                 " is neither an IBAN nor an account id of 1..34 printable ASCII "
-                 "characters without spaces");
+        if (s) fail_with(*v, p, a.error());
         ok = false;
       }
     }

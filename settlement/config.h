@@ -52,7 +52,7 @@ struct EarningRule {
 // The account payouts are sent from (the debtor of a pain.001 file).
 struct PayoutAccount {
   std::string name;  // 1..140 characters of UTF-8, no control characters
-  std::string iban;  // IBAN (checksum verified) or, where banks use none, another account id
+  std::string iban;  // parse_bank_account's id: an IBAN, or where banks use none another id
   std::string bic;   // BIC (8 or 11 characters)
   friend bool operator==(const PayoutAccount&, const PayoutAccount&) = default;
 };
@@ -116,6 +116,16 @@ Result<Config> load_config_file(const std::string& path, const CurrencyTable& cu
 bool looks_like_iban(std::string_view iban);
 // The ISO 13616 mod-97 check of an IBAN-shaped string.
 bool iban_checksum_ok(std::string_view iban);
+// A bank account as config and payout files take it.
+struct BankAccount {
+  bool is_iban = false;  // written as <IBAN> in pain.001, else as <Othr><Id>
+  std::string id;        // the IBAN without spaces, or the other id as given
+  friend bool operator==(const BankAccount&, const BankAccount&) = default;
+};
+// An IBAN (the spaces of its paper form dropped; checksum verified: a typo is refused, not sent
+// to a bank) or, for banks without IBANs (USD, COP), another account id of 1..34 printable ASCII
+// characters without spaces. bad_request naming `field` otherwise.
+Result<BankAccount> parse_bank_account(std::string_view text, std::string_view field);
 // [A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?: the BIC form the pain.001 schema accepts.
 bool valid_bic(std::string_view bic);
 // Valid UTF-8 without control characters (C0, DEL, C1): text a bank file can carry. Returns the

@@ -9,11 +9,10 @@ namespace tally {
 
 namespace {
 
-constexpr size_t kIdMax = 35;         // Max35Text: MsgId, PmtInfId, EndToEndId
-constexpr size_t kIdPrefixMax = 18;   // 18 + '-' + 16 hex digits = 35
-constexpr size_t kNameMax = 140;      // Max140Text
-constexpr size_t kAccountIdMax = 34;  // Othr/Id is Max34Text
-constexpr int kExponentMax = 5;       // ActiveOrHistoricCurrencyAndAmount: 5 fraction digits
+constexpr size_t kIdMax = 35;        // Max35Text: MsgId, PmtInfId, EndToEndId
+constexpr size_t kIdPrefixMax = 18;  // 18 + '-' + 16 hex digits = 35
+constexpr size_t kNameMax = 140;     // Max140Text
+constexpr int kExponentMax = 5;      // ActiveOrHistoricCurrencyAndAmount: 5 fraction digits
 constexpr i128 kDigitsBound = i128(1'000'000'000'000'000'000);  // 10^18: totalDigits 18
 
 bool printable_ascii(char c) {
@@ -172,27 +171,17 @@ i128 pow10(int n) {
   return v;
 }
 
-// An account's pain.001 form: <IBAN> when it is one (spaces of the paper form removed), else
-// <Othr><Id>. nullopt (with a problem added) when it is neither.
+// An account's pain.001 form: <IBAN> or <Othr><Id>. nullopt (with a problem added) when it is
+// neither.
 std::optional<std::string> account_xml(std::string_view account, std::string_view who,
                                        Problems& problems) {
-  std::string compact;
-  for (char c : account)
-    if (c != ' ') compact += c;
-  if (looks_like_iban(compact)) {
-    if (iban_checksum_ok(compact)) return "<IBAN>" + compact + "</IBAN>";
-    problems.add(Code::bad_request,
-                 std::string(who) + ": account " + in_quotes(account) + " fails the IBAN checksum");
+  Result<BankAccount> a = parse_bank_account(account, std::string(who) + " account");
+  if (!a.ok()) {
+    problems.add(a.error().code, a.error().message);
     return std::nullopt;
   }
-  bool ok = !account.empty() && account.size() <= kAccountIdMax &&
-            std::all_of(account.begin(), account.end(), [](char c) { return c > ' ' && c < 0x7F; });
-  if (ok) return "<Othr><Id>" + xml_text(account) + "</Id></Othr>";
-  problems.add(Code::bad_request,
-               std::string(who) + ": account " + in_quotes(account) +
-                   " is neither an IBAN nor an account id of 1..34 printable ASCII characters "
-                   "without spaces");
-  return std::nullopt;
+  if (a->is_iban) return "<IBAN>" + a->id + "</IBAN>";
+  return "<Othr><Id>" + xml_text(a->id) + "</Id></Othr>";
 }
 
 // A name for Nm: valid bank text, cut to 140 characters.

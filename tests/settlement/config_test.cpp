@@ -344,6 +344,11 @@ TEST(ConfigTest, UnknownTimeZoneIsRefused) {
 }
 
 TEST(ConfigTest, RatesMustBeExactDecimalStrings) {
+  EXPECT_EQ(problems(shop({{"fee_rate", "0.029"}})),
+            "marketplaces.shop.fee_rate: must be a string, not a float (write exact decimals as "
+            "strings)");
+  EXPECT_EQ(problems(shop({{"timezone", "5"}})),
+            "marketplaces.shop.timezone: must be a string, not an integer");
   EXPECT_THAT(problems(shop({{"fee_rate", "0.029"}})),
               HasSubstr("marketplaces.shop.fee_rate: must be a string, not a float"));
   EXPECT_THAT(problems(shop({{"fee_rate", R"("2.9999999999%")"}})),
@@ -521,6 +526,15 @@ TEST(BankIdsTest, IbanBicAndText) {
   EXPECT_FALSE(iban_checksum_ok("GB82WEST12345698765433"));
   EXPECT_FALSE(looks_like_iban("20012345678"));
   EXPECT_FALSE(looks_like_iban("FR76 3000 6000 0112 3456 7890 189"));
+  EXPECT_EQ(*parse_bank_account("FR76 3000 6000 0112 3456 7890 189", "f"),
+            (BankAccount{true, "FR7630006000011234567890189"}));
+  EXPECT_EQ(*parse_bank_account("20012345678", "f"), (BankAccount{false, "20012345678"}));
+  EXPECT_EQ(parse_bank_account("GB82WEST12345698765433", "f").error().message,
+            "f: \"GB82WEST12345698765433\" fails the IBAN checksum");
+  EXPECT_FALSE(parse_bank_account("", "f").ok());
+  EXPECT_FALSE(parse_bank_account("12 34", "f").ok());
+  EXPECT_FALSE(parse_bank_account(std::string(35, '1'), "f").ok());
+  EXPECT_TRUE(parse_bank_account(std::string(34, '1'), "f").ok());
   EXPECT_TRUE(valid_bic("AGRIFRPPXXX"));
   EXPECT_TRUE(valid_bic("DEUTDEFF"));
   EXPECT_FALSE(valid_bic("DEUTDEF"));

@@ -336,20 +336,20 @@ TEST(Pain001Test, EveryBadLineIsReported) {
             "pain.001: created_at \"2026-01-05 06:00\" is not a date-time "
             "YYYY-MM-DDThh:mm:ss[.f][Z|+hh:mm]\n"
             "payout \"a\": name must be non-empty UTF-8 without control characters\n"
-            "payout \"a\": account \"FR7630006000011234567890188\" fails the IBAN checksum\n"
+            "payout \"a\" account: \"FR7630006000011234567890188\" fails the IBAN checksum\n"
             "payout \"b\": name must be non-empty UTF-8 without control characters\n"
-            "payout \"b\": account \"has space\" is neither an IBAN nor an account id of 1..34 "
+            "payout \"b\" account: \"has space\" is neither an IBAN nor an account id of 1..34 "
             "printable ASCII characters without spaces\n"
             "payout \"b\": BIC \"NOTABIC\" is not a BIC\n"
-            "payout \"c\": account \"" +
+            "payout \"c\" account: \"" +
                 std::string(35, '9') +
                 "\" is neither an IBAN nor an account id of 1..34 printable ASCII characters "
                 "without spaces\n"
-                "payout \"d\": account \"\" is neither an IBAN nor an account id of 1..34 "
+                "payout \"d\" account: \"\" is neither an IBAN nor an account id of 1..34 "
                 "printable ASCII characters without spaces\n"
                 "payout \"d\": amount -0.05 is not positive\n"
                 "payout \"d\": duplicate payout id\n"
-                "payout \"d\": account \"\" is neither an IBAN nor an account id of 1..34 "
+                "payout \"d\" account: \"\" is neither an IBAN nor an account id of 1..34 "
                 "printable ASCII characters without spaces");
 }
 
