@@ -45,6 +45,11 @@ std::optional<PayoutFormat> parse_payout_format(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<Currency> Backend::find_currency(std::string_view code) {
+  static const CurrencyTable builtins;
+  return builtins.find(code);
+}
+
 Reply<RunResult> Backend::settle(const SettleRequest&) {
   return reject(Code::internal, "settle: not implemented");
 }

@@ -43,6 +43,12 @@ class Backend {
   // progress(done, total) counts items whose results arrived.
   virtual PostOutcome post(std::vector<PostItem> items, const ProgressFn& progress = {}) = 0;
 
+  // The currency with this code (a built-in or an asset declared on the ledger): `tally post`
+  // parses entry amounts with its exponent before sending. The default knows the built-ins
+  // only; a backend that can see declared assets overrides it (EmbeddedBackend does; the RPC
+  // client may ask the server once per unknown code and cache the answer).
+  virtual std::optional<Currency> find_currency(std::string_view code);
+
   // --- auditor (read only) ---
   // unknown_account; currency_not_allowed / bad_currency for a currency the account lacks.
   virtual Reply<BalanceResult> balance(const BalanceQuery& q) = 0;

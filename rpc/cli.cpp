@@ -405,16 +405,15 @@ int cmd_post(Ctx& c, const std::vector<std::string>& args) {
   }
   if (int rc = open_backend(c, /*creates=*/true); rc != kExitOk) return rc;
 
-  // Currencies are looked up in the embedded ledger when there is one (declared assets too);
-  // a remote server checks again, so the built-ins are enough to parse with.
-  CurrencyLookup lookup;
-  if (auto* eb = dynamic_cast<EmbeddedBackend*>(c.backend.get())) {
-    Ledger* ledger = &eb->service().ledger();
-    lookup = [ledger](std::string_view code) { return ledger->find_currency(code); };
-  } else {
-    auto table = std::make_shared<CurrencyTable>();
-    lookup = [table](std::string_view code) { return table->find(code); };
-  }
+  // Entry amounts are parsed with their currency's exponent: a built-in, an asset the ledger
+  // knows, or one an earlier line of this input declares (it is applied before the lines after
+  // it, in the same or an earlier batch).
+  std::map<std::string, Currency, std::less<>> declared;
+  Backend* backend = c.backend.get();
+  CurrencyLookup lookup = [backend, &declared](std::string_view code) -> std::optional<Currency> {
+    if (auto it = declared.find(code); it != declared.end()) return it->second;
+    return backend->find_currency(code);
+  };
   LineParser parser(lookup);
   Progress progress(c.terminal, c.err, "posted");
   PostStats stats;
@@ -436,6 +435,10 @@ int cmd_post(Ctx& c, const std::vector<std::string>& args) {
       auto item = parser.parse(line, &info);
       s.linked = info.linked;
       if (item.ok()) {
+        if (auto* a = std::get_if<DeclareAssetItem>(&item.value().body)) {
+          auto cur = Currency::make(a->code, a->exponent);
+          if (cur && !backend->find_currency(a->code)) declared.emplace(a->code, *cur);
+        }
         s.item = std::move(item.value());
       } else {
         s.result = ItemResult::error(item.error(), info.id);

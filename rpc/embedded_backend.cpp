@@ -98,6 +98,10 @@ PostOutcome EmbeddedBackend::post(std::vector<PostItem> items, const ProgressFn&
   return out;
 }
 
+std::optional<Currency> EmbeddedBackend::find_currency(std::string_view code) {
+  return service_->ledger().find_currency(code);
+}
+
 Reply<BalanceResult> EmbeddedBackend::balance(const BalanceQuery& q) {
   auto snap = service_->snapshot();
   auto account = snap->account(q.account);

@@ -33,6 +33,7 @@ class EmbeddedBackend : public Backend {
   // Splits items into batches of at most the ledger's batch_items_max (never splitting a linked
   // chain) and submits them all before waiting, so they share group commits.
   PostOutcome post(std::vector<PostItem> items, const ProgressFn& progress = {}) override;
+  std::optional<Currency> find_currency(std::string_view code) override;
   Reply<BalanceResult> balance(const BalanceQuery& q) override;
   Reply<BalancesResult> balances(const std::string& prefix, std::optional<TimeNs> as_of) override;
   Reply<StatementResult> statement(const StatementQuery& q) override;

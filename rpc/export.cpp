@@ -55,12 +55,16 @@ void write_hledger_header(Snapshot& snap, std::string& out) {
   for (auto& a : accounts)
     for (auto& c : a.currencies) currencies.emplace(std::string(c.code()), c);
   for (auto& [code, c] : currencies) {
-    i128 sample = 1000;  // "1000.00": shows the decimals, and that there is no separator
-    for (int i = 0; i < c.exponent(); ++i) sample *= 10;
+    out += "commodity " + hledger_commodity(code) + "\n";
     // "format" under "commodity" is the one spelling both hledger and ledger accept; no
-    // thousands separator, so '.' can only be the decimal mark.
-    out += "commodity " + hledger_commodity(code) + "\n    format " +
-           format_amount(Amount::from_minor(sample), c) + " " + hledger_commodity(code) + "\n";
+    // thousands separator, so '.' can only be the decimal mark. A currency without decimals
+    // gets no format: hledger insists on a decimal mark in one ("1000."), which ledger refuses;
+    // both print whole amounts as written.
+    if (c.exponent() == 0) continue;
+    i128 sample = 1000;
+    for (int i = 0; i < c.exponent(); ++i) sample *= 10;
+    out += "    format " + format_amount(Amount::from_minor(sample), c) + " " +
+           hledger_commodity(code) + "\n";
   }
   if (!currencies.empty()) out += "\n";
   for (auto& a : accounts) {
