@@ -1,0 +1,103 @@
+// A C++ client for tally's Cap'n Proto RPC (rpc/tally.capnp): what the `tally --connect` CLI
+// and other services link.
+//
+// The Client owns one connection, run by an I/O thread of its own (with its own kj event loop),
+// so it needs nothing from its caller's threads and works beside a caller's own event loop.
+// Posting survives disconnects: a call that breaks is sent again, the same items, on a new
+// connection (with backoff, up to ClientOptions::max_attempts). Ids make that safe: an item that
+// had committed before the break reports `duplicate` with its original seq. Reads are retried
+// the same way (they change nothing).
+//
+// Outcomes follow rpc/results.h: a value, a business Rejection, or a Failure (cannot_connect,
+// not_allowed for a refused token or a role the token lacks, disconnected when retries ran
+// out, server_error).
+//
+// Thread safety: every method may be called from any thread, concurrently. Callbacks (progress,
+// export sinks) run on the calling thread, inside the call. A Client must not be destroyed while
+// one of its calls runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rpc/backend.h"
+#include "rpc/results.h"
+#include "rpc/service.h"
+
+namespace tally {
+
+struct ClientOptions {
+  std::string address;  // "host:port" (default port 7878) or "unix:/path"
+  std::string token;
+  int max_attempts = 10;         // per call, the first included, across reconnects
+  uint64_t retry_delay_ms = 20;  // first backoff; doubles per attempt, at most 1 s
+  uint64_t traversal_limit_words = uint64_t(64) << 20;  // largest reply accepted (512 MiB)
+};
+
+// Which capability a post goes through (rpc/tally.capnp): the poster's or the finance one's.
+enum class PostVia : uint8_t { poster, finance };
+
+// A batch's results and how long the call took, from first send to reply (retries included).
+struct BatchOutcome {
+  std::vector<ItemResult> results;
+  uint64_t latency_ns = 0;
+  uint32_t attempts = 1;
+};
+
+class Client {
+ public:
+  // Connects and logs in, once (no retry: a server that is not there is cannot_connect at once).
+  static Reply<std::unique_ptr<Client>> connect(ClientOptions options);
+  ~Client();
+
+  const RoleSet& roles() const { return roles_; }
+  const std::string& address() const;
+
+  // One batch, one call (split nothing), retried across disconnects.
+  Reply<BatchOutcome> post(std::vector<PostItem> items, PostVia via = PostVia::poster);
+  // Batches pipelined: up to `window` calls in flight at once on the one connection (the server
+  // commits them in the order sent), results in batch order. On a Failure the outcome holds the
+  // batches that completed before the first one that failed.
+  struct PostBatch {
+    std::vector<PostItem> items;
+    PostVia via = PostVia::poster;
+  };
+  struct Pipelined {
+    std::vector<BatchOutcome> batches;
+    std::optional<Failure> failure;
+  };
+  // progress(done_items, total_items) runs on the calling thread as batches complete.
+  Pipelined post_pipelined(std::vector<PostBatch> batches, size_t window,
+                           const ProgressFn& progress = {});
+
+  Reply<BalanceResult> balance(const BalanceQuery& q);
+  Reply<BalancesResult> balances(const std::string& prefix, std::optional<TimeNs> as_of);
+  Reply<StatementResult> statement(const StatementQuery& q);
+  Reply<EntryView> entry(const std::string& id);
+  Reply<TrialBalanceResult> trial_balance(std::optional<TimeNs> as_of);
+  Reply<VerifyReport> verify(const ProgressFn& progress = {});
+  Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink);
+  Reply<ClosePeriodResult> close_period(const std::string& date);
+
+  // Connections made since connect() (1 + reconnects), for tests and metrics.
+  uint64_t connections() const;
+
+  class Impl;
+
+ private:
+  Client() = default;
+  std::unique_ptr<Impl> impl_;
+  RoleSet roles_;
+};
+
+// The Backend for `tally --connect ADDR` (rpc/remote_backend.cpp): posts in pipelined batches of
+// at most `batch_items` items (a linked chain is never split), through the poster capability
+// or, for the events only finance may post, the finance one.
+Reply<std::unique_ptr<Backend>> make_remote_backend(const ClientOptions& options,
+                                                    size_t batch_items = 1000, size_t window = 8);
+
+}  // namespace tally

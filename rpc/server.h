@@ -1,0 +1,111 @@
+// The Cap'n Proto RPC server (SPEC sections 5 and 7): `tally serve`.
+//
+// Every connection gets its own TwoPartyVatNetwork with the limits of ServerLimits (message
+// traversal and nesting limits, a flow limit on in-flight calls); a message over a limit, or
+// bytes that are not Cap'n Proto, close that connection only. The bootstrap capability `Tally`
+// exchanges a token for the role capabilities it grants (rpc/tally.capnp); tokens are compared
+// as SHA-256 digests in constant time and never logged.
+//
+// Posting goes through Service::post; the ledger's writer thread fulfils a cross-thread promise
+// once the batch is durable, so a slow fsync never stalls the event loop. Reads run on a
+// Snapshot; the long ones (verify, export) on a thread of their own.
+//
+// Shutdown (SIGTERM, SIGINT, ServerThread::stop): stop accepting, refuse new calls with a
+// DISCONNECTED error (clients retry elsewhere or after the restart), let the batches in flight
+// commit and their replies reach the wire, then close.
+//
+// Thread safety: RpcServer lives on one thread's kj event loop and is used only there.
+// ServerThread's methods may be called from any one thread (the owner's).
+#pragma once
+
+#include <kj/async-io.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ledger/status.h"
+#include "rpc/service.h"
+
+namespace tally {
+
+struct ServerLimits {
+  // Largest incoming message, in 8-byte words (also caps what a message may make the reader
+  // traverse): 8 Mi words = 64 MiB.
+  uint64_t traversal_limit_words = uint64_t(8) << 20;
+  int nesting_limit = 64;
+  // Bytes of calls in flight per connection before the server stops reading from it.
+  size_t flow_limit_words = size_t(16) << 20;
+  size_t max_connections = 256;    // more are accepted and closed at once
+  size_t max_batch_items = 10000;  // items per post call; more: every item batch_too_large
+  size_t max_long_reads = 2;       // verify/export running at once; more wait
+};
+
+struct ServerOptions {
+  // "host:port" (port 0 picks a free one) or "unix:/path/to/socket".
+  std::string listen = "127.0.0.1:7878";
+  ServerLimits limits;
+};
+
+inline constexpr int kDefaultPort = 7878;
+
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;  // over max_connections
+  uint64_t connections_open = 0;
+  uint64_t connections_failed = 0;  // closed on a protocol error (limits, garbage)
+  uint64_t logins_refused = 0;
+  uint64_t batches_in_flight = 0;
+};
+
+class RpcServerImpl;
+
+// A server on the calling thread's kj event loop (which must be a kj::setupAsyncIo loop).
+class RpcServer {
+ public:
+  // `service` must outlive the server.
+  RpcServer(Service& service, ServerOptions options, kj::AsyncIoContext& io);
+  ~RpcServer();
+
+  // Binds options.listen and starts accepting. Resolves to the bound address ("127.0.0.1:40017"
+  // for port 0, "unix:/path"). A stale unix socket file (nobody listening) is replaced; a live
+  // one is an error.
+  kj::Promise<std::string> listen();
+  // Stops accepting, refuses new calls, waits for batches in flight to be answered and their
+  // replies flushed (at most `grace_ms`), then closes every connection.
+  kj::Promise<void> shutdown(uint64_t grace_ms = 30000);
+  ServerStats stats() const;
+
+ private:
+  kj::Own<RpcServerImpl> impl_;
+};
+
+// A server on a thread of its own with its own event loop: for tests, the demo and embedding.
+class ServerThread {
+ public:
+  // Starts the thread and waits until it listens (or failed to: the error says why).
+  static Result<std::unique_ptr<ServerThread>> start(Service& service, ServerOptions options);
+  ~ServerThread();  // stop()
+
+  const std::string& address() const { return address_; }
+  // Graceful shutdown (RpcServer::shutdown) and join. Idempotent.
+  void stop();
+  ServerStats stats() const;
+
+  struct State;
+
+ private:
+  ServerThread() = default;
+  std::string address_;
+  std::shared_ptr<State> state_;
+};
+
+// `tally serve [--data DIR] [--listen ADDR] [--config FILE]` (also reached as
+// run_serve_command from the CLI, rpc/backend.h). Opens the service, listens, prints
+// "tally: listening on ADDR" on `err`, serves until SIGTERM or SIGINT, drains and returns 0.
+// 2 for usage errors, 3 when the data directory, config or address cannot be used.
+int serve_main(const std::string& data_dir, const std::string& config_file,
+               const std::string& listen, std::ostream& err);
+
+}  // namespace tally

@@ -1,0 +1,80 @@
+// Conversions between tally's plain C++ values and the Cap'n Proto wire types of rpc/tally.capnp.
+// Used by the server (rpc/server.cpp) and the client (rpc/client.cpp); nothing here does I/O.
+//
+// Encoding never fails. Decoding what a peer sent never trusts it: a value outside its domain
+// (an unknown enum value, a malformed currency, a time outside the supported range) is a
+// Rejection naming the field, never an assertion.
+//
+// Thread safety: pure functions over builders and readers the caller owns.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+#include "rpc/results.h"
+#include "rpc/service.h"
+#include "rpc/tally.capnp.h"
+
+namespace tally::wire {
+
+// --- values -------------------------------------------------------------------------------------
+
+void set_amount(Amount128::Builder b, Amount a);
+Amount get_amount(Amount128::Reader r);
+
+void set_currency(Currency::Builder b, const tally::Currency& c);
+// bad_currency when the code is malformed or the exponent out of range.
+Result<tally::Currency> get_currency(Currency::Reader r, std::string_view field);
+
+::tally::wire::ErrorCode to_wire(Code c);
+Code from_wire(::tally::wire::ErrorCode c);  // an unknown value reads as Code::internal
+
+std::string text(capnp::Text::Reader r);  // copies
+inline capnp::Text::Reader text_of(std::string_view s) {
+  return capnp::Text::Reader(s.data(), s.size());
+}
+
+// --- posting ------------------------------------------------------------------------------------
+
+// Client side: one item into a List(Item) element.
+void encode_item(Item::Builder b, const PostItem& item);
+// Server side: the item, or a Rejection naming the field (the item is then reported as an error
+// without reaching the writer).
+Result<PostItem> decode_item(Item::Reader r);
+
+void encode_result(ItemResult::Builder b, const tally::ItemResult& r);
+tally::ItemResult decode_result(ItemResult::Reader r);
+
+// --- reads --------------------------------------------------------------------------------------
+
+void encode_error(Error::Builder b, const Rejection& r);
+Rejection decode_error(Error::Reader r);
+
+void encode(BalanceResult::Builder b, const tally::BalanceResult& v);
+Result<tally::BalanceResult> decode(BalanceResult::Reader r);
+void encode(BalancesResult::Builder b, const tally::BalancesResult& v);
+Result<tally::BalancesResult> decode(BalancesResult::Reader r);
+void encode(StatementResult::Builder b, const tally::StatementResult& v);
+Result<tally::StatementResult> decode(StatementResult::Reader r);
+void encode(StatementQuery::Builder b, const tally::StatementQuery& q);
+tally::StatementQuery decode(StatementQuery::Reader r);
+void encode(Entry::Builder b, const tally::Entry& e);
+Result<tally::Entry> decode(Entry::Reader r);
+void encode(EntryView::Builder b, const tally::EntryView& v);
+Result<tally::EntryView> decode(EntryView::Reader r);
+void encode(TrialBalance::Builder b, const tally::TrialBalanceResult& v);
+Result<tally::TrialBalanceResult> decode(TrialBalance::Reader r);
+void encode(VerifyReport::Builder b, const tally::VerifyReport& v);
+tally::VerifyReport decode(VerifyReport::Reader r);
+void encode(ExportSummary::Builder b, const tally::ExportSummary& v);
+tally::ExportSummary decode(ExportSummary::Reader r);
+void encode(ClosePeriodResult::Builder b, const tally::ClosePeriodResult& v);
+tally::ClosePeriodResult decode(ClosePeriodResult::Reader r);
+void encode(Run::Builder b, const tally::RunResult& v);
+Result<tally::RunResult> decode(Run::Reader r);
+void encode(RunSummary::Builder b, const tally::RunSummary& v);
+Result<tally::RunSummary> decode(RunSummary::Reader r);
+
+}  // namespace tally::wire
