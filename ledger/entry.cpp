@@ -85,6 +85,14 @@ Result<bool> validate_entry_id(std::string_view id, std::string_view field) {
   return true;
 }
 
+Result<bool> validate_client_id(std::string_view id, std::string_view field) {
+  if (auto r = validate_entry_id(id, field); !r) return r;
+  if (id.front() == kSystemIdPrefix)
+    return reject(Code::bad_id, std::string(field) + ": " + quoted(id) +
+                                    " starts with '~', which tally reserves for the ids it makes");
+  return true;
+}
+
 Result<bool> validate_entry_shape(Entry& e) {
   if (auto r = validate_entry_id(e.id, "id"); !r) return r.error();
   if (e.kind.empty() || e.kind.size() > kEntryKindBytesMax || !printable(e.kind))

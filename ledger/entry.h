@@ -70,6 +70,12 @@ struct Entry {
 
 Result<bool> validate_entry_id(std::string_view id, std::string_view field);
 
+// Ids that tally itself generates (settlement runs' release and payout entries) begin with '~';
+// clients may not choose such ids, so no client id can collide with, and block, a run.
+inline constexpr char kSystemIdPrefix = '~';
+// validate_entry_id, and not in the reserved '~' namespace. bad_id naming `field`.
+Result<bool> validate_client_id(std::string_view id, std::string_view field);
+
 // Every check that needs no store: id, kind, meta (sorts it), posting count, amounts > 0,
 // account names, and per-currency balance with overflow-checked sums. Messages name the field:
 // "postings[2].amount: must be > 0", "unbalanced: EUR debits 100.00 != credits 99.99".

@@ -678,7 +678,7 @@ class PostEntryOp final : public WriteOp {
     digest_ = request_digest("entry", canonical_entry_bytes(entry_));
   }
   ItemResult apply(WriteTxn& txn) override {
-    if (auto r = validate_entry_id(entry_.id, "id"); !r)
+    if (auto r = validate_client_id(entry_.id, "id"); !r)
       return ItemResult::error(r.error(), entry_.id);
     if (auto dup = txn.check_id(entry_.id, digest_)) return *dup;
     auto prepared = txn.prepare_entry(entry_, digest_);

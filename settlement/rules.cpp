@@ -69,7 +69,7 @@ class EventOp final : public WriteOp {
 
   ItemResult apply(WriteTxn& t) override {
     const EventHeader& hd = ev_.header;
-    if (auto r = validate_entry_id(hd.id, "id"); !r) return fail(r.error());
+    if (auto r = validate_client_id(hd.id, "id"); !r) return fail(r.error());
     if (auto dup = t.check_id(hd.id, digest_)) return *dup;
     if (auto v = t.get(h_.events, hd.id)) {
       if (*v == std::string_view(reinterpret_cast<const char*>(digest_.data()), digest_.size())) {
@@ -248,6 +248,11 @@ class EventOp final : public WriteOp {
     }
     if (s.affiliate) {
       if (auto r = check_segment(*s.affiliate, "affiliate"); !r) return fail(r.error());
+      // One hold per (payee, sale): a seller cannot also take the affiliate share of its own sale.
+      if (*s.affiliate == s.seller)
+        return fail(reject(
+            Code::bad_request,
+            "affiliate: \"" + s.seller + "\" is the seller; a seller cannot be its own affiliate"));
       if (!mk_->affiliate_rate)
         return fail(reject(Code::bad_request,
                            "affiliate: marketplace " + mk_->name + " has no affiliate_rate"));

@@ -298,8 +298,16 @@ class RunOp final : public WriteOp {
     TALLY_ASSERT(r.ok(), r.ok() ? "" : r.error().message);
     std::vector<std::pair<std::string, std::string>> meta = {{"run", plan_.run_id}};
     for (auto& p : plan_.payees) {
-      Entry release{plan_.run_id + ":release:" + p.payee, plan_.cutoff, "release", meta, {}};
-      Entry payout{plan_.run_id + ":payout:" + p.payee, plan_.cutoff, "payout", meta, {}};
+      Entry release{std::string(1, kSystemIdPrefix) + plan_.run_id + ":release:" + p.payee,
+                    plan_.cutoff,
+                    "release",
+                    meta,
+                    {}};
+      Entry payout{std::string(1, kSystemIdPrefix) + plan_.run_id + ":payout:" + p.payee,
+                   plan_.cutoff,
+                   "payout",
+                   meta,
+                   {}};
       for (auto& cp : p.currencies) {
         if (cp.release > 0) {
           release.postings.push_back({tables::pending(mk, p.payee), cp.currency, Side::debit,

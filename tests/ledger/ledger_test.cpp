@@ -150,6 +150,11 @@ TEST_F(LedgerTest, EveryValidationErrorHasItsCodeAndNamesTheField) {
                       {debit("ops:bank", "1.00"), credit("ops:revenue", "1.00")});
        },
        Code::bad_id, "id:"},
+      {"reserved id",
+       [] {
+         return entry("~run:x", {debit("ops:bank", "1.00"), credit("ops:revenue", "1.00")});
+       },
+       Code::bad_id, "reserves"},
       {"control char id",
        [] {
          return entry("a\nb", {debit("ops:bank", "1.00"), credit("ops:revenue", "1.00")});
