@@ -642,4 +642,36 @@ Reply<ClosePeriodResult> Client::close_period(const std::string& date) {
   });
 }
 
+Reply<std::optional<Currency>> Client::find_currency(const std::string& code) {
+  using R = Reply<std::optional<Currency>>;
+  Impl& impl = *impl_;
+  return impl.call<std::optional<Currency>>([&impl, code](std::shared_ptr<CallerQueue>) {
+    std::function<kj::Promise<R>(Conn&)> fn = [code](Conn& c) -> kj::Promise<R> {
+      auto decode = [](auto resp) -> R {
+        if (!resp.hasCurrency()) return std::optional<Currency>();
+        auto cur = wire::get_currency(resp.getCurrency(), "currency");
+        if (!cur) return malformed<std::optional<Currency>>(cur.error());
+        return std::optional<Currency>(*cur);
+      };
+      KJ_IF_MAYBE (p, c.poster) {
+        auto req = p->currencyRequest();
+        req.setCode(wire::text_of(code));
+        return req.send().then(decode);
+      }
+      KJ_IF_MAYBE (a, c.auditor) {
+        auto req = a->currencyRequest();
+        req.setCode(wire::text_of(code));
+        return req.send().then(decode);
+      }
+      KJ_IF_MAYBE (f, c.finance) {
+        auto req = f->currencyRequest();
+        req.setCode(wire::text_of(code));
+        return req.send().then(decode);
+      }
+      return R(role_missing("poster, auditor or finance"));
+    };
+    return impl.retry<R>(fn);
+  });
+}
+
 }  // namespace tally

@@ -82,6 +82,9 @@ class Client {
   Reply<VerifyReport> verify(const ProgressFn& progress = {});
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink);
   Reply<ClosePeriodResult> close_period(const std::string& date);
+  // The server ledger's currency with this code (built-in or declared); nullopt when unknown.
+  // Asked through whichever capability the token has.
+  Reply<std::optional<Currency>> find_currency(const std::string& code);
 
   // Connections made since connect() (1 + reconnects), for tests and metrics.
   uint64_t connections() const;

@@ -1,4 +1,5 @@
 // The Backend of `tally --connect ADDR` over the RPC Client (rpc/client.h, rpc/backend.h).
+#include <map>
 #include <variant>
 
 #include "rpc/backend.h"
@@ -102,6 +103,17 @@ class RemoteBackend final : public Backend {
     return out;
   }
 
+  // Built-ins locally; any other code asked of the server once, the answer (either way) cached.
+  std::optional<Currency> find_currency(std::string_view code) override {
+    if (auto c = builtins_.find(code)) return c;
+    std::string key(code);
+    if (auto it = asked_.find(key); it != asked_.end()) return it->second;
+    auto r = client_->find_currency(key);
+    if (!r.ok()) return std::nullopt;  // a lost server shows at the post that follows
+    asked_.emplace(key, r.value());
+    return r.value();
+  }
+
   Reply<BalanceResult> balance(const BalanceQuery& q) override { return client_->balance(q); }
   Reply<BalancesResult> balances(const std::string& prefix, std::optional<TimeNs> as_of) override {
     return client_->balances(prefix, as_of);
@@ -125,6 +137,8 @@ class RemoteBackend final : public Backend {
 
  private:
   std::unique_ptr<Client> client_;
+  const CurrencyTable builtins_;
+  std::map<std::string, std::optional<Currency>> asked_;
   size_t batch_items_;
   size_t window_;
 };

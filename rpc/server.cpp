@@ -261,10 +261,21 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
 
 namespace {
 
+template <class Ctx>
+kj::Promise<void> answer_currency(Service& service, Ctx ctx) {
+  auto code = ctx.getParams().getCode();
+  if (auto c = service.ledger().find_currency(std::string_view(code.begin(), code.size())))
+    wire::set_currency(ctx.getResults().initCurrency(), *c);
+  return kj::READY_NOW;
+}
+
 class PosterImpl final : public wire::Poster::Server {
  public:
   explicit PosterImpl(RpcServerImpl& s) : s_(s) {}
   kj::Promise<void> post(PostContext ctx) override { return s_.post(ctx, RoleSet{Role::poster}); }
+  kj::Promise<void> currency(CurrencyContext ctx) override {
+    return answer_currency(s_.service(), ctx);
+  }
 
  private:
   RpcServerImpl& s_;
@@ -283,6 +294,10 @@ void set_error(Results results, const Rejection& r) {
 class AuditorImpl final : public wire::Auditor::Server {
  public:
   explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> currency(CurrencyContext ctx) override {
+    return answer_currency(s_.service(), ctx);
+  }
 
   kj::Promise<void> balance(BalanceContext ctx) override {
     auto p = ctx.getParams();
@@ -406,6 +421,10 @@ Rejection not_implemented(std::string_view what) {
 class FinanceImpl final : public wire::Finance::Server {
  public:
   explicit FinanceImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> currency(CurrencyContext ctx) override {
+    return answer_currency(s_.service(), ctx);
+  }
 
   kj::Promise<void> post(PostContext ctx) override { return s_.post(ctx, RoleSet{Role::finance}); }
 

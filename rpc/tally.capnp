@@ -424,6 +424,9 @@ interface Tally {
 # payee_details and payout_result. results[i] is items[i]'s.
 interface Poster {
   post @0 (items :List(Item)) -> (results :List(ItemResult));
+  # The ledger's currency with this code (a built-in or a declared asset), null when unknown: a
+  # client parses entry amounts with its exponent.
+  currency @1 (code :Text) -> (currency :Currency);
 }
 
 # Role auditor: read only.
@@ -436,6 +439,7 @@ interface Auditor {
   trialBalance @4 (asOf :Instant) -> (error :Error, result :TrialBalance);
   verify @5 (progress :Progress) -> (error :Error, result :VerifyReport);  # progress may be null
   exportJournal @6 (format :ExportFormat, sink :TextSink) -> (error :Error, result :ExportSummary);
+  currency @7 (code :Text) -> (currency :Currency);  # as Poster.currency
 }
 
 # Role finance: post payee_details, payout_result and payee_hold events; close periods;
@@ -448,4 +452,5 @@ interface Finance {
   payouts @4 (run :Text, format :PayoutFormat, sink :TextSink) -> (error :Error, bytes :UInt64);
   hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)
       -> (error :Error, result :ItemResult);  # id empty: the server makes one
+  currency @6 (code :Text) -> (currency :Currency);  # as Poster.currency
 }
