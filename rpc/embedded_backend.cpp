@@ -6,6 +6,7 @@
 
 #include "rpc/export.h"
 #include "rpc/json.h"
+#include "rpc/reads.h"
 
 namespace tally {
 
@@ -102,73 +103,33 @@ std::optional<Currency> EmbeddedBackend::find_currency(std::string_view code) {
   return service_->ledger().find_currency(code);
 }
 
+// Reads go through rpc/reads.h, as the server's do, so both transports give the same results and
+// messages.
 Reply<BalanceResult> EmbeddedBackend::balance(const BalanceQuery& q) {
-  auto snap = service_->snapshot();
-  auto account = snap->account(q.account);
-  if (!account)
-    return reject(Code::unknown_account, "account: unknown account " + json_string(q.account));
-  BalanceResult r;
-  r.account = account->name;
-  r.kind = account->kind;
-  r.flags = account->flags;
-  r.as_of = q.as_of.value_or(now());
-  if (q.currency) {
-    auto b = snap->balance(q.account, *q.currency, q.as_of);
-    if (!b.ok()) return b.error();
-    auto c = snap->currency(*q.currency);
-    TALLY_ASSERT(c.has_value(), "a currency with a balance is known: " + *q.currency);
-    r.balances.push_back(CurrencyTotal{*c, *b});
-    return r;
-  }
-  for (const Currency& c : account->currencies) {
-    auto b = snap->balance(q.account, c.code(), q.as_of);
-    if (!b.ok()) return b.error();
-    r.balances.push_back(CurrencyTotal{c, *b});
-  }
-  return r;
+  auto r = read_balance(*service_->snapshot(), q);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<BalancesResult> EmbeddedBackend::balances(const std::string& prefix,
                                                 std::optional<TimeNs> as_of) {
-  if (!prefix.empty()) {
-    auto v = validate_account_name(prefix, "prefix");
-    if (!v.ok()) return v.error();
-  }
-  auto snap = service_->snapshot();
-  BalancesResult r;
-  r.prefix = prefix;
-  r.as_of = as_of.value_or(now());
-  r.balances = snap->balances(prefix, as_of);
-  return r;
+  return read_balances(*service_->snapshot(), prefix, as_of);
 }
 
 Reply<StatementResult> EmbeddedBackend::statement(const StatementQuery& q) {
-  auto snap = service_->snapshot();
-  auto account = snap->account(q.account);
-  if (!account)
-    return reject(Code::unknown_account, "account: unknown account " + json_string(q.account));
-  auto s = snap->statement(q);
-  if (!s.ok()) return s.error();
-  StatementResult r;
-  r.account = account->name;
-  r.kind = account->kind;
-  r.statement = std::move(*s);
-  return r;
+  auto r = read_statement(*service_->snapshot(), q);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<EntryView> EmbeddedBackend::entry(const std::string& id) {
-  auto snap = service_->snapshot();
-  auto e = snap->entry(id);
-  if (!e) return reject(Code::unknown_entry, "id: no entry with id " + json_string(id));
-  return std::move(*e);
+  auto r = read_entry(*service_->snapshot(), id);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<TrialBalanceResult> EmbeddedBackend::trial_balance(std::optional<TimeNs> as_of) {
-  auto snap = service_->snapshot();
-  TrialBalanceResult r;
-  r.as_of = as_of.value_or(now());
-  r.currencies = snap->trial_balance(as_of);
-  return r;
+  return read_trial_balance(*service_->snapshot(), as_of);
 }
 
 Reply<VerifyReport> EmbeddedBackend::verify(const ProgressFn& progress) {

@@ -223,7 +223,7 @@ TEST_F(CliTest, BalanceTextAndJson) {
 
   auto unknown = run({"balance", "ops:nope"});
   EXPECT_EQ(unknown.code, 1);
-  EXPECT_NE(unknown.err.find("unknown account"), std::string::npos) << unknown.err;
+  EXPECT_EQ(unknown.err, "tally balance: account: \"ops:nope\" was never opened\n");
   auto cur = run({"balance", "ops:wallets:w1", "--currency", "EUR"});
   EXPECT_EQ(cur.code, 1) << cur.err;
 }
@@ -250,7 +250,6 @@ TEST_F(CliTest, BalancesShapes) {
             "ACCOUNT         CURRENCY  BALANCE\n"
             "ops:wallets:w1  USD        100.00\n"
             "total           USD        100.00\n");
-  EXPECT_EQ(run({"balances", "Bad Prefix"}).code, 1);
 }
 
 TEST_F(CliTest, TrialBalanceShapes) {
@@ -334,7 +333,7 @@ TEST_F(CliTest, EntryShapes) {
   EXPECT_NE(t.out.find("meta.ref"), std::string::npos);
   auto missing = run({"entry", "nope"});
   EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.err.find("no entry with id \"nope\""), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("no entry \"nope\""), std::string::npos) << missing.err;
   auto jm = run({"--json", "entry", "nope"});
   EXPECT_EQ(str(json(jm.err), "code"), "unknown_entry");
 }
