@@ -214,8 +214,9 @@ void EventGenerator::sale(Market& m) {
   }
   const std::string& category = m.categories[below(m.categories.size())];
   int64_t amount = sale_amount(m, cur);
-  // Double the amount until the seller's net is not negative (a config with a 100% commission
-  // and a fee on the payee would never get there: then give up on the fee side).
+  // Double the amount until the seller's net is not negative and the fee fits. (A config with a
+  // 100% commission and a fee on the payee never gets there; its sale is made anyway, and the
+  // rules refuse it.)
   for (int i = 0; i < 8; ++i) {
     Amount a = Amount::from_minor(amount);
     auto C = apply_rate(a, cfg.commission_rate.at(category), cfg.rounding);

@@ -50,7 +50,7 @@ struct GeneratorOptions {
   unsigned chargeback_per_mille = 10;  // half of them with a fee
   unsigned earning_per_mille = 120;    // a fifth with nothing bought (basis 0)
   unsigned pass_through_per_mille = 80;
-  unsigned payee_hold_per_mille = 5;  // on for a random payee, or off for one on hold
+  unsigned payee_hold_per_mille = 5;  // on for a random seller, or off for one on hold
   unsigned affiliate_percent = 40;    // of sales, where there is an affiliate programme
   unsigned never_delivered_percent = 5;
   // Refundable and undelivered sales remembered per marketplace; past it, a random old one is
