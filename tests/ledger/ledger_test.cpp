@@ -3,6 +3,7 @@
 #include "ledger/ledger.h"
 
 #include <lmdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -633,10 +634,17 @@ TEST(LedgerCrash, KillNineLosesNothingAcknowledged) {
       }
     }
     close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 150));
-    kill(pid, SIGKILL);
+    // Kill at a random moment after the child's first acknowledgement (slow builds, such as the
+    // sanitizer one, take a while to get there); wait at most 20 s for it.
     std::string got;
     char buf[4096];
+    pollfd pfd{fds[0], POLLIN, 0};
+    if (poll(&pfd, 1, 20000) == 1) {
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) got.append(buf, static_cast<size_t>(n));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
+    kill(pid, SIGKILL);
     for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
       got.append(buf, static_cast<size_t>(n));
     close(fds[0]);
