@@ -63,9 +63,12 @@ class Service {
   const Rules& rules() const { return *rules_; }
 
   // Posts items as one batch; items `roles` may not post get not_allowed and are not sent to
-  // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable.
+  // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable,
+  // on the writer thread; when no item goes to the writer, on the calling thread before post()
+  // returns. Results come in item order; a result's id is post_item_id of its item when the op
+  // set none.
   void post(std::vector<PostItem> items, const RoleSet& roles, Ledger::Done done);
-  // Results in item order; every result's id is post_item_id of its item when the op set none.
+  // post() and wait for the results.
   std::vector<ItemResult> post_and_wait(std::vector<PostItem> items, const RoleSet& roles);
 
   // Closes the books through `end_exclusive` (make_close_period); waits until durable. The
