@@ -193,7 +193,7 @@ class TxnReader {
     auto v = raw_get(t, dbs_.accounts, name);
     if (!v) return std::nullopt;
     AccountRecord r;
-    if (!store::decode_account(*v, r)) throw StoreError{MDB_CORRUPTED, "account record"};
+    if (!store::decode_account(*v, r)) throw StoreError(MDB_CORRUPTED, "account record");
     return r;
   }
   static Account to_account(std::string_view name, const AccountRecord& r) {
@@ -208,7 +208,7 @@ class TxnReader {
     auto v = raw_get(t, dbs_.books, store::book_key(book_id));
     if (!v) return std::nullopt;
     BookRecord b;
-    if (!store::pod_read(*v, b)) throw StoreError{MDB_CORRUPTED, "book record"};
+    if (!store::pod_read(*v, b)) throw StoreError(MDB_CORRUPTED, "book record");
     return b;
   }
   std::optional<Currency> currency(MDB_txn* t, std::string_view code) const {
@@ -221,19 +221,19 @@ class TxnReader {
   uint64_t meta_u64(MDB_txn* t, std::string_view key) const {
     auto v = raw_get(t, dbs_.meta, key);
     uint64_t x = 0;
-    if (v && !store::pod_read(*v, x)) throw StoreError{MDB_CORRUPTED, "meta"};
+    if (v && !store::pod_read(*v, x)) throw StoreError(MDB_CORRUPTED, "meta");
     return x;
   }
   int64_t meta_i64(MDB_txn* t, std::string_view key, int64_t dflt) const {
     auto v = raw_get(t, dbs_.meta, key);
     int64_t x = dflt;
-    if (v && !store::pod_read(*v, x)) throw StoreError{MDB_CORRUPTED, "meta"};
+    if (v && !store::pod_read(*v, x)) throw StoreError(MDB_CORRUPTED, "meta");
     return x;
   }
   Digest meta_head(MDB_txn* t) const {
     Digest d{};
     auto v = raw_get(t, dbs_.meta, kMetaHead);
-    if (v && !store::pod_read(*v, d)) throw StoreError{MDB_CORRUPTED, "meta head"};
+    if (v && !store::pod_read(*v, d)) throw StoreError(MDB_CORRUPTED, "meta head");
     return d;
   }
   // Last seq committed at or before `as_of` (0 if none).
@@ -251,7 +251,7 @@ class TxnReader {
     if (rc == MDB_SUCCESS) {
       if (!store::pod_read(to_sv(v), seq)) {
         mdb_cursor_close(c);
-        throw StoreError{MDB_CORRUPTED, "commit record"};
+        throw StoreError(MDB_CORRUPTED, "commit record");
       }
     } else if (rc != MDB_NOTFOUND) {
       mdb_cursor_close(c);
@@ -280,7 +280,7 @@ class TxnReader {
         PostingRecord p;
         if (!store::pod_read(to_sv(v), p)) {
           mdb_cursor_close(c);
-          throw StoreError{MDB_CORRUPTED, "posting record"};
+          throw StoreError(MDB_CORRUPTED, "posting record");
         }
         bal = p.balance_after;
       }
@@ -401,7 +401,7 @@ class WriteTxnImpl final : public WriteTxn {
     auto v = rd_.raw_get(txn_, dbs_.ids, id);
     if (!v) return std::nullopt;
     IdValue iv;
-    if (!store::pod_read(*v, iv)) throw StoreError{MDB_CORRUPTED, "id record"};
+    if (!store::pod_read(*v, iv)) throw StoreError(MDB_CORRUPTED, "id record");
     return IdRecord{iv.seq, iv.commit_ns, iv.digest};
   }
 
@@ -596,7 +596,7 @@ class WriteTxnImpl final : public WriteTxn {
                [&](std::string_view pk, std::string_view pv) {
                  if (get_be64(pk.data()) != book_id) return false;
                  PostingRecord pr;
-                 if (!store::pod_read(pv, pr)) throw StoreError{MDB_CORRUPTED, "posting"};
+                 if (!store::pod_read(pv, pr)) throw StoreError(MDB_CORRUPTED, "posting");
                  if (pr.at < end) sum += pr.delta;  // bounded by the checked running balances
                  return true;
                });
@@ -770,7 +770,7 @@ class SnapshotImpl final : public Snapshot {
       if (k.substr(0, prefix.size()) != prefix) return false;
       if (!account_under(k, prefix)) return true;  // "shop2" sorts after "shop" but isn't under it
       AccountRecord r;
-      if (!store::decode_account(v, r)) throw StoreError{MDB_CORRUPTED, "account record"};
+      if (!store::decode_account(v, r)) throw StoreError(MDB_CORRUPTED, "account record");
       out.push_back(TxnReader::to_account(k, r));
       return true;
     });
@@ -834,53 +834,59 @@ class SnapshotImpl final : public Snapshot {
       return Amount();
     }
     i128 bal;
-    if (!store::pod_read(*v, bal)) throw StoreError{MDB_CORRUPTED, "snapshot"};
+    if (!store::pod_read(*v, bal)) throw StoreError(MDB_CORRUPTED, "snapshot");
     return Amount::from_minor(bal);
   }
 
   Balances balances(std::string_view prefix, std::optional<TimeNs> as_of) override {
     Balances out;
     auto max_seq = max_seq_for(as_of);
-    std::map<Currency, i128> totals;
+    std::map<Currency, std::pair<i128, bool>> totals;  // sum, overflowed
     rd_.scan(txn_, dbs_.accounts, prefix, [&](std::string_view k, std::string_view v) {
       if (k.substr(0, prefix.size()) != prefix) return false;
       if (!account_under(k, prefix)) return true;
       AccountRecord r;
-      if (!store::decode_account(v, r)) throw StoreError{MDB_CORRUPTED, "account record"};
+      if (!store::decode_account(v, r)) throw StoreError(MDB_CORRUPTED, "account record");
       for (const auto& b : r.books) {
         i128 bal = book_balance(b.book_id, max_seq);
         out.accounts.push_back({std::string(k), b.currency, Amount::from_minor(bal)});
-        i128& t = totals[b.currency];
-        // A total of balances that each fit is bounded by 2^127 * accounts; report overflow loudly
-        // rather than wrap: it needs balances near 10^38 minor units.
-        TALLY_ASSERT(!__builtin_add_overflow(t, bal, &t), "total overflow in " + std::string(k));
+        auto& [t, over] = totals[b.currency];
+        if (!over && __builtin_add_overflow(t, bal, &t)) over = true;
       }
       return true;
     });
-    for (const auto& [c, t] : totals) out.totals.push_back({c, Amount::from_minor(t)});
+    for (const auto& [c, t] : totals)
+      out.totals.push_back({c, Amount::from_minor(t.second ? 0 : t.first), t.second});
     return out;
   }
 
   std::vector<TrialBalanceRow> trial_balance(std::optional<TimeNs> as_of) override {
     auto max_seq = max_seq_for(as_of);
-    std::map<Currency, std::pair<i128, i128>> sums;
+    struct Sums {
+      i128 debits = 0, credits = 0;
+      bool overflow = false;
+    };
+    std::map<Currency, Sums> sums;
     rd_.scan(txn_, dbs_.books, {}, [&](std::string_view k, std::string_view v) {
       BookRecord b;
-      if (!store::pod_read(v, b)) throw StoreError{MDB_CORRUPTED, "book record"};
+      if (!store::pod_read(v, b)) throw StoreError(MDB_CORRUPTED, "book record");
       i128 bal = book_balance(get_be64(k.data()), max_seq);
       auto c =
           Currency::make(std::string_view(b.code.data(), strnlen(b.code.data(), 12)), b.exponent);
       TALLY_ASSERT(c.has_value(), "book currency");
-      auto& [dr, cr] = sums[*c];
+      Sums& s = sums[*c];
       bool debit = debit_normal(static_cast<AccountKind>(b.kind)) == (bal >= 0);
+      // |bal| fits: a balance is never the minimum i128 (each delta and running sum is checked
+      // and postings are > 0, so a balance stays within +-(2^127 - 1)).
       i128 mag = bal >= 0 ? bal : -bal;
-      i128& col = debit ? dr : cr;
-      TALLY_ASSERT(!__builtin_add_overflow(col, mag, &col), "trial balance overflow");
+      i128& col = debit ? s.debits : s.credits;
+      if (!s.overflow && __builtin_add_overflow(col, mag, &col)) s.overflow = true;
       return true;
     });
     std::vector<TrialBalanceRow> out;
     for (const auto& [c, s] : sums)
-      out.push_back({c, Amount::from_minor(s.first), Amount::from_minor(s.second)});
+      out.push_back({c, Amount::from_minor(s.overflow ? 0 : s.debits),
+                     Amount::from_minor(s.overflow ? 0 : s.credits), s.overflow});
     return out;
   }
 
@@ -925,7 +931,7 @@ class SnapshotImpl final : public Snapshot {
         uint64_t seq = get_be64(k.data() + 8);
         if (seq > seq_hi) return false;
         PostingRecord pr;
-        if (!store::pod_read(v, pr)) throw StoreError{MDB_CORRUPTED, "posting"};
+        if (!store::pod_read(v, pr)) throw StoreError(MDB_CORRUPTED, "posting");
         if (q.by_business_time && ((q.from && pr.at < *q.from) || (q.to && pr.at >= *q.to)))
           return true;
         if (out.lines.size() == q.limit) {
@@ -962,7 +968,7 @@ class SnapshotImpl final : public Snapshot {
     auto v = rd_.raw_get(txn_, dbs_.ids, id);
     if (!v) return std::nullopt;
     IdValue iv;
-    if (!store::pod_read(*v, iv)) throw StoreError{MDB_CORRUPTED, "id record"};
+    if (!store::pod_read(*v, iv)) throw StoreError(MDB_CORRUPTED, "id record");
     return entry_at(iv.seq);
   }
 
@@ -998,7 +1004,7 @@ class SnapshotImpl final : public Snapshot {
     if (!v) return std::nullopt;
     EntryView out;
     std::string problem;
-    if (!decode_view(*v, out, &problem)) throw StoreError{MDB_CORRUPTED, problem};
+    if (!decode_view(*v, out, &problem)) throw StoreError(MDB_CORRUPTED, problem);
     return out;
   }
 
@@ -1007,7 +1013,7 @@ class SnapshotImpl final : public Snapshot {
              [&](std::string_view, std::string_view v) {
                EntryView ev;
                std::string problem;
-               if (!decode_view(v, ev, &problem)) throw StoreError{MDB_CORRUPTED, problem};
+               if (!decode_view(v, ev, &problem)) throw StoreError(MDB_CORRUPTED, problem);
                return visit(ev);
              });
   }

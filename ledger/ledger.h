@@ -179,6 +179,9 @@ struct BalanceRow {
 struct CurrencyTotal {
   Currency currency;
   Amount balance;
+  // The sum of balances that each fit 128 bits may not: then `balance` is zero and this is set
+  // (only reachable with balances near 10^38 minor units, but outside input may get there).
+  bool overflow = false;
 };
 struct Balances {
   std::vector<BalanceRow> accounts;   // name order, then currency order
@@ -186,8 +189,9 @@ struct Balances {
 };
 struct TrialBalanceRow {
   Currency currency;
-  Amount debits;   // sum of debit balances
-  Amount credits;  // sum of credit balances
+  Amount debits;          // sum of debit balances
+  Amount credits;         // sum of credit balances
+  bool overflow = false;  // a column does not fit 128 bits: debits and credits are zero
 };
 
 struct EntryView {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -16,13 +17,19 @@ namespace tally::store {
 
 // An LMDB failure inside the writer: unwinds to the writer loop, which aborts the transaction
 // and either grows the map and retries or reports the failure per item. Never caught elsewhere.
-struct StoreError {
+// Derives from std::runtime_error so that a transport catching std::exception at its boundary
+// (a read hitting a corrupt record) can turn it into an error reply.
+struct StoreError : std::runtime_error {
+  StoreError(int code, std::string w)
+      : std::runtime_error("store: " + w + ": " + mdb_strerror(code)),
+        rc(code),
+        where(std::move(w)) {}
   int rc;
   std::string where;
 };
 
 inline void check(int rc, const char* where) {
-  if (rc != MDB_SUCCESS) throw StoreError{rc, where};
+  if (rc != MDB_SUCCESS) throw StoreError(rc, where);
 }
 inline MDB_val to_val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};

@@ -280,6 +280,31 @@ TEST_F(LedgerTest, PrefixBalancesInNameOrderWithTotals) {
   EXPECT_EQ(b.totals[0].balance, amt("30.00"));
 }
 
+TEST_F(LedgerTest, TotalsThatOverflowAreFlaggedNotFatal) {
+  auto r = ledger_->submit_and_wait(
+      batch(make_open_account(account("big:a", AccountKind::asset, {"USD"})),
+            make_open_account(account("big:b", AccountKind::asset, {"USD"})),
+            make_open_account(account("big:e1", AccountKind::equity, {"USD"})),
+            make_open_account(account("big:e2", AccountKind::equity, {"USD"}))));
+  for (auto& x : r) ASSERT_TRUE(x.ok()) << x.message;
+  auto e1 = entry("big1", {debit("big:a", "1.00"), credit("big:e1", "1.00")});
+  auto e2 = entry("big2", {debit("big:b", "1.00"), credit("big:e2", "1.00")});
+  for (auto* e : {&e1, &e2})
+    for (auto& p : e->postings) p.amount = Amount::max();
+  ASSERT_TRUE(post(e1).ok());
+  ASSERT_TRUE(post(e2).ok());
+  auto b = ledger_->snapshot()->balances("big");
+  ASSERT_EQ(b.totals.size(), 1u);
+  EXPECT_TRUE(b.totals[0].overflow);
+  EXPECT_EQ(b.accounts[0].balance, Amount::max());
+  for (auto& row : ledger_->snapshot()->trial_balance()) {
+    if (row.currency.code() == "USD") {
+      EXPECT_TRUE(row.overflow);
+    }
+  }
+  EXPECT_TRUE(ledger_->snapshot()->verify().ok);
+}
+
 TEST_F(LedgerTest, StatementPagesWithCursorAndFiltersBusinessTime) {
   for (int i = 0; i < 25; ++i) {
     TimeNs at = TimeNs(1'767'607'200) * kNsPerSecond + i * kNsPerDay;
@@ -661,8 +686,10 @@ TEST(LedgerCrash, KillNineLosesNothingAcknowledged) {
     ASSERT_TRUE(v.ok) << v.problem;
     // A child killed before it opened its accounts has posted nothing.
     auto b = snap->balance("k:a", "USD");
-    if (!b.ok()) EXPECT_EQ(v.entries, 0u) << b.error().message;
-    else EXPECT_EQ(*b, Amount::from_minor(static_cast<i128>(v.entries)));
+    if (!b.ok())
+      EXPECT_EQ(v.entries, 0u) << b.error().message;
+    else
+      EXPECT_EQ(*b, Amount::from_minor(static_cast<i128>(v.entries)));
   }
   EXPECT_GT(acked.size(), 100u);
 }
