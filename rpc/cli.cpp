@@ -1014,7 +1014,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
       c.g.json = true;
     } else if (a == "--version") {
       version = true;
-    } else if (a == "--help" || a == "-h") {
+    } else if ((a == "--help" || a == "-h") && rest.empty()) {
       help = true;
     } else {
       rest.push_back(std::move(a));
@@ -1035,6 +1035,13 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   c.command = rest[0];
   std::vector<std::string> args(rest.begin() + 1, rest.end());
   const std::string& cmd = c.command;
+  if (cmd == "serve") return run_serve_command(c.g, args, in, out, err);
+  if (cmd == "demo") return run_demo_command(c.g, args, in, out, err);
+  for (auto& a : args)
+    if (a == "--help" || a == "-h") {
+      out << kUsage;
+      return kExitOk;
+    }
   if (cmd == "post") return cmd_post(c, args);
   if (cmd == "balance") return cmd_balance(c, args);
   if (cmd == "balances") return cmd_balances(c, args);
@@ -1048,8 +1055,6 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   if (cmd == "runs") return cmd_runs(c, args);
   if (cmd == "payouts") return cmd_payouts(c, args);
   if (cmd == "hold") return cmd_hold(c, args);
-  if (cmd == "serve") return run_serve_command(c.g, args, in, out, err);
-  if (cmd == "demo") return run_demo_command(c.g, args, in, out, err);
   c.command.clear();
   return usage_error(c, "unknown command " + cmd);
 }
