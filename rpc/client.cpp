@@ -10,6 +10,8 @@
 #include <kj/async-io.h>
 #include <kj/debug.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -405,6 +407,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
 // --- Client -------------------------------------------------------------------------------------
 
 Reply<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
+  ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Client> c(new Client());
   c->impl_ = std::make_unique<Impl>(std::move(options));
   c->impl_->start();

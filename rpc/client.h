@@ -51,6 +51,8 @@ struct BatchOutcome {
 class Client {
  public:
   // Connects and logs in, once (no retry: a server that is not there is cannot_connect at once).
+  // Sets SIGPIPE to be ignored, process-wide: a server that leaves makes writes fail (and the
+  // call retry), not the process.
   static Reply<std::unique_ptr<Client>> connect(ClientOptions options);
   ~Client();
 

@@ -7,9 +7,15 @@ namespace {
 Rejection unknown_account(const std::string& name) {
   return reject(Code::unknown_account, "account: \"" + name + "\" was never opened");
 }
+// Names and ids from a peer are checked before they reach the store (whose keys have limits).
+std::optional<Rejection> bad_name(const std::string& name) {
+  if (auto r = validate_account_name(name, "account"); !r) return r.error();
+  return std::nullopt;
+}
 }  // namespace
 
 Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q) {
+  if (auto r = bad_name(q.account)) return *r;
   auto acct = snap.account(q.account);
   if (!acct) return unknown_account(q.account);
   BalanceResult out;
@@ -34,11 +40,13 @@ BalancesResult read_balances(Snapshot& snap, const std::string& prefix,
   BalancesResult out;
   out.prefix = prefix;
   out.as_of = as_of ? *as_of : snap.last_commit_ns();
-  out.balances = snap.balances(prefix, as_of);
+  // No account name is longer than kAccountNameBytesMax, so neither is a prefix that holds one.
+  if (prefix.size() <= kAccountNameBytesMax) out.balances = snap.balances(prefix, as_of);
   return out;
 }
 
 Result<StatementResult> read_statement(Snapshot& snap, const StatementQuery& q) {
+  if (auto r = bad_name(q.account)) return *r;
   auto acct = snap.account(q.account);
   if (!acct) return unknown_account(q.account);
   auto st = snap.statement(q);
@@ -51,6 +59,7 @@ Result<StatementResult> read_statement(Snapshot& snap, const StatementQuery& q) 
 }
 
 Result<EntryView> read_entry(Snapshot& snap, const std::string& id) {
+  if (auto r = validate_entry_id(id, "id"); !r) return r.error();
   auto e = snap.entry(id);
   if (!e) return reject(Code::unknown_entry, "id: no entry \"" + id + "\"");
   return std::move(*e);

@@ -241,7 +241,6 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   ServerOptions options_;
   kj::AsyncIoContext& io_;
   TokenTable tokens_;
-  kj::TaskSet tasks_;
   kj::Own<kj::ConnectionReceiver> listener_;
   kj::Promise<void> accepting_ = nullptr;
   std::string unix_path_;  // to remove at shutdown
@@ -256,6 +255,9 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
     std::shared_ptr<Channel> channel;
   };
   std::list<Worker> workers_;
+  // Declared last, so destroyed first: its tasks own the Connections, whose destructors still
+  // use connections_.
+  kj::TaskSet tasks_;
   friend class Connection;
 };
 
@@ -832,6 +834,8 @@ struct ServerThread::State {
 };
 
 Result<std::unique_ptr<ServerThread>> ServerThread::start(Service& service, ServerOptions options) {
+  // A peer that leaves mid-reply must not kill the process: writes report EPIPE instead.
+  ::signal(SIGPIPE, SIG_IGN);
   auto st = std::make_shared<State>();
   st->thread = std::thread([st, &service, options = std::move(options)]() mutable {
     auto io = kj::setupAsyncIo();

@@ -84,7 +84,8 @@ class RpcServer {
 // A server on a thread of its own with its own event loop: for tests, the demo and embedding.
 class ServerThread {
  public:
-  // Starts the thread and waits until it listens (or failed to: the error says why).
+  // Starts the thread and waits until it listens (or failed to: the error says why). Sets
+  // SIGPIPE to be ignored, process-wide: a peer that leaves makes writes fail, not the process.
   static Result<std::unique_ptr<ServerThread>> start(Service& service, ServerOptions options);
   ~ServerThread();  // stop()
 

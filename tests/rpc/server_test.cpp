@@ -1,0 +1,857 @@
+// The RPC server through real sockets: a server on its own thread (ServerThread) over a unix
+// socket in a temporary directory, clients of every role, hostile bytes, restarts, and the
+// `tally serve` process under SIGTERM.
+#include "rpc/server.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <capnp/serialize.h>
+#include <fcntl.h>
+#include <kj/async-io.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "common/test_util.h"
+#include "rpc/cli.h"
+#include "rpc/client.h"
+#include "rpc/tally.capnp.h"
+#include "rpc/wire.h"
+
+namespace tally {
+namespace {
+
+using namespace tally::testing;
+
+constexpr const char* kConfig = R"toml(
+[marketplaces.shop]
+currencies = ["EUR"]
+timezone = "Europe/Paris"
+rounding = "half_even"
+commission_rate = { product = "10%", service = "20%" }
+affiliate_rate = "7%"
+fee_rate = "2.9%"
+fee_fixed = "0.25"
+fee_payer = "payee"
+hold_days = 14
+hold_from = "sale"
+schedule = { every_days = 7, anchor = "2026-01-05" }
+minimum_payout = "10.00"
+holidays = []
+payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
+
+[tokens]
+"tok-poster" = ["poster"]
+"tok-auditor" = ["auditor"]
+"tok-finance" = ["finance"]
+"tok-finaud" = ["finance", "auditor"]
+)toml";
+
+Config test_config() {
+  CurrencyTable t;
+  auto c = load_config(kConfig, t);
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  return *c;
+}
+
+PostItem open_item(std::string name, AccountKind kind, std::vector<std::string> codes,
+                   uint8_t flags = 0) {
+  return PostItem{OpenItem{account(std::move(name), kind, std::move(codes), flags)}};
+}
+PostItem entry_item(std::string id, std::string amount = "1.00") {
+  return PostItem{entry(std::move(id), {debit("ops:bank", amount), credit("ops:wallet", amount)})};
+}
+PostItem sale_item(std::string id, std::string seller, std::string amount) {
+  Event e;
+  e.header.id = std::move(id);
+  e.header.at = 1'767'607'200'000'000'000;  // 2026-01-05T10:00:00Z
+  e.header.marketplace = "shop";
+  e.body = SaleEvent{std::move(seller), std::move(amount), "EUR", "product", std::nullopt};
+  return PostItem{std::move(e)};
+}
+PostItem details_item(std::string id, std::string payee) {
+  Event e;
+  e.header.id = std::move(id);
+  e.header.at = 1'767'607'200'000'000'000;
+  e.header.marketplace = "shop";
+  e.body =
+      PayeeDetailsEvent{std::move(payee), "Paula", "FR7630006000011234567890189", "AGRIFRPPXXX"};
+  return PostItem{std::move(e)};
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open_service(); }
+  void TearDown() override {
+    server_.reset();
+    service_.reset();
+  }
+
+  void open_service() {
+    ServiceOptions so;
+    so.data_dir = dir_.sub("data");
+    so.config = test_config();
+    Status s = Service::open(std::move(so), &service_);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+  }
+  void start(ServerLimits limits = {}) {
+    ServerOptions o;
+    o.listen = "unix:" + dir_.sub("tally.sock");
+    o.limits = limits;
+    auto t = ServerThread::start(*service_, o);
+    ASSERT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
+    server_ = std::move(*t);
+  }
+  std::unique_ptr<Client> connect(const std::string& token, int max_attempts = 10) {
+    ClientOptions o;
+    o.address = server_->address();
+    o.token = token;
+    o.max_attempts = max_attempts;
+    auto c = Client::connect(o);
+    EXPECT_TRUE(c.ok()) << (c.failed() ? c.failure().message : "rejected");
+    return c.ok() ? std::move(c.value()) : nullptr;
+  }
+  void open_ops(Client& poster) {
+    auto r = poster.post({open_item("ops:bank", AccountKind::asset, {"USD", "EUR"}),
+                          open_item("ops:wallet", AccountKind::liability, {"USD"})});
+    ASSERT_TRUE(r.ok());
+    for (auto& x : r->results) ASSERT_TRUE(x.ok()) << x.message;
+  }
+  uint64_t entries_in_ledger() {
+    auto snap = service_->snapshot();
+    return snap->last_seq();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<ServerThread> server_;
+};
+
+// --- login and roles ----------------------------------------------------------------------------
+
+TEST_F(ServerTest, LoginGrantsExactlyTheTokensRoles) {
+  start();
+  EXPECT_EQ(connect("tok-poster")->roles(), RoleSet{Role::poster});
+  EXPECT_EQ(connect("tok-auditor")->roles(), RoleSet{Role::auditor});
+  EXPECT_EQ(connect("tok-finance")->roles(), RoleSet{Role::finance});
+  EXPECT_EQ(connect("tok-finaud")->roles(), (RoleSet{Role::finance, Role::auditor}));
+}
+
+TEST_F(ServerTest, UnknownTokenIsRefusedAndNotLeaked) {
+  start();
+  ClientOptions o;
+  o.address = server_->address();
+  o.token = "tok-posterX";
+  auto c = Client::connect(o);
+  ASSERT_TRUE(c.failed());
+  EXPECT_EQ(c.failure().kind, Failure::Kind::not_allowed);
+  EXPECT_EQ(c.failure().message.find("tok-posterX"), std::string::npos);
+  EXPECT_EQ(server_->stats().logins_refused, 1u);
+
+  // The raw protocol: the call fails with "unknown token", nothing else.
+  auto io = kj::setupAsyncIo();
+  auto addr = io.provider->getNetwork().parseAddress(server_->address()).wait(io.waitScope);
+  auto stream = addr->connect().wait(io.waitScope);
+  capnp::TwoPartyClient client(*stream);
+  auto req = client.bootstrap().castAs<wire::Tally>().loginRequest();
+  req.setToken("nope");
+  try {
+    req.send().wait(io.waitScope);
+    ADD_FAILURE() << "login with an unknown token succeeded";
+  } catch (const kj::Exception& e) {
+    EXPECT_NE(std::string(e.getDescription().cStr()).find("unknown token"), std::string::npos);
+  }
+}
+
+TEST_F(ServerTest, CannotConnectToNobody) {
+  ClientOptions o;
+  o.address = "unix:" + dir_.sub("nobody.sock");
+  o.token = "tok-poster";
+  auto c = Client::connect(o);
+  ASSERT_TRUE(c.failed());
+  EXPECT_EQ(c.failure().kind, Failure::Kind::cannot_connect);
+}
+
+// Every method of every capability, called raw: a role's own methods answer, the others' are
+// null capabilities whose calls fail.
+TEST_F(ServerTest, EachRoleIsDeniedTheOthersMethods) {
+  start();
+  auto io = kj::setupAsyncIo();
+  auto& ws = io.waitScope;
+  struct Probe {
+    bool post = false, read = false, finance = false;
+  };
+  auto probe = [&](const char* token) {
+    auto addr = io.provider->getNetwork().parseAddress(server_->address()).wait(ws);
+    auto stream = addr->connect().wait(ws);
+    capnp::TwoPartyClient client(*stream);
+    auto login = client.bootstrap().castAs<wire::Tally>().loginRequest();
+    login.setToken(token);
+    auto caps = login.send().wait(ws);
+    Probe p;
+    auto ok = [&](auto promise) {
+      try {
+        promise.wait(ws);
+        return true;
+      } catch (const kj::Exception&) {
+        return false;
+      }
+    };
+    {
+      auto r = caps.getPoster().postRequest();
+      r.initItems(0);
+      p.post = ok(r.send());
+    }
+    {
+      auto r = caps.getPoster().currencyRequest();
+      r.setCode("USD");
+      EXPECT_EQ(p.post, ok(r.send()));
+    }
+    // Every auditor method: all answer or all fail together.
+    auto aud = caps.getAuditor();
+    std::vector<bool> reads;
+    {
+      auto r = aud.balanceRequest();
+      r.setAccount("x");
+      reads.push_back(ok(r.send()));
+    }
+    reads.push_back(ok(aud.balancesRequest().send()));
+    {
+      auto r = aud.statementRequest();
+      r.initQuery().setAccount("x");
+      reads.push_back(ok(r.send()));
+    }
+    reads.push_back(ok(aud.entryRequest().send()));
+    reads.push_back(ok(aud.trialBalanceRequest().send()));
+    reads.push_back(ok(aud.verifyRequest().send()));
+    {
+      auto r = aud.exportJournalRequest();  // no sink: an error result, still an answer
+      reads.push_back(ok(r.send()));
+    }
+    reads.push_back(ok(aud.currencyRequest().send()));
+    p.read = reads[0];
+    for (size_t i = 0; i < reads.size(); ++i) EXPECT_EQ(reads[i], p.read) << token << " read " << i;
+    auto fin = caps.getFinance();
+    std::vector<bool> fins;
+    {
+      auto r = fin.postRequest();
+      r.initItems(0);
+      fins.push_back(ok(r.send()));
+    }
+    fins.push_back(ok(fin.closePeriodRequest().send()));
+    fins.push_back(ok(fin.settleRequest().send()));
+    fins.push_back(ok(fin.runsRequest().send()));
+    fins.push_back(ok(fin.payoutsRequest().send()));
+    fins.push_back(ok(fin.holdRequest().send()));
+    fins.push_back(ok(fin.currencyRequest().send()));
+    p.finance = fins[0];
+    for (bool b : fins) EXPECT_EQ(b, p.finance) << token;
+    return p;
+  };
+  auto p = probe("tok-poster");
+  EXPECT_TRUE(p.post);
+  EXPECT_FALSE(p.read);
+  EXPECT_FALSE(p.finance);
+  auto a = probe("tok-auditor");
+  EXPECT_FALSE(a.post);
+  EXPECT_TRUE(a.read);
+  EXPECT_FALSE(a.finance);
+  auto f = probe("tok-finance");
+  EXPECT_FALSE(f.post);
+  EXPECT_FALSE(f.read);
+  EXPECT_TRUE(f.finance);
+}
+
+TEST_F(ServerTest, ClientReportsAMissingRoleAsNotAllowed) {
+  start();
+  auto poster = connect("tok-poster");
+  auto r = poster->balances("", std::nullopt);
+  ASSERT_TRUE(r.failed());
+  EXPECT_EQ(r.failure().kind, Failure::Kind::not_allowed);
+  auto auditor = connect("tok-auditor");
+  auto p = auditor->post({entry_item("x")});
+  ASSERT_TRUE(p.failed());
+  EXPECT_EQ(p.failure().kind, Failure::Kind::not_allowed);
+  EXPECT_TRUE(auditor->close_period("2026-01-01").failed());
+}
+
+// --- posting ------------------------------------------------------------------------------------
+
+TEST_F(ServerTest, PosterPostsAndEveryItemHasItsResult) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  std::vector<PostItem> items;
+  items.push_back(entry_item("e-1", "10.00"));
+  items.push_back(entry_item("e-1", "10.00"));  // duplicate within the batch
+  items.push_back(entry_item("e-1", "11.00"));  // id_conflict
+  items.push_back(sale_item("s-1", "p1", "120.00"));
+  items.push_back(details_item("pd-1", "p1"));  // finance only
+  auto r = poster->post(std::move(items));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->results.size(), 5u);
+  EXPECT_EQ(r->results[0].status, ItemStatus::ok);
+  EXPECT_GT(r->results[0].seq, 0u);
+  EXPECT_EQ(r->results[1].status, ItemStatus::duplicate);
+  EXPECT_EQ(r->results[1].seq, r->results[0].seq);
+  EXPECT_EQ(r->results[2].code, Code::id_conflict);
+  EXPECT_EQ(r->results[3].status, ItemStatus::ok) << r->results[3].message;
+  EXPECT_NE(r->results[3].detail.find("commission"), std::string::npos);
+  EXPECT_EQ(r->results[4].code, Code::not_allowed);
+  EXPECT_EQ(r->results[4].id, "pd-1");
+
+  // Finance posts payee details, not sales.
+  auto finance = connect("tok-finance");
+  auto f =
+      finance->post({details_item("pd-1", "p1"), sale_item("s-2", "p1", "5.00")}, PostVia::finance);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->results[0].status, ItemStatus::ok) << f->results[0].message;
+  EXPECT_EQ(f->results[1].code, Code::not_allowed);
+}
+
+TEST_F(ServerTest, MalformedItemFailsWithItsLinkedChainOnly) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  auto bad = entry_item("e-bad");
+  std::get<Entry>(bad.body).postings[0].currency = *tally::Currency::make("USD", 3);  // exponent
+  auto first = entry_item("e-chain-1");
+  first.linked = true;
+  auto r = poster->post({first, bad, entry_item("e-free")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->results[0].code, Code::linked_failed);
+  EXPECT_EQ(r->results[1].code, Code::bad_currency) << r->results[1].message;
+  EXPECT_EQ(r->results[2].status, ItemStatus::ok);
+}
+
+TEST_F(ServerTest, BatchOverTheLimitIsRefusedPerItem) {
+  ServerLimits l;
+  l.max_batch_items = 3;
+  start(l);
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  auto r = poster->post({entry_item("a"), entry_item("b"), entry_item("c"), entry_item("d")});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->results.size(), 4u);
+  for (auto& x : r->results) EXPECT_EQ(x.code, Code::batch_too_large);
+  EXPECT_EQ(entries_in_ledger(), 0u);
+}
+
+// --- reads --------------------------------------------------------------------------------------
+
+TEST_F(ServerTest, AuditorReadsEverything) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  for (int i = 0; i < 5; ++i) {
+    auto r = poster->post({entry_item("e-" + std::to_string(i), "2.50")});
+    ASSERT_TRUE(r.ok());
+  }
+  auto auditor = connect("tok-auditor");
+
+  auto b = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->balances.size(), 1u);
+  EXPECT_EQ(b->balances[0].balance, amt("12.50"));
+  EXPECT_EQ(b->kind, AccountKind::liability);
+  auto usd = auditor->balance(BalanceQuery{"ops:bank", "USD", std::nullopt});
+  ASSERT_TRUE(usd.ok());
+  EXPECT_EQ(usd->balances.size(), 1u);
+  auto past = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, TimeNs{1}});
+  ASSERT_TRUE(past.ok());
+  EXPECT_EQ(past->balances[0].balance, Amount());
+  auto unknown = auditor->balance(BalanceQuery{"ops:nope", std::nullopt, std::nullopt});
+  ASSERT_TRUE(unknown.rejected());
+  EXPECT_EQ(unknown.rejection().code, Code::unknown_account);
+
+  auto all = auditor->balances("ops", std::nullopt);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->balances.accounts.size(), 3u);  // bank USD, bank EUR, wallet USD
+
+  StatementQuery q;
+  q.account = "ops:wallet";
+  q.limit = 2;
+  auto page1 = auditor->statement(q);
+  ASSERT_TRUE(page1.ok());
+  EXPECT_EQ(page1->statement.lines.size(), 2u);
+  ASSERT_FALSE(page1->statement.next.empty());
+  q.after = page1->statement.next;
+  auto page2 = auditor->statement(q);
+  ASSERT_TRUE(page2.ok());
+  EXPECT_EQ(page2->statement.lines[0].entry_id, "e-2");
+
+  auto e = auditor->entry("e-3");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->entry.postings.size(), 2u);
+  EXPECT_EQ(e->entry.postings[0].amount, amt("2.50"));
+  auto no = auditor->entry("nope");
+  ASSERT_TRUE(no.rejected());
+  EXPECT_EQ(no.rejection().code, Code::unknown_entry);
+
+  auto tb = auditor->trial_balance(std::nullopt);
+  ASSERT_TRUE(tb.ok());
+  ASSERT_EQ(tb->currencies.size(), 2u);
+
+  uint64_t progress_calls = 0;
+  auto v = auditor->verify([&](uint64_t, uint64_t) { ++progress_calls; });
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->entries, 5u);
+
+  std::string csv;
+  auto x = auditor->export_journal(ExportFormat::csv, [&](std::string_view s) {
+    csv.append(s);
+    return true;
+  });
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x->entries, 5u);
+  EXPECT_EQ(csv.rfind("seq,id,at,kind,account,currency,side,amount", 0), 0u) << csv;
+  std::string hl;
+  ASSERT_TRUE(auditor
+                  ->export_journal(ExportFormat::hledger,
+                                   [&](std::string_view s) {
+                                     hl.append(s);
+                                     return true;
+                                   })
+                  .ok());
+  EXPECT_NE(hl.find("e-4"), std::string::npos);
+
+  auto cur = auditor->find_currency("JPY");
+  ASSERT_TRUE(cur.ok());
+  ASSERT_TRUE(cur.value().has_value());
+  EXPECT_EQ(cur.value()->exponent(), 0);
+  EXPECT_FALSE(auditor->find_currency("ZZZ").value().has_value());
+}
+
+TEST_F(ServerTest, LargeExportStreamsWithBackPressure) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  std::vector<PostItem> items;
+  for (int i = 0; i < 3000; ++i) items.push_back(entry_item("bulk-" + std::to_string(i)));
+  ASSERT_TRUE(poster->post(std::move(items)).ok());
+  auto auditor = connect("tok-auditor");
+  size_t bytes = 0, chunks = 0;
+  auto x = auditor->export_journal(ExportFormat::csv, [&](std::string_view s) {
+    bytes += s.size();
+    ++chunks;
+    return true;
+  });
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x->entries, 3000u);
+  EXPECT_GT(chunks, 1u);
+  // A sink that stops early ends the export without harm to the server.
+  size_t seen = 0;
+  auto stopped =
+      auditor->export_journal(ExportFormat::csv, [&](std::string_view) { return ++seen < 2; });
+  EXPECT_FALSE(stopped.ok());
+  EXPECT_TRUE(auditor->verify().ok());
+}
+
+TEST_F(ServerTest, FinanceClosesPeriodsAndSettlementIsDeclared) {
+  start();
+  auto finance = connect("tok-finaud");
+  auto c = finance->close_period("2025-12-31");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->result.ok()) << c->result.message;
+  EXPECT_EQ(c->through, "2025-12-31");
+  auto bad = finance->close_period("2025-13-01");
+  ASSERT_TRUE(bad.rejected());
+  EXPECT_EQ(bad.rejection().code, Code::bad_date);
+}
+
+// --- many clients, reconnects -------------------------------------------------------------------
+
+TEST_F(ServerTest, ConcurrentClientsRetryAcrossARestartAndNothingIsLostOrDoubled) {
+  start();
+  open_ops(*connect("tok-poster"));
+  constexpr int kClients = 6, kBatches = 12, kPerBatch = 20;
+  std::atomic<int> batches_done{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int c = 0; c < kClients; ++c) clients.push_back(connect("tok-poster", 60));
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      std::vector<Client::PostBatch> batches;
+      for (int b = 0; b < kBatches; ++b) {
+        Client::PostBatch batch;
+        for (int i = 0; i < kPerBatch; ++i)
+          batch.items.push_back(entry_item("c" + std::to_string(c) + "-b" + std::to_string(b) +
+                                           "-" + std::to_string(i)));
+        batches.push_back(std::move(batch));
+      }
+      auto r = clients[c]->post_pipelined(std::move(batches), 3,
+                                          [&](uint64_t, uint64_t) { ++batches_done; });
+      if (r.failure) {
+        ++failures;
+        ADD_FAILURE() << r.failure->message;
+      }
+      for (auto& b : r.batches)
+        for (auto& x : b.results)
+          if (!x.ok()) ADD_FAILURE() << x.id << ": " << x.message;
+    });
+  }
+  // Restart the server while batches are in flight.
+  while (batches_done.load() < kClients * 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server_->stop();
+  server_.reset();
+  start();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(entries_in_ledger(), uint64_t(kClients) * kBatches * kPerBatch);
+  uint64_t reconnected = 0;
+  for (auto& c : clients) reconnected += c->connections() > 1;
+  EXPECT_GT(reconnected, 0u);
+  auto v = service_->snapshot()->verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+}
+
+TEST_F(ServerTest, ResendAfterCommitReportsDuplicates) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  std::vector<PostItem> items{entry_item("r-1"), entry_item("r-2")};
+  auto first = poster->post(items);
+  ASSERT_TRUE(first.ok());
+  auto again = poster->post(items);  // what a retry after a lost reply sends
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(again->results[i].status, ItemStatus::duplicate);
+    EXPECT_EQ(again->results[i].seq, first->results[i].seq);
+  }
+}
+
+// --- hostile input ------------------------------------------------------------------------------
+
+int raw_connect(const std::string& address) {
+  std::string path = address.substr(5);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.data(), path.size());
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  return fd;
+}
+
+// True when the server closes the connection within 5 s.
+bool closed_by_server(int fd) {
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
+}
+
+class HostileTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    ServerLimits l;
+    l.traversal_limit_words = 64 * 1024;  // 512 KiB messages at most
+    start(l);
+    poster_ = connect("tok-poster");
+    open_ops(*poster_);
+  }
+  void still_serves() {
+    auto c = connect("tok-poster");
+    ASSERT_NE(c, nullptr);
+    auto r = c->post({entry_item("after-" + std::to_string(++n_))});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->results[0].status, ItemStatus::ok);
+    // The connection opened before the attack is unharmed too.
+    auto r2 = poster_->post({entry_item("old-" + std::to_string(n_))});
+    ASSERT_TRUE(r2.ok());
+    EXPECT_EQ(r2->results[0].status, ItemStatus::ok);
+  }
+  std::unique_ptr<Client> poster_;
+  int n_ = 0;
+};
+
+TEST_F(HostileTest, OversizedMessageClosesThatConnectionOnly) {
+  int fd = raw_connect(server_->address());
+  // A frame header announcing one segment of 2^28 words (2 GiB).
+  uint32_t header[2] = {0, 1u << 28};
+  ASSERT_EQ(::send(fd, header, sizeof(header), MSG_NOSIGNAL), ssize_t(sizeof(header)));
+  EXPECT_TRUE(closed_by_server(fd));
+  ::close(fd);
+  still_serves();
+}
+
+TEST_F(HostileTest, MessageOverTheTraversalLimitClosesThatConnectionOnly) {
+  // A well-formed post whose message is about twice the server's traversal limit.
+  auto io = kj::setupAsyncIo();
+  auto addr = io.provider->getNetwork().parseAddress(server_->address()).wait(io.waitScope);
+  auto stream = addr->connect().wait(io.waitScope);
+  capnp::TwoPartyClient client(*stream);
+  auto login = client.bootstrap().castAs<wire::Tally>().loginRequest();
+  login.setToken("tok-poster");
+  auto caps = login.send().wait(io.waitScope);
+  auto req = caps.getPoster().postRequest();
+  auto items = req.initItems(1);
+  auto e = items[0].initEntry();
+  e.setId("huge");
+  auto meta = e.initMeta(1);
+  meta[0].setKey("k");
+  meta[0].setValue(std::string(1 << 20, 'x'));  // 1 MiB of text
+  try {
+    req.send().wait(io.waitScope);
+    ADD_FAILURE() << "an over-limit message was answered";
+  } catch (const kj::Exception& ex) {
+    EXPECT_EQ(ex.getType(), kj::Exception::Type::DISCONNECTED) << ex.getDescription().cStr();
+  }
+  still_serves();
+}
+
+TEST_F(HostileTest, RandomBytesCloseThatConnectionOnly) {
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 4; ++round) {
+    int fd = raw_connect(server_->address());
+    std::vector<uint8_t> junk(4096);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng());
+    // A plausible frame header first (one segment of 16 words), then junk as its body.
+    uint32_t header[2] = {0, 16};
+    ::send(fd, header, sizeof(header), MSG_NOSIGNAL);
+    ::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
+    EXPECT_TRUE(closed_by_server(fd)) << "round " << round;
+    ::close(fd);
+  }
+  // Junk that does not even frame: the server waits for more, then the peer leaves.
+  int fd = raw_connect(server_->address());
+  ::send(fd, "GET / HTTP/1.1\r\n\r\n", 18, MSG_NOSIGNAL);
+  ::close(fd);
+  still_serves();
+}
+
+TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
+  ServerLimits l;
+  l.max_connections = 2;
+  start(l);
+  auto a = connect("tok-poster");
+  auto b = connect("tok-poster");
+  ClientOptions o;
+  o.address = server_->address();
+  o.token = "tok-poster";
+  auto c = Client::connect(o);
+  EXPECT_TRUE(c.failed());
+  EXPECT_GE(server_->stats().connections_refused, 1u);
+  a.reset();
+  // Once one leaves, a newcomer is served again.
+  std::unique_ptr<Client> d;
+  for (int i = 0; i < 100 && !d; ++i) {
+    auto r = Client::connect(o);
+    if (r.ok())
+      d = std::move(r.value());
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(d, nullptr);
+}
+
+// --- the tally binary: serve, SIGTERM, --connect equals --data ----------------------------------
+
+std::string tally_binary() {
+  return std::string(TALLY_BINARY_DIR) + "/rpc/tally";
+}
+
+class ServeProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(tally_binary().c_str(), X_OK) != 0)
+      GTEST_SKIP() << "build the tally binary first: " << tally_binary();
+    std::ofstream(dir_.sub("config.toml")) << kConfig;
+    address_ = "unix:" + dir_.sub("tally.sock");
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  void spawn() {
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, 2);
+      std::string bin = tally_binary(), data = dir_.sub("data"), cfg = dir_.sub("config.toml");
+      ::execl(bin.c_str(), bin.c_str(), "serve", "--data", data.c_str(), "--listen",
+              address_.c_str(), "--config", cfg.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Ready when a login succeeds.
+    for (int i = 0; i < 500; ++i) {
+      ClientOptions o;
+      o.address = address_;
+      o.token = "tok-poster";
+      o.max_attempts = 1;
+      if (Client::connect(o).ok()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "tally serve did not come up";
+  }
+  int terminate() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  TempDir dir_;
+  std::string address_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(ServeProcessTest, SigtermDrainsInFlightBatchesAndARestartServesAtOnce) {
+  spawn();
+  ClientOptions o;
+  o.address = address_;
+  o.token = "tok-poster";
+  o.max_attempts = 200;
+  o.retry_delay_ms = 5;
+  auto c = Client::connect(o);
+  ASSERT_TRUE(c.ok());
+  auto client = std::move(c.value());
+  ASSERT_TRUE(client
+                  ->post({open_item("ops:bank", AccountKind::asset, {"USD"}),
+                          open_item("ops:wallet", AccountKind::liability, {"USD"})})
+                  .ok());
+  constexpr int kBatches = 40, kPerBatch = 50;
+  std::vector<Client::PostBatch> batches;
+  for (int b = 0; b < kBatches; ++b) {
+    Client::PostBatch batch;
+    for (int i = 0; i < kPerBatch; ++i)
+      batch.items.push_back(entry_item("t-" + std::to_string(b) + "-" + std::to_string(i)));
+    batches.push_back(std::move(batch));
+  }
+  std::atomic<uint64_t> done{0};
+  Client::Pipelined result;
+  std::thread poster([&] {
+    result =
+        client->post_pipelined(std::move(batches), 8, [&](uint64_t d, uint64_t) { done.store(d); });
+  });
+  while (done.load() < 5 * kPerBatch) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(terminate(), 0);  // drained and exited cleanly
+  spawn();                    // the client's retries land on the new server
+  poster.join();
+  ASSERT_FALSE(result.failure) << result.failure->message;
+  ASSERT_EQ(result.batches.size(), size_t(kBatches));
+  for (auto& b : result.batches)
+    for (auto& x : b.results) EXPECT_TRUE(x.ok()) << x.id << ": " << x.message;
+  ClientOptions ao = o;
+  ao.token = "tok-auditor";
+  auto auditor = Client::connect(ao);
+  ASSERT_TRUE(auditor.ok());
+  auto v = auditor.value()->verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->entries, uint64_t(kBatches) * kPerBatch);  // none lost, none doubled
+  EXPECT_EQ(terminate(), 0);
+}
+
+struct CliOut {
+  int code;
+  std::string out;
+};
+CliOut cli(std::vector<std::string> args, const std::string& input = {}) {
+  std::vector<std::string> full{"tally"};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  int code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
+  return {code, out.str()};
+}
+
+constexpr const char* kItems =
+    R"({"type":"open","account":"ops:bank","kind":"asset","currencies":["USD","EUR"]}
+{"type":"open","account":"ops:wallets:w1","kind":"liability","currencies":["USD"],"flags":["no_overdraft"]}
+{"type":"asset","code":"PTS","exponent":3}
+{"type":"open","account":"ops:points","kind":"liability","currencies":["PTS"]}
+{"type":"open","account":"ops:points_pool","kind":"asset","currencies":["PTS"]}
+{"type":"entry","id":"pts-1","at":"2026-01-05T10:00:00Z","kind":"grant","postings":[{"account":"ops:points_pool","currency":"PTS","side":"debit","amount":"1.250"},{"account":"ops:points","currency":"PTS","side":"credit","amount":"1.250"}]}
+{"type":"entry","id":"dep-1","at":"2026-01-05T10:00:00Z","kind":"deposit","meta":{"ref":"r1"},"postings":[{"account":"ops:bank","currency":"USD","side":"debit","amount":"100.00"},{"account":"ops:wallets:w1","currency":"USD","side":"credit","amount":"100.00"}]}
+{"type":"entry","id":"wd-1","at":"2026-01-06T10:00:00Z","kind":"withdrawal","postings":[{"account":"ops:wallets:w1","currency":"USD","side":"debit","amount":"500.00"},{"account":"ops:bank","currency":"USD","side":"credit","amount":"500.00"}]}
+{"type":"sale","id":"o-1","at":"2026-01-05T10:00:00Z","marketplace":"shop","seller":"p1","amount":"120.00","currency":"EUR","category":"product","affiliate":"a7"}
+{"type":"refund","id":"r-1","at":"2026-01-06T10:00:00Z","marketplace":"shop","sale":"o-1","amount":"20.00"}
+{"type":"payee_details","id":"pd-1","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p1","name":"P","account":"FR7630006000011234567890189","bic":"AGRIFRPPXXX"}
+)";
+
+TEST_F(ServeProcessTest, ConnectAndDataGiveTheSameOutput) {
+  // Post the same lines through a server and directly into another directory.
+  spawn();
+  std::string cfg = dir_.sub("config.toml");
+  auto remote_post = cli({"--connect", address_, "--token", "tok-poster", "post", "-"}, kItems);
+  auto local_post = cli({"--data", dir_.sub("local"), "--config", cfg, "post", "-"}, kItems);
+  // Commit times differ between the two stores; everything else is the same, except that the
+  // poster token may not post payee_details (the embedded backend has every role).
+  std::regex committed(R"(,"committed":"[^"]*")");
+  auto remote_lines = std::regex_replace(remote_post.out, committed, "");
+  auto local_lines = std::regex_replace(local_post.out, committed, "");
+  std::istringstream rs(remote_lines), ls(local_lines);
+  std::string rl, ll;
+  int line = 0;
+  while (std::getline(ls, ll)) {
+    ASSERT_TRUE(std::getline(rs, rl));
+    ++line;
+    if (ll.find("\"pd-1\"") != std::string::npos) {
+      EXPECT_NE(rl.find("not_allowed"), std::string::npos) << rl;
+      continue;
+    }
+    EXPECT_EQ(rl, ll) << "line " << line;
+  }
+  EXPECT_EQ(remote_post.code, local_post.code);
+
+  // Reads of one store: through the server, then directly once the server has stopped.
+  std::vector<std::vector<std::string>> reads = {
+      {"balance", "ops:wallets:w1"},
+      {"balance", "ops:bank", "--currency", "USD", "--json"},
+      {"balances", "shop"},
+      {"balances", "", "--json"},
+      {"statement", "ops:bank", "--json"},
+      {"statement", "ops:bank", "--limit", "1"},
+      {"entry", "o-1"},
+      {"entry", "o-1", "--json"},
+      {"entry", "nope"},
+      {"trial-balance", "--json"},
+      {"trial-balance"},
+      {"verify"},
+      {"export", "--format", "csv"},
+      {"export", "--format", "hledger"},
+      {"balance", "ops:missing"},
+  };
+  std::vector<CliOut> remote;
+  for (auto& r : reads) {
+    std::vector<std::string> a{"--connect", address_, "--token", "tok-finaud"};
+    a.insert(a.end(), r.begin(), r.end());
+    remote.push_back(cli(a));
+  }
+  EXPECT_EQ(terminate(), 0);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    std::vector<std::string> a{"--data", dir_.sub("data"), "--config", cfg};
+    a.insert(a.end(), reads[i].begin(), reads[i].end());
+    auto local = cli(a);
+    EXPECT_EQ(remote[i].code, local.code) << reads[i][0];
+    EXPECT_EQ(remote[i].out, local.out) << reads[i][0];
+  }
+}
+
+}  // namespace
+}  // namespace tally
