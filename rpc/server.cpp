@@ -572,16 +572,19 @@ void remove_stale_socket(const std::string& path) {
 
 kj::Promise<std::string> RpcServerImpl::listen() {
   std::string addr = options_.listen;
+  std::string path;
   if (addr.rfind("unix:", 0) == 0) {
-    unix_path_ = addr.substr(5);
-    remove_stale_socket(unix_path_);
+    path = addr.substr(5);
+    remove_stale_socket(path);
   }
   return io_.provider->getNetwork()
       .parseAddress(addr, kDefaultPort)
-      .then([this, addr](kj::Own<kj::NetworkAddress> a) {
+      .then([this, addr, path](kj::Own<kj::NetworkAddress> a) {
         listener_ = a->listen();
+        // Ours to remove at shutdown only once bound: a failed bind leaves another's alone.
+        unix_path_ = path;
         std::string bound = addr;
-        if (unix_path_.empty()) {
+        if (path.empty()) {
           std::string host = addr.substr(0, addr.rfind(':'));
           if (addr.find(':') == std::string::npos) host = addr;
           bound = host + ":" + std::to_string(listener_->getPort());

@@ -174,6 +174,41 @@ TEST_F(ServerTest, UnknownTokenIsRefusedAndNotLeaked) {
   }
 }
 
+TEST_F(ServerTest, ListensOnTcpWithAPickedPort) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  auto t = ServerThread::start(*service_, o);
+  ASSERT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
+  const std::string& addr = (*t)->address();
+  ASSERT_EQ(addr.rfind("127.0.0.1:", 0), 0u) << addr;
+  EXPECT_NE(addr, "127.0.0.1:0");
+  ClientOptions co;
+  co.address = addr;
+  co.token = "tok-auditor";
+  auto c = Client::connect(co);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c.value()->trial_balance(std::nullopt).ok());
+}
+
+TEST_F(ServerTest, StaleUnixSocketIsReplacedAndALiveOneIsNot) {
+  // A socket file left by a server that died (bound, never unlinked, nobody listening).
+  std::string path = dir_.sub("tally.sock");
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.data(), path.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::close(fd);
+  start();
+  EXPECT_NE(connect("tok-poster"), nullptr);
+  // A second server on the same live socket is refused.
+  ServerOptions o;
+  o.listen = "unix:" + path;
+  auto second = ServerThread::start(*service_, o);
+  EXPECT_FALSE(second.ok());
+  EXPECT_NE(connect("tok-poster"), nullptr);
+}
+
 TEST_F(ServerTest, CannotConnectToNobody) {
   ClientOptions o;
   o.address = "unix:" + dir_.sub("nobody.sock");
