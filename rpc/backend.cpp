@@ -35,8 +35,10 @@ std::string_view carry_reason_name(CarryReason r) {
       return "negative";
     case CarryReason::on_hold:
       return "on_hold";
+    case CarryReason::no_details:
+      return "no_details";
   }
-  return "below_minimum";
+  TALLY_ASSERT(false, "carry reason " + std::to_string(static_cast<int>(r)));
 }
 
 std::optional<PayoutFormat> parse_payout_format(std::string_view name) {

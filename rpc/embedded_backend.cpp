@@ -1,5 +1,4 @@
 #include "rpc/embedded_backend.h"
-
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -7,6 +6,7 @@
 #include "rpc/export.h"
 #include "rpc/json.h"
 #include "rpc/reads.h"
+#include "rpc/settlement_ops.h"
 
 namespace tally {
 
@@ -168,6 +168,24 @@ Reply<ItemResult> EmbeddedBackend::hold(const HoldRequest& req) {
   TALLY_ASSERT(r.size() == 1, "one result per item");
   if (!r[0].ok()) return reject(r[0].code, r[0].message);
   return std::move(r[0]);
+}
+
+Reply<RunResult> EmbeddedBackend::settle(const SettleRequest& req) {
+  auto r = settle_op(*service_, req);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<std::vector<RunSummary>> EmbeddedBackend::runs(const std::string& marketplace) {
+  auto r = runs_op(*service_, marketplace);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<std::string> EmbeddedBackend::payouts(const std::string& run, PayoutFormat format) {
+  auto r = payouts_op(*service_, run, format);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 }  // namespace tally

@@ -146,7 +146,8 @@ struct PayoutLineResult {
   Currency currency;
   Amount amount;
 };
-enum class CarryReason : uint8_t { below_minimum, negative, on_hold };
+// no_details: the payee has no bank details to pay to (see docs/settlement.md, "Runs").
+enum class CarryReason : uint8_t { below_minimum, negative, on_hold, no_details };
 std::string_view carry_reason_name(CarryReason r);
 struct CarriedLine {
   std::string payee;

@@ -78,6 +78,7 @@ Status Service::open(ServiceOptions options, std::unique_ptr<Service>* out) {
   if (!st.ok()) return st;
   // Rules keeps a reference to the config: options_ lives as long as the Service.
   s->rules_ = std::make_unique<Rules>(s->options_.config, *s->ledger_);
+  s->settlement_ = std::make_unique<Settlement>(*s->rules_);
   *out = std::move(s);
   return Status::OK();
 }
@@ -86,6 +87,7 @@ Service::~Service() {
   // Rules' ops reference the ledger and the config; the ledger's destructor drains queued
   // batches, so it goes first while rules_ and options_ are still alive.
   ledger_.reset();
+  settlement_.reset();
   rules_.reset();
 }
 

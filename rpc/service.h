@@ -16,6 +16,7 @@
 #include "settlement/config.h"
 #include "settlement/events.h"
 #include "settlement/rules.h"
+#include "settlement/run.h"
 
 namespace tally {
 
@@ -61,6 +62,8 @@ class Service {
   Ledger& ledger() { return *ledger_; }
   const Config& config() const { return options_.config; }
   const Rules& rules() const { return *rules_; }
+  // Settlement runs of the configured marketplaces (settle, runs, stored runs).
+  Settlement& settlement() { return *settlement_; }
 
   // Posts items as one batch; items `roles` may not post get not_allowed and are not sent to
   // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable,
@@ -83,6 +86,7 @@ class Service {
   ServiceOptions options_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Rules> rules_;
+  std::unique_ptr<Settlement> settlement_;
 };
 
 }  // namespace tally

@@ -362,6 +362,7 @@ enum CarryReason {
   belowMinimum @0;
   negative @1;
   onHold @2;
+  noDetails @3;  # the payee has no bank details to pay to
 }
 
 struct CarriedLine {

@@ -739,6 +739,8 @@ CarryReason carry_to_wire(tally::CarryReason c) {
       return CarryReason::NEGATIVE;
     case tally::CarryReason::on_hold:
       return CarryReason::ON_HOLD;
+    case tally::CarryReason::no_details:
+      return CarryReason::NO_DETAILS;
   }
   return CarryReason::BELOW_MINIMUM;
 }
@@ -750,6 +752,8 @@ Result<tally::CarryReason> carry_from_wire(CarryReason c) {
       return tally::CarryReason::negative;
     case CarryReason::ON_HOLD:
       return tally::CarryReason::on_hold;
+    case CarryReason::NO_DETAILS:
+      return tally::CarryReason::no_details;
   }
   return reject(Code::bad_request, "carried.reason: unknown carry reason");
 }

@@ -11,15 +11,15 @@
 
 namespace tally {
 
-std::string_view carry_reason_name(CarryReason r) {
+std::string_view settlement_carry_name(SettlementCarry r) {
   switch (r) {
-    case CarryReason::below_minimum:
+    case SettlementCarry::below_minimum:
       return "below_minimum";
-    case CarryReason::negative:
+    case SettlementCarry::negative:
       return "negative";
-    case CarryReason::on_hold:
+    case SettlementCarry::on_hold:
       return "on_hold";
-    case CarryReason::no_details:
+    case SettlementCarry::no_details:
       return "no_details";
   }
   TALLY_ASSERT(false, "carry reason " + std::to_string(static_cast<int>(r)));
@@ -51,7 +51,7 @@ Amount get_amount(Decoder& d) {
   return Amount::from_minor(d.i128());
 }
 
-std::string encode_run(const RunResult& r) {
+std::string encode_run(const SettlementRun& r) {
   Encoder e;
   e.bytes("tally.run.v1");
   e.str(r.run), e.str(r.marketplace), e.str(r.pay_date), e.i64(r.cutoff);
@@ -78,10 +78,11 @@ std::string encode_run(const RunResult& r) {
     put_amount(e, x.amount), e.str(x.creditor_name), e.str(x.creditor_account),
         e.str(x.creditor_bic);
   }
+  e.i64(r.committed_ns);
   return e.take();
 }
 
-bool decode_run(std::string_view s, RunResult& r) {
+bool decode_run(std::string_view s, SettlementRun& r) {
   Decoder d(s);
   if (d.bytes(12) != "tally.run.v1") return false;
   r.run = d.str(), r.marketplace = d.str(), r.pay_date = d.str(), r.cutoff = d.i64();
@@ -100,7 +101,7 @@ bool decode_run(std::string_view s, RunResult& r) {
     x.balance = get_amount(d);
     uint8_t reason = d.u8();
     if (reason > 3) return false;
-    x.reason = static_cast<CarryReason>(reason);
+    x.reason = static_cast<SettlementCarry>(reason);
     r.carried.push_back(std::move(x));
   }
   for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
@@ -128,6 +129,7 @@ bool decode_run(std::string_view s, RunResult& r) {
     x.creditor_name = d.str(), x.creditor_account = d.str(), x.creditor_bic = d.str();
     r.lines.push_back(std::move(x));
   }
+  r.committed_ns = d.i64();
   return d.done();
 }
 
@@ -139,7 +141,7 @@ struct CurrencyPlan {
   i128 release = 0;
   std::vector<tables::Hold> holds;  // due holds consumed by the release
   bool pay = false;
-  std::optional<CarryReason> carry;
+  std::optional<SettlementCarry> carry;
   i128 available_after() const { return available_before + release; }
 };
 struct PayeePlan {
@@ -198,15 +200,15 @@ PayeePlan plan_payee(Snapshot& snap, const tables::Handles& h, const Marketplace
     i128 after = cp.available_after();
     if (after == 0 && cp.release == 0) continue;
     if (on_hold)
-      cp.carry = CarryReason::on_hold;
+      cp.carry = SettlementCarry::on_hold;
     else if (after < 0)
-      cp.carry = CarryReason::negative;
+      cp.carry = SettlementCarry::negative;
     else if (after == 0) {
       // released and netted to zero against a negative balance: nothing to pay, nothing carried
     } else if (after < mk.minimum_payout_for(code).minor())
-      cp.carry = CarryReason::below_minimum;
+      cp.carry = SettlementCarry::below_minimum;
     else if (!p.details)
-      cp.carry = CarryReason::no_details;
+      cp.carry = SettlementCarry::no_details;
     else
       cp.pay = true;
     p.currencies.push_back(std::move(cp));
@@ -218,8 +220,8 @@ std::string payout_id(const Plan& plan, const std::string& payee, std::string_vi
   return plan.run_id + ":" + payee + ":" + std::string(code);
 }
 
-RunResult result_of(const Plan& plan) {
-  RunResult r;
+SettlementRun result_of(const Plan& plan) {
+  SettlementRun r;
   r.run = plan.run_id;
   r.marketplace = plan.marketplace;
   r.pay_date = plan.pay_date;
@@ -353,7 +355,9 @@ class RunOp final : public WriteOp {
         }
       }
     }
-    out_->stored = encode_run(result_of(plan_));
+    SettlementRun result = result_of(plan_);
+    result.committed_ns = t.commit_ns();
+    out_->stored = encode_run(result);
     t.put(h_.runs, key, out_->stored);
     tables::bump_market_version(t, h_, mk);
     t.end_savepoint(true);
@@ -374,7 +378,7 @@ class RunOp final : public WriteOp {
 
 }  // namespace
 
-std::string run_json(const RunResult& r) {
+std::string run_json(const SettlementRun& r) {
   auto fmt = [&](Amount a, std::string_view code) {
     for (auto& c : r.currencies)
       if (c.code() == code) return json_str(format_amount(a, c));
@@ -400,7 +404,7 @@ std::string run_json(const RunResult& r) {
     auto& x = r.carried[i];
     o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
          ",\"currency\":" + json_str(x.currency) + ",\"balance\":" + fmt(x.balance, x.currency) +
-         ",\"reason\":" + json_str(carry_reason_name(x.reason)) + "}";
+         ",\"reason\":" + json_str(settlement_carry_name(x.reason)) + "}";
   }
   o += "],\"totals\":[";
   for (size_t i = 0; i < r.totals.size(); ++i) {
@@ -414,7 +418,7 @@ std::string run_json(const RunResult& r) {
   return o + "]}";
 }
 
-std::string run_text(const RunResult& r) {
+std::string run_text(const SettlementRun& r) {
   auto fmt = [&](Amount a, std::string_view code) {
     for (auto& c : r.currencies)
       if (c.code() == code) return format_amount(a, c);
@@ -432,12 +436,12 @@ std::string run_text(const RunResult& r) {
          p.payout + ")\n";
   for (auto& c : r.carried)
     o += "  carry  " + c.payee + " " + fmt(c.balance, c.currency) + " " + c.currency + "  (" +
-         std::string(carry_reason_name(c.reason)) + ")\n";
+         std::string(settlement_carry_name(c.reason)) + ")\n";
   return o;
 }
 
-Result<RunResult> Settlement::settle(std::string_view marketplace, std::string_view pay_date,
-                                     const SettleOptions& opt) {
+Result<SettlementRun> Settlement::settle(std::string_view marketplace, std::string_view pay_date,
+                                         const SettleOptions& opt) {
   const MarketplaceConfig* mk = rules_.config().marketplace(marketplace);
   if (!mk)
     return reject(
@@ -469,7 +473,7 @@ Result<RunResult> Settlement::settle(std::string_view marketplace, std::string_v
     plan.cutoff = *cutoff;
     plan.currencies = mk->currencies;
     if (auto stored = snap->get(h.runs, tables::run_key(plan.marketplace, plan.pay_date))) {
-      RunResult r;
+      SettlementRun r;
       TALLY_ASSERT(decode_run(*stored, r), "run record " + plan.run_id);
       r.replayed = true;
       return r;
@@ -502,7 +506,7 @@ Result<RunResult> Settlement::settle(std::string_view marketplace, std::string_v
                    tables::market_version(*s, h, mk->name) == plan.version;
     if (!consistent) continue;
     std::erase_if(plan.payees, [](const PayeePlan& p) { return p.currencies.empty(); });
-    RunResult result = result_of(plan);
+    SettlementRun result = result_of(plan);
     if (opt.dry_run) return result;
     auto outcome = std::make_shared<RunOutcome>();
     Batch b;
@@ -510,14 +514,14 @@ Result<RunResult> Settlement::settle(std::string_view marketplace, std::string_v
     auto res = ledger.submit_and_wait(std::move(b));
     if (outcome->stale) continue;
     if (!res[0].ok()) return Rejection{res[0].code, res[0].message};
-    RunResult stored;
+    SettlementRun stored;
     TALLY_ASSERT(decode_run(outcome->stored, stored), "run record " + plan.run_id);
     stored.replayed = outcome->replayed;
     return stored;
   }
 }
 
-Result<std::vector<RunSummary>> Settlement::runs(std::string_view marketplace) {
+Result<std::vector<SettlementRunSummary>> Settlement::runs(std::string_view marketplace) {
   const MarketplaceConfig* mk = rules_.config().marketplace(marketplace);
   if (!mk)
     return reject(
@@ -525,12 +529,12 @@ Result<std::vector<RunSummary>> Settlement::runs(std::string_view marketplace) {
         "marketplace: \"" + std::string(marketplace.substr(0, 64)) + "\" is not configured");
   auto snap = rules_.ledger().snapshot();
   std::string prefix = mk->name + std::string(1, '\0');
-  std::vector<RunSummary> out;
+  std::vector<SettlementRunSummary> out;
   snap->scan(rules_.tables().runs, prefix, [&](std::string_view k, std::string_view v) {
     if (k.substr(0, prefix.size()) != prefix) return false;
-    RunResult r;
+    SettlementRun r;
     TALLY_ASSERT(decode_run(v, r), "run record");
-    out.push_back({r.run, r.pay_date, r.payouts.size(), r.totals});
+    out.push_back({r.run, r.pay_date, r.cutoff, r.committed_ns, r.payouts.size(), r.totals});
     return true;
   });
   return out;
@@ -551,7 +555,7 @@ std::vector<std::string> Settlement::next_pay_dates(std::string_view marketplace
   return out;
 }
 
-Result<RunResult> Settlement::run(std::string_view run_id) {
+Result<SettlementRun> Settlement::run(std::string_view run_id) {
   auto colon = run_id.rfind(':');
   if (colon == std::string_view::npos)
     return reject(Code::unknown_run, "run: \"" + std::string(run_id.substr(0, 128)) +
@@ -562,7 +566,7 @@ Result<RunResult> Settlement::run(std::string_view run_id) {
   if (!v)
     return reject(Code::unknown_run,
                   "run: \"" + std::string(run_id.substr(0, 128)) + "\" has not been run");
-  RunResult r;
+  SettlementRun r;
   TALLY_ASSERT(decode_run(*v, r), "run record");
   r.replayed = true;
   return r;

@@ -26,8 +26,8 @@
 
 namespace tally {
 
-enum class CarryReason : uint8_t { below_minimum, negative, on_hold, no_details };
-std::string_view carry_reason_name(CarryReason r);
+enum class SettlementCarry : uint8_t { below_minimum, negative, on_hold, no_details };
+std::string_view settlement_carry_name(SettlementCarry r);
 
 struct RunRelease {
   std::string payee, currency;
@@ -40,7 +40,7 @@ struct RunPayout {
 struct RunCarried {
   std::string payee, currency;
   Amount balance;
-  CarryReason reason;
+  SettlementCarry reason;
 };
 struct RunTotal {
   std::string currency;
@@ -48,7 +48,7 @@ struct RunTotal {
   uint64_t payees_paid = 0, payees_carried = 0;
 };
 
-struct RunResult {
+struct SettlementRun {
   std::string run;  // "M:YYYY-MM-DD"
   std::string marketplace;
   std::string pay_date;  // YYYY-MM-DD
@@ -60,13 +60,14 @@ struct RunResult {
   std::vector<PayoutLine> lines;     // payouts with the creditor details captured at the run
   std::vector<Currency> currencies;  // the marketplace's, for formatting amounts
   bool replayed = false;             // an existing run returned by a rerun (not in the JSON)
+  TimeNs committed_ns = 0;           // commit time of the run; 0 for a dry run (not in the JSON)
 };
 
 // The run as SPEC section 5's `settle --json` shape plus totals: the bytes a run stores and
 // every later call returns.
-std::string run_json(const RunResult& r);
+std::string run_json(const SettlementRun& r);
 // A summary for people.
-std::string run_text(const RunResult& r);
+std::string run_text(const SettlementRun& r);
 
 struct SettleOptions {
   bool dry_run = false;
@@ -75,8 +76,9 @@ struct SettleOptions {
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
-struct RunSummary {
+struct SettlementRunSummary {
   std::string run, pay_date;
+  TimeNs cutoff = 0, committed_ns = 0;
   uint64_t payouts = 0;
   std::vector<RunTotal> totals;
 };
@@ -88,14 +90,14 @@ class Settlement {
   // Runs (or previews, or replays) the settlement of `marketplace` for `pay_date` (YYYY-MM-DD).
   // Rejections: unknown_marketplace, bad_date, not_a_pay_date; a pay date whose cut-off is
   // still in the future is refused too (bad_date): its holds cannot be known yet.
-  Result<RunResult> settle(std::string_view marketplace, std::string_view pay_date,
-                           const SettleOptions& options = {});
+  Result<SettlementRun> settle(std::string_view marketplace, std::string_view pay_date,
+                               const SettleOptions& options = {});
   // Past runs of a marketplace, by pay date, and its next pay dates after the last run (or
   // today).
-  Result<std::vector<RunSummary>> runs(std::string_view marketplace);
+  Result<std::vector<SettlementRunSummary>> runs(std::string_view marketplace);
   std::vector<std::string> next_pay_dates(std::string_view marketplace, size_t n);
   // A stored run by id ("M:YYYY-MM-DD"): unknown_run.
-  Result<RunResult> run(std::string_view run_id);
+  Result<SettlementRun> run(std::string_view run_id);
 
  private:
   const Rules& rules_;

@@ -920,7 +920,7 @@ Expected parse_expected(const std::string& text, std::string& error) {
 
 // --- tally's side -----------------------------------------------------------------------------
 
-RefRun from_tally(const RunResult& r) {
+RefRun from_tally(const SettlementRun& r) {
   auto exp_of = [&](std::string_view code) {
     for (auto& c : r.currencies)
       if (c.code() == code) return c.exponent();
@@ -939,7 +939,7 @@ RefRun from_tally(const RunResult& r) {
     o.payouts.push_back({x.payout, x.payee, x.currency, t(x.amount, x.currency)});
   for (auto& x : r.carried)
     o.carried.push_back(
-        {x.payee, x.currency, t(x.balance, x.currency), std::string(carry_reason_name(x.reason))});
+        {x.payee, x.currency, t(x.balance, x.currency), std::string(settlement_carry_name(x.reason))});
   return o;
 }
 

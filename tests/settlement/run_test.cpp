@@ -67,13 +67,13 @@ class RunTest : public ::testing::Test {
   void details(const std::string& payee) {
     send("pd-" + payee, PayeeDetailsEvent{payee, "Payee " + payee, kIban, "AGRIFRPPXXX"});
   }
-  RunResult settle(const char* date, bool dry = false, int threads = 0) {
+  SettlementRun settle(const char* date, bool dry = false, int threads = 0) {
     SettleOptions o;
     o.dry_run = dry;
     o.threads = threads;
     auto r = settlement_->settle("shop", date, o);
     EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? *r : RunResult{};
+    return r.ok() ? *r : SettlementRun{};
   }
   Amount bal(const std::string& a) { return *ledger_->snapshot()->balance(a, "EUR"); }
 
@@ -153,7 +153,7 @@ TEST_F(RunTest, RefundAfterPayoutIsCarriedNegativeAndNettedNextRun) {
        kJan5 + 22 * kNsPerDay);  // seller share 45.00, all from available
   auto r2 = settle("2026-02-03");
   ASSERT_EQ(r2.carried.size(), 1u);
-  EXPECT_EQ(r2.carried[0].reason, CarryReason::negative);
+  EXPECT_EQ(r2.carried[0].reason, SettlementCarry::negative);
   EXPECT_EQ(r2.carried[0].balance, amt("-45.00", "EUR"));
   send("o-2", SaleEvent{"p1", "200.00", "EUR", "product", std::nullopt},
        kJan5 + 30 * kNsPerDay);  // 200-20-6.05 = 173.95
@@ -170,7 +170,7 @@ TEST_F(RunTest, PayeeOnHoldAccruesButIsNotPaidAndFailedPayoutReturnsFunds) {
   send("h-1", PayeeHoldEvent{"p1", true, "kyc pending"});
   auto r1 = settle("2026-01-26");
   ASSERT_EQ(r1.carried.size(), 1u);
-  EXPECT_EQ(r1.carried[0].reason, CarryReason::on_hold);
+  EXPECT_EQ(r1.carried[0].reason, SettlementCarry::on_hold);
   EXPECT_EQ(bal("shop:payees:p1:available"), amt("86.85", "EUR"));  // released all the same
   send("h-2", PayeeHoldEvent{"p1", false, ""});
   auto r2 = settle("2026-02-03");
@@ -180,7 +180,7 @@ TEST_F(RunTest, PayeeOnHoldAccruesButIsNotPaidAndFailedPayoutReturnsFunds) {
   EXPECT_TRUE(bal("shop:payouts:in_transit").is_zero());
   auto r3 = settle("2026-02-09");
   ASSERT_EQ(r3.carried.size(), 1u);
-  EXPECT_EQ(r3.carried[0].reason, CarryReason::on_hold);
+  EXPECT_EQ(r3.carried[0].reason, SettlementCarry::on_hold);
   // A second result for the same payout is refused.
   Event again{EventHeader{"res-2", kJan5, "shop", {}},
               PayoutResultEvent{r2.payouts[0].payout, true, ""}};
@@ -194,7 +194,7 @@ TEST_F(RunTest, PayeeWithoutBankDetailsIsCarried) {
   send("d-1", DeliveredEvent{"o-1"}, kJan5);
   auto r = settle("2026-01-26");
   ASSERT_EQ(r.carried.size(), 1u);
-  EXPECT_EQ(r.carried[0].reason, CarryReason::no_details);
+  EXPECT_EQ(r.carried[0].reason, SettlementCarry::no_details);
 }
 
 TEST_F(RunTest, OutputIsByteIdenticalForOneTwoAndEightThreads) {
