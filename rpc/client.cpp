@@ -645,6 +645,29 @@ Reply<ClosePeriodResult> Client::close_period(const std::string& date) {
   });
 }
 
+Reply<ItemResult> Client::hold(const HoldRequest& hr) {
+  Impl& impl = *impl_;
+  return impl.call<ItemResult>([&impl, hr](std::shared_ptr<CallerQueue>) {
+    std::function<kj::Promise<Reply<ItemResult>>(Conn&)> fn =
+        [hr](Conn& c) -> kj::Promise<Reply<ItemResult>> {
+      KJ_IF_MAYBE (f, c.finance) {
+        auto req = f->holdRequest();
+        req.setMarketplace(wire::text_of(hr.marketplace));
+        req.setPayee(wire::text_of(hr.payee));
+        req.setOn(hr.on);
+        req.setReason(wire::text_of(hr.reason));
+        req.setId(wire::text_of(hr.id));
+        return req.send().then([](auto resp) -> Reply<ItemResult> {
+          if (resp.hasError()) return wire::decode_error(resp.getError());
+          return wire::decode_result(resp.getResult());
+        });
+      }
+      return Reply<ItemResult>(role_missing("finance"));
+    };
+    return impl.retry<Reply<ItemResult>>(fn);
+  });
+}
+
 Reply<std::optional<Currency>> Client::find_currency(const std::string& code) {
   using R = Reply<std::optional<Currency>>;
   Impl& impl = *impl_;

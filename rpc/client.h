@@ -84,6 +84,8 @@ class Client {
   Reply<VerifyReport> verify(const ProgressFn& progress = {});
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink);
   Reply<ClosePeriodResult> close_period(const std::string& date);
+  // A payee_hold event through the finance capability (Finance.hold).
+  Reply<ItemResult> hold(const HoldRequest& req);
   // The server ledger's currency with this code (built-in or declared); nullopt when unknown.
   // Asked through whichever capability the token has.
   Reply<std::optional<Currency>> find_currency(const std::string& code);

@@ -134,6 +134,7 @@ class RemoteBackend final : public Backend {
   Reply<ClosePeriodResult> close_period(const std::string& date) override {
     return client_->close_period(date);
   }
+  Reply<ItemResult> hold(const HoldRequest& req) override { return client_->hold(req); }
 
  private:
   std::unique_ptr<Client> client_;

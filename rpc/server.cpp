@@ -217,6 +217,8 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   }
   template <class Ctx>
   kj::Promise<void> post(Ctx ctx, const RoleSet& roles);
+  // Posts decoded items (Service::post); resolves once they are durable.
+  kj::Promise<std::vector<ItemResult>> submit(std::vector<PostItem> items, const RoleSet& roles);
   // Runs `work` on a thread of its own (at most limits().max_long_reads at once), relaying what
   // it writes to `sink` and its progress to `progress`; resolves to work's result.
   template <class T>
@@ -461,9 +463,31 @@ class FinanceImpl final : public wire::Finance::Server {
     set_error(ctx.getResults(), not_implemented("payouts"));
     return kj::READY_NOW;
   }
+  // A payee_hold event, as EmbeddedBackend::hold makes it: business time now, and an id from
+  // the marketplace, payee and that time unless the caller gives one.
   kj::Promise<void> hold(HoldContext ctx) override {
-    set_error(ctx.getResults(), not_implemented("hold"));
-    return kj::READY_NOW;
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    Event ev;
+    TimeNs t = s_.service().ledger().options().clock();
+    std::string marketplace = wire::text(p.getMarketplace()), payee = wire::text(p.getPayee());
+    std::string id = wire::text(p.getId());
+    ev.header.id = id.empty() ? "hold:" + marketplace + ":" + payee + ":" + std::to_string(t) : id;
+    ev.header.at = t;
+    ev.header.marketplace = marketplace;
+    ev.body = PayeeHoldEvent{payee, p.getOn(), wire::text(p.getReason())};
+    std::vector<PostItem> items;
+    items.push_back(PostItem{std::move(ev), false});
+    return s_.submit(std::move(items), RoleSet{Role::finance})
+        .then([ctx](std::vector<ItemResult> r) mutable {
+          if (r.size() != 1) {
+            set_error(ctx.getResults(), reject(Code::internal, "hold: no result"));
+          } else if (!r[0].ok()) {
+            set_error(ctx.getResults(), Rejection{r[0].code, r[0].message});
+          } else {
+            wire::encode_result(ctx.getResults().initResult(), r[0]);
+          }
+        });
   }
 
  private:
@@ -679,15 +703,20 @@ kj::Promise<void> RpcServerImpl::post(Ctx ctx, const RoleSet& roles) {
     return kj::READY_NOW;
   }
 
+  return submit(std::move(batch), roles).then(kj::mv(finish));
+}
+
+kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem> items,
+                                                           const RoleSet& roles) {
   // The writer thread fulfils this once the batch is durable; the loop goes on meanwhile.
   auto paf = kj::newPromiseAndCrossThreadFulfiller<std::vector<ItemResult>>();
   auto fulfiller =
       std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::vector<ItemResult>>>>(
           kj::mv(paf.fulfiller));
   ++in_flight_;
-  service_.post(std::move(batch), roles,
+  service_.post(std::move(items), roles,
                 [fulfiller](std::vector<ItemResult> r) { (*fulfiller)->fulfill(kj::mv(r)); });
-  return paf.promise.then(kj::mv(finish)).attach(kj::defer([this] { --in_flight_; }));
+  return paf.promise.attach(kj::defer([this] { --in_flight_; }));
 }
 
 kj::Promise<void> RpcServerImpl::acquire_long_slot() {

@@ -504,6 +504,22 @@ TEST_F(ServerTest, FinanceClosesPeriodsAndSettlementIsDeclared) {
   auto bad = finance->close_period("2025-13-01");
   ASSERT_TRUE(bad.rejected());
   EXPECT_EQ(bad.rejection().code, Code::bad_date);
+
+  HoldRequest h;
+  h.marketplace = "shop";
+  h.payee = "p1";
+  h.on = true;
+  h.reason = "kyc pending";
+  h.id = "hold-1";
+  auto held = finance->hold(h);
+  ASSERT_TRUE(held.ok()) << (held.rejected() ? held.rejection().message : "");
+  EXPECT_EQ(held->id, "hold-1");
+  h.marketplace = "nope";
+  h.id = "hold-2";
+  auto unknown = finance->hold(h);
+  ASSERT_TRUE(unknown.rejected());
+  EXPECT_EQ(unknown.rejection().code, Code::unknown_marketplace);
+  EXPECT_TRUE(connect("tok-poster")->hold(h).failed());  // not the poster's
 }
 
 // --- many clients, reconnects -------------------------------------------------------------------
