@@ -645,6 +645,94 @@ Reply<ClosePeriodResult> Client::close_period(const std::string& date) {
   });
 }
 
+namespace {
+// Finance calls with retries; decode turns the response into the reply.
+template <class T, class Send>
+std::function<kj::Promise<Reply<T>>(Conn&)> finance_call(Send send) {
+  return [send](Conn& c) -> kj::Promise<Reply<T>> {
+    KJ_IF_MAYBE (f, c.finance) {
+      return send(*f);
+    }
+    return Reply<T>(role_missing("finance"));
+  };
+}
+
+// Collects a TextSink's chunks into one string (on the I/O thread).
+class StringSink final : public wire::TextSink::Server {
+ public:
+  explicit StringSink(std::shared_ptr<std::string> out) : out_(std::move(out)) {}
+  kj::Promise<void> write(WriteContext ctx) override {
+    auto d = ctx.getParams().getChunk();
+    out_->append(reinterpret_cast<const char*>(d.begin()), d.size());
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::shared_ptr<std::string> out_;
+};
+}  // namespace
+
+Reply<RunResult> Client::settle(const SettleRequest& sr) {
+  Impl& impl = *impl_;
+  // A settlement run is idempotent per (marketplace, pay date): retrying is safe.
+  return impl.call<RunResult>([&impl, sr](std::shared_ptr<CallerQueue>) {
+    return impl.retry<Reply<RunResult>>(finance_call<RunResult>([sr](wire::Finance::Client& f) {
+      auto req = f.settleRequest();
+      req.setMarketplace(wire::text_of(sr.marketplace));
+      req.setPayDate(wire::text_of(sr.pay_date));
+      req.setDryRun(sr.dry_run);
+      return req.send().then([](auto resp) -> Reply<RunResult> {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        auto r = wire::decode(resp.getResult());
+        if (!r) return malformed<RunResult>(r.error());
+        return std::move(*r);
+      });
+    }));
+  });
+}
+
+Reply<std::vector<RunSummary>> Client::runs(const std::string& marketplace) {
+  using V = std::vector<RunSummary>;
+  Impl& impl = *impl_;
+  return impl.call<V>([&impl, marketplace](std::shared_ptr<CallerQueue>) {
+    return impl.retry<Reply<V>>(finance_call<V>([marketplace](wire::Finance::Client& f) {
+      auto req = f.runsRequest();
+      req.setMarketplace(wire::text_of(marketplace));
+      return req.send().then([](auto resp) -> Reply<V> {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        V out;
+        for (auto r : resp.getRuns()) {
+          auto x = wire::decode(r);
+          if (!x) return malformed<V>(x.error());
+          out.push_back(std::move(*x));
+        }
+        return out;
+      });
+    }));
+  });
+}
+
+Reply<std::string> Client::payouts(const std::string& run, PayoutFormat format) {
+  Impl& impl = *impl_;
+  return impl.call<std::string>([&impl, run, format](std::shared_ptr<CallerQueue>) {
+    return impl.retry<Reply<std::string>>(
+        finance_call<std::string>([run, format](wire::Finance::Client& f) {
+          auto text = std::make_shared<std::string>();
+          auto req = f.payoutsRequest();
+          req.setRun(wire::text_of(run));
+          req.setFormat(format == PayoutFormat::csv ? wire::PayoutFormat::CSV
+                                                    : wire::PayoutFormat::PAIN001);
+          req.setSink(kj::heap<StringSink>(text));
+          return req.send().then([text](auto resp) -> Reply<std::string> {
+            if (resp.hasError()) return wire::decode_error(resp.getError());
+            if (resp.getBytes() != text->size())
+              return Failure{Failure::Kind::server_error, "payout file arrived incomplete"};
+            return std::move(*text);
+          });
+        }));
+  });
+}
+
 Reply<ItemResult> Client::hold(const HoldRequest& hr) {
   Impl& impl = *impl_;
   return impl.call<ItemResult>([&impl, hr](std::shared_ptr<CallerQueue>) {

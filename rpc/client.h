@@ -84,6 +84,10 @@ class Client {
   Reply<VerifyReport> verify(const ProgressFn& progress = {});
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink);
   Reply<ClosePeriodResult> close_period(const std::string& date);
+  Reply<RunResult> settle(const SettleRequest& req);
+  Reply<std::vector<RunSummary>> runs(const std::string& marketplace);
+  // The run's payout file, whole.
+  Reply<std::string> payouts(const std::string& run, PayoutFormat format);
   // A payee_hold event through the finance capability (Finance.hold).
   Reply<ItemResult> hold(const HoldRequest& req);
   // The server ledger's currency with this code (built-in or declared); nullopt when unknown.

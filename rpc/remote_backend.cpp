@@ -135,6 +135,13 @@ class RemoteBackend final : public Backend {
     return client_->close_period(date);
   }
   Reply<ItemResult> hold(const HoldRequest& req) override { return client_->hold(req); }
+  Reply<RunResult> settle(const SettleRequest& req) override { return client_->settle(req); }
+  Reply<std::vector<RunSummary>> runs(const std::string& marketplace) override {
+    return client_->runs(marketplace);
+  }
+  Reply<std::string> payouts(const std::string& run, PayoutFormat format) override {
+    return client_->payouts(run, format);
+  }
 
  private:
   std::unique_ptr<Client> client_;

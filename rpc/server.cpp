@@ -27,6 +27,7 @@
 #include "rpc/backend.h"
 #include "rpc/export.h"
 #include "rpc/reads.h"
+#include "rpc/settlement_ops.h"
 #include "rpc/tally.capnp.h"
 #include "rpc/wire.h"
 
@@ -418,10 +419,6 @@ class AuditorImpl final : public wire::Auditor::Server {
   RpcServerImpl& s_;
 };
 
-Rejection not_implemented(std::string_view what) {
-  return reject(Code::internal, std::string(what) + ": not implemented by this server yet");
-}
-
 class FinanceImpl final : public wire::Finance::Server {
  public:
   explicit FinanceImpl(RpcServerImpl& s) : s_(s) {}
@@ -451,18 +448,83 @@ class FinanceImpl final : public wire::Finance::Server {
         });
   }
 
+  // Settlement runs on a thread of its own (planning is parallel, the commit waits for fsync).
   kj::Promise<void> settle(SettleContext ctx) override {
-    set_error(ctx.getResults(), not_implemented("settle"));
-    return kj::READY_NOW;
+    auto p = ctx.getParams();
+    SettleRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayDate()), p.getDryRun()};
+    return s_
+        .off_loop<Result<RunResult>>(
+            [&svc = s_.service(), req](ChunkingSink&, Channel&) { return settle_op(svc, req); },
+            nullptr, nullptr)
+        .then([ctx](Result<RunResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
   }
+
   kj::Promise<void> runs(RunsContext ctx) override {
-    set_error(ctx.getResults(), not_implemented("runs"));
-    return kj::READY_NOW;
+    std::string marketplace = wire::text(ctx.getParams().getMarketplace());
+    return s_
+        .off_loop<Result<std::vector<RunSummary>>>(
+            [&svc = s_.service(), marketplace](ChunkingSink&, Channel&) {
+              return runs_op(svc, marketplace);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<std::vector<RunSummary>> r) mutable {
+          if (!r) {
+            set_error(ctx.getResults(), r.error());
+            return;
+          }
+          auto l = ctx.getResults().initRuns(static_cast<unsigned>(r->size()));
+          for (size_t i = 0; i < r->size(); ++i) wire::encode(l[static_cast<unsigned>(i)], (*r)[i]);
+        });
   }
+
+  // The file streams to the client's sink like an export.
   kj::Promise<void> payouts(PayoutsContext ctx) override {
-    set_error(ctx.getResults(), not_implemented("payouts"));
-    return kj::READY_NOW;
+    auto p = ctx.getParams();
+    PayoutFormat format;
+    switch (p.getFormat()) {
+      case wire::PayoutFormat::CSV:
+        format = PayoutFormat::csv;
+        break;
+      case wire::PayoutFormat::PAIN001:
+        format = PayoutFormat::pain001;
+        break;
+      default:
+        set_error(ctx.getResults(), reject(Code::bad_request, "format: unknown payout format"));
+        return kj::READY_NOW;
+    }
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
+      return kj::READY_NOW;
+    }
+    std::string run = wire::text(p.getRun());
+    return s_
+        .off_loop<Result<uint64_t>>(
+            [&svc = s_.service(), run, format](ChunkingSink& sink, Channel&) -> Result<uint64_t> {
+              auto file = payouts_op(svc, run, format);
+              if (!file) return file.error();
+              std::string_view rest = *file;
+              while (!rest.empty()) {
+                auto n = std::min(rest.size(), Channel::kChunkBytes);
+                if (!sink.write(rest.substr(0, n))) break;
+                rest.remove_prefix(n);
+              }
+              sink.flush();
+              return uint64_t{file->size()};
+            },
+            p.getSink(), nullptr)
+        .then([ctx](Result<uint64_t> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            ctx.getResults().setBytes(*r);
+        });
   }
+
   // A payee_hold event, as EmbeddedBackend::hold makes it: business time now, and an id from
   // the marketplace, payee and that time unless the caller gives one.
   kj::Promise<void> hold(HoldContext ctx) override {

@@ -522,6 +522,56 @@ TEST_F(ServerTest, FinanceClosesPeriodsAndSettlementIsDeclared) {
   EXPECT_TRUE(connect("tok-poster")->hold(h).failed());  // not the poster's
 }
 
+bool same_payouts(const std::vector<PayoutLineResult>& a, const std::vector<PayoutLineResult>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].payout != b[i].payout || a[i].payee != b[i].payee || a[i].currency != b[i].currency ||
+        a[i].amount != b[i].amount)
+      return false;
+  return true;
+}
+
+TEST_F(ServerTest, FinanceSettlesOverRpc) {
+  start();
+  auto poster = connect("tok-poster");
+  auto r = poster->post({sale_item("s-1", "p1", "120.00"), sale_item("s-2", "p2", "5.00")});
+  ASSERT_TRUE(r.ok());
+  for (auto& x : r->results) ASSERT_TRUE(x.ok()) << x.message;
+  auto finance = connect("tok-finaud");
+  ASSERT_TRUE(finance->post({details_item("pd-1", "p1")}, PostVia::finance).ok());
+
+  // Held 14 days from the sale (2026-01-05): due by the pay date 2026-01-26.
+  SettleRequest req{"shop", "2026-01-26", true};
+  auto dry = finance->settle(req);
+  ASSERT_TRUE(dry.ok()) << (dry.rejected() ? dry.rejection().message : dry.failure().message);
+  EXPECT_TRUE(dry->dry_run);
+  EXPECT_TRUE(finance->runs("shop").value().empty());  // a dry run commits nothing
+  req.dry_run = false;
+  auto run = finance->settle(req);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->pay_date, "2026-01-26");
+  ASSERT_EQ(run->payouts.size(), 1u);  // p1; p2 is below the minimum
+  EXPECT_EQ(run->payouts[0].payee, "p1");
+  EXPECT_TRUE(same_payouts(run->payouts, dry->payouts));
+  auto runs = finance->runs("shop");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  auto csv = finance->payouts(run->run, PayoutFormat::csv);
+  ASSERT_TRUE(csv.ok()) << (csv.rejected() ? csv.rejection().message : csv.failure().message);
+  EXPECT_EQ(csv->rfind("payout,payee,currency,amount,creditor_name,creditor_account", 0), 0u);
+  auto xml = finance->payouts(run->run, PayoutFormat::pain001);
+  ASSERT_TRUE(xml.ok());
+  EXPECT_NE(xml->find("pain.001.001.03"), std::string::npos);
+  auto again = finance->settle(req);  // idempotent per (marketplace, pay date)
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(same_payouts(again->payouts, run->payouts));
+  auto bad = finance->settle(SettleRequest{"nope", "2026-01-26", false});
+  ASSERT_TRUE(bad.rejected());
+  EXPECT_EQ(bad.rejection().code, Code::unknown_marketplace);
+  EXPECT_TRUE(finance->payouts("shop:1999-01-01", PayoutFormat::csv).rejected());
+  EXPECT_TRUE(poster->settle(req).failed());  // not the poster's
+}
+
 // --- many clients, reconnects -------------------------------------------------------------------
 
 TEST_F(ServerTest, ConcurrentClientsRetryAcrossARestartAndNothingIsLostOrDoubled) {
@@ -888,6 +938,12 @@ TEST_F(ServeProcessTest, ConnectAndDataGiveTheSameOutput) {
       {"export", "--format", "hledger"},
       {"balance", "ops:missing"},
   };
+  auto settled = cli({"--connect", address_, "--token", "tok-finaud", "settle", "shop", "--date",
+                      "2026-01-26", "--json"});
+  EXPECT_EQ(settled.code, 0) << settled.out;
+  reads.push_back({"runs", "shop"});
+  reads.push_back({"payouts", "shop:2026-01-26", "--format", "csv"});
+  reads.push_back({"settle", "shop", "--date", "2026-01-26", "--json"});  // a replay
   std::vector<CliOut> remote;
   for (auto& r : reads) {
     std::vector<std::string> a{"--connect", address_, "--token", "tok-finaud"};

@@ -1,0 +1,137 @@
+// The wire conversions of rpc/wire.h: exact amounts, the error codes' mirror of tally::Code, and
+// items that survive a round trip through a Cap'n Proto message unchanged.
+#include "rpc/wire.h"
+
+#include <capnp/message.h>
+#include <capnp/schema.h>
+
+#include <cctype>
+
+#include "common/test_util.h"
+
+namespace tally {
+namespace {
+
+using namespace tally::testing;
+
+std::string camel(std::string_view snake) {
+  std::string out;
+  bool up = false;
+  for (char c : snake) {
+    if (c == '_') {
+      up = true;
+      continue;
+    }
+    out.push_back(up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c);
+    up = false;
+  }
+  return out;
+}
+
+TEST(WireTest, Amount128RoundTripsAtTheExtremes) {
+  capnp::MallocMessageBuilder m;
+  auto b = m.initRoot<wire::Amount128>();
+  for (Amount a :
+       {Amount(), Amount::from_minor(1), Amount::from_minor(-1), Amount::max(), Amount::min(),
+        Amount::from_minor(i128(1) << 64), Amount::from_minor(-(i128(1) << 64) - 7)}) {
+    wire::set_amount(b, a);
+    EXPECT_EQ(wire::get_amount(b.asReader()), a) << i128_to_string(a.minor());
+  }
+  wire::set_amount(b, Amount::from_minor(-1));
+  EXPECT_EQ(b.getHi(), -1);
+  EXPECT_EQ(b.getLo(), UINT64_MAX);
+}
+
+TEST(WireTest, ErrorCodeMirrorsCodeNameForName) {
+  auto enumerants = capnp::Schema::from<wire::ErrorCode>().getEnumerants();
+  for (unsigned i = 0; i < enumerants.size(); ++i) {
+    auto name = enumerants[i].getProto().getName();
+    Code c = static_cast<Code>(i);
+    EXPECT_EQ(camel(code_name(c)), std::string(name.cStr())) << i;
+    EXPECT_EQ(wire::from_wire(wire::to_wire(c)), c);
+  }
+  // A code this build does not know reads as internal.
+  EXPECT_EQ(wire::from_wire(static_cast<wire::ErrorCode>(enumerants.size() + 5)), Code::internal);
+  // Every Code has a wire value: the one after the last enumerant has no name.
+  EXPECT_FALSE(code_from_name("no_such_code").has_value());
+  EXPECT_EQ(code_from_name(code_name(static_cast<Code>(enumerants.size() - 1))),
+            static_cast<Code>(enumerants.size() - 1));
+}
+
+TEST(WireTest, ItemsRoundTrip) {
+  std::vector<PostItem> items;
+  items.push_back(PostItem{
+      OpenItem{account("ops:bank", AccountKind::asset, {"USD", "JPY"}, kNoOverdraft)}, true});
+  Entry e = entry("e-1", {debit("ops:bank", "12.34"), credit("ops:wallet", "12.34")});
+  e.meta = {{"a", "1"}, {"b", "2"}};
+  items.push_back(PostItem{e});
+  Event sale;
+  sale.header = EventHeader{"o-1", 1'767'607'200'000'000'000, "shop", {{"k", "v"}}};
+  sale.body = SaleEvent{"p1", "120.00", "EUR", "product", std::string("a7")};
+  items.push_back(PostItem{sale});
+  Event no_aff = sale;
+  no_aff.body = SaleEvent{"p1", "1", "EUR", "product", std::nullopt};
+  items.push_back(PostItem{no_aff});
+  Event cb = sale;
+  cb.body = ChargebackEvent{"o-1", "5.00", std::string("")};  // present but empty: kept
+  items.push_back(PostItem{cb});
+  Event pr = sale;
+  pr.body = PayoutResultEvent{"po-1", false, "closed account"};
+  items.push_back(PostItem{pr});
+  items.push_back(PostItem{CloseAccountItem{"ops:old"}});
+  items.push_back(PostItem{DeclareAssetItem{"PTS", 3}});
+
+  capnp::MallocMessageBuilder m;
+  auto root = m.initRoot<wire::Poster::PostParams>();
+  auto l = root.initItems(static_cast<unsigned>(items.size()));
+  for (size_t i = 0; i < items.size(); ++i)
+    wire::encode_item(l[static_cast<unsigned>(i)], items[i]);
+  auto r = root.asReader().getItems();
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto back = wire::decode_item(r[static_cast<unsigned>(i)]);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->linked, items[i].linked);
+    EXPECT_EQ(post_type_name(back->body), post_type_name(items[i].body));
+    if (auto* ev = std::get_if<Event>(&items[i].body)) {
+      EXPECT_EQ(canonical_event_bytes(std::get<Event>(back->body)), canonical_event_bytes(*ev));
+    }
+    if (auto* en = std::get_if<Entry>(&items[i].body)) {
+      EXPECT_EQ(canonical_entry_bytes(std::get<Entry>(back->body)), canonical_entry_bytes(*en));
+    }
+  }
+  auto open = std::get<OpenItem>(wire::decode_item(r[0])->body);
+  EXPECT_EQ(open.account.currencies.size(), 2u);
+  EXPECT_EQ(open.account.currencies[1].exponent(), 0);
+  EXPECT_TRUE(open.account.no_overdraft());
+  EXPECT_FALSE(std::get<SaleEvent>(std::get<Event>(wire::decode_item(r[3])->body).body).affiliate);
+}
+
+TEST(WireTest, DecodingRejectsWhatThePeerGotWrong) {
+  capnp::MallocMessageBuilder m;
+  auto item = m.initRoot<wire::Item>();
+  auto e = item.initEntry();
+  e.setId("x");
+  e.setAt(1'767'607'200'000'000'000);
+  auto ps = e.initPostings(1);
+  ps[0].initCurrency().setCode("usd");  // malformed code
+  auto r = wire::decode_item(item.asReader());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::bad_currency);
+  EXPECT_NE(r.error().message.find("postings[0].currency"), std::string::npos);
+
+  ps[0].initCurrency().setCode("USD");
+  ps[0].getCurrency().setExponent(2);
+  e.setAt(INT64_MIN);
+  r = wire::decode_item(item.asReader());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::bad_time);
+
+  e.setAt(1'767'607'200'000'000'000);
+  ps[0].setSide(static_cast<wire::Side>(7));
+  r = wire::decode_item(item.asReader());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::bad_request);
+}
+
+}  // namespace
+}  // namespace tally
