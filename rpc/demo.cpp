@@ -1,7 +1,8 @@
 // `tally demo [--data DIR] [--config FILE]`: the end-to-end demo. Starts a server in this
 // process on a unix socket, then drives the real `tally` client commands over RPC with the
 // three roles' tokens: the poster posts accounts, entries and marketplace events, the auditor
-// reads balances and verifies the books, finance closes a period. Every command and its output
+// reads balances and verifies the books, finance settles and puts a payee on hold. Every command
+// and its output
 // is printed, so what the demo shows is exactly what a user would type.
 #include <unistd.h>
 
@@ -161,6 +162,19 @@ int run_demo_command(const CliGlobals& globals, std::span<const std::string> arg
   failures += as(auditor, {"entry", "o-1"}) != 0;
   failures += as(auditor, {"trial-balance"}) != 0;
   failures += as(auditor, {"verify"}) != 0;
+  out << "\n# Finance previews and runs the settlement of the pay date 2026-01-26 (o-1 was "
+         "delivered on 2026-01-07 and is held 14 days from delivery; o-2 is not delivered).";
+  failures += as(finance, {"settle", "shop", "--date", "2026-01-26", "--dry-run"}) != 0;
+  failures += as(finance, {"settle", "shop", "--date", "2026-01-26"}) != 0;
+  out << "\n# Running it again returns the same run and posts nothing.";
+  failures += as(finance, {"settle", "shop", "--date", "2026-01-26", "--json"}) != 0;
+  failures += as(finance, {"runs", "shop"}) != 0;
+  failures += as(finance, {"payouts", "shop:2026-01-26", "--format", "csv"}) != 0;
+  failures += as(finance, {"hold", "shop:p2", "--on", "--reason", "bank details pending"}) != 0;
+  failures += as(auditor, {"balances", "shop:payees"}) != 0;
+  failures += as(auditor, {"verify"}) != 0;
+  out << "\n# The auditor may not settle.";
+  as(auditor, {"settle", "shop", "--date", "2026-02-02"});
   out << "\n# The auditor may not post.";
   as(auditor, {"post", "-"}, kDemoItems);
   out << "\n# A wrong token gets nothing.";
