@@ -938,8 +938,8 @@ RefRun from_tally(const SettlementRun& r) {
   for (auto& x : r.payouts)
     o.payouts.push_back({x.payout, x.payee, x.currency, t(x.amount, x.currency)});
   for (auto& x : r.carried)
-    o.carried.push_back(
-        {x.payee, x.currency, t(x.balance, x.currency), std::string(settlement_carry_name(x.reason))});
+    o.carried.push_back({x.payee, x.currency, t(x.balance, x.currency),
+                         std::string(settlement_carry_name(x.reason))});
   return o;
 }
 
