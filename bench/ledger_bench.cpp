@@ -21,7 +21,8 @@
 //   N = 10^5 by default; 10^6 and 10^7 with TALLY_BENCH_BIG=1. Stores are built once with
 //   durable=false and kept in $TALLY_BENCH_CACHE (default $TMPDIR/tally-bench-cache).
 //   BM_BalanceAsOfOneAccount: the same with one account (its pages stay in the CPU caches), a
-//   diagnostic that separates the seeks from the cache misses.
+//   diagnostic that separates the seeks from the cache misses. BM_BalanceAsOfColdCpuCache: the
+//   random queries with the CPU caches flushed (64 MiB written) before each, timed alone.
 // - BM_Restart/E/cold: a child process posts durably to a store of E entries and is killed with
 //   SIGKILL mid-stream; then Ledger::open + snapshot + the first balance read are timed (cold=1:
 //   the store's pages are first evicted from the page cache with posix_fadvise). Counter
@@ -40,6 +41,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -546,12 +548,51 @@ void BM_BalanceAsOfOneAccount(benchmark::State& state) {
   state.counters["postings"] = static_cast<double>(postings);
 }
 
+// The same queries with the CPU caches flushed before each one (64 MiB written between queries,
+// more than this machine's last-level cache; the page cache stays warm): every query pays for
+// the B-tree pages it touches, as a query does on a server busy with other work. This shows the
+// O(log n) page touches without the effect of a small store fitting in the CPU caches.
+void BM_BalanceAsOfColdCpuCache(benchmark::State& state) {
+  const uint64_t postings = static_cast<uint64_t>(state.range(0));
+  std::string dir = cached_store("asof-" + std::to_string(postings), postings / 2);
+  LedgerOptions o;
+  o.dir = dir;
+  auto ledger = open_ledger(o);
+  auto snap = ledger->snapshot();
+  const TimeNs first = snap->entry_at(1)->commit_ns, last = snap->last_commit_ns();
+  std::mt19937_64 rng(42);
+  std::vector<std::pair<std::string, TimeNs>> queries(1 << 12);
+  for (auto& [a, t] : queries) {
+    a = account_name(static_cast<int>(rng() % kAccounts));
+    t = first + static_cast<TimeNs>(rng() % static_cast<uint64_t>(last - first + 1));
+  }
+  for (auto& [a, t] : queries) benchmark::DoNotOptimize(snap->balance(a, "USD", t));
+  std::vector<char> flush(size_t(64) << 20);
+  size_t i = 0;
+  char fill = 0;
+  for (auto _ : state) {
+    std::memset(flush.data(), ++fill, flush.size());
+    benchmark::ClobberMemory();
+    auto& [a, t] = queries[i++ & (queries.size() - 1)];
+    auto t0 = Clock::now();
+    auto b = snap->balance(a, "USD", t);
+    benchmark::DoNotOptimize(b);
+    state.SetIterationTime(seconds_since(t0));
+  }
+  state.counters["postings"] = static_cast<double>(postings);
+}
+
 void AsOfArgs(benchmark::internal::Benchmark* b) {
   b->ArgName("postings")->Arg(100'000);
   if (big()) b->Arg(1'000'000)->Arg(10'000'000);
 }
 BENCHMARK(BM_BalanceAsOf)->Apply(AsOfArgs)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_BalanceAsOfOneAccount)->Apply(AsOfArgs)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_BalanceAsOfColdCpuCache)
+    ->Apply(AsOfArgs)
+    ->UseManualTime()
+    ->Iterations(1000)
+    ->Unit(benchmark::kNanosecond);
 
 // --- BM_Restart ----------------------------------------------------------------------------------
 

@@ -114,6 +114,21 @@ std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view
   return out;
 }
 
+void visit_payee_holds(
+    Snapshot& snap, const Handles& h, std::string_view mk, std::string_view payee,
+    const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit) {
+  std::string prefix = join({mk, payee, ""});
+  snap.scan(h.holds, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.substr(0, prefix.size()) != prefix) return false;
+    std::string_view rest = k.substr(prefix.size());  // currency \0 origin
+    size_t z = rest.find('\0');
+    HoldValue hv;
+    TALLY_ASSERT(z != std::string_view::npos && decode_hold(v, hv), "hold record");
+    visit(rest.substr(0, z), rest.substr(z + 1), hv);
+    return true;
+  });
+}
+
 std::string encode_sale(const SaleValue& v) {
   Encoder e;
   e.str(v.marketplace), e.str(v.seller), e.str(v.affiliate), e.str(v.currency);

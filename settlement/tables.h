@@ -69,6 +69,11 @@ void holds_due(Snapshot& snap, const Handles& h, std::string_view mk, TimeNs cut
 // Every hold of one payee (any release), in (currency, origin) order.
 std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view mk,
                               std::string_view payee);
+// The same without copying: visit(currency, origin, value) for every hold of one payee, in
+// (currency, origin) order; the views live for the call only.
+void visit_payee_holds(
+    Snapshot& snap, const Handles& h, std::string_view mk, std::string_view payee,
+    const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit);
 
 // --- sales ------------------------------------------------------------------------------------
 // sales: sale id -> SaleValue
