@@ -535,6 +535,11 @@ Result<SettlementRun> Settlement::settle(std::string_view marketplace, std::stri
     for (auto& s : snaps)
       consistent = consistent && s->last_seq() == plan.seq &&
                    tables::market_version(*s, h, mk->name) == plan.version;
+    // The plan holds everything the commit needs. Release the read transactions before it: the
+    // writer can grow a full map only when no read transaction is open in the process, and a
+    // large run is the write most likely to fill it.
+    snaps.clear();
+    snap.reset();
     if (!consistent) continue;
     std::erase_if(plan.payees, [](const PayeePlan& p) { return p.currencies.empty(); });
     SettlementRun result = result_of(plan);

@@ -45,11 +45,12 @@ class RunTest : public ::testing::Test {
     config_ = std::move(*c);
     open();
   }
-  void open() {
+  void open(size_t map_size_bytes = LedgerOptions{}.map_size_bytes) {
     settlement_.reset();
     rules_.reset();
     ledger_.reset();
     LedgerOptions o;
+    o.map_size_bytes = map_size_bytes;
     o.extra_tables = tables::all();
     o.clock = [] { return TimeNs(1'780'000'000) * kNsPerSecond; };  // 2026-05-28
     ledger_ = open_ledger(dir_.sub("d"), o);
@@ -232,6 +233,31 @@ TEST_F(RunTest, OutputIsByteIdenticalForOneTwoAndEightThreads) {
   auto snap = ledger_->snapshot();
   EXPECT_TRUE(snap->verify().ok);
   for (auto& row : snap->trial_balance()) EXPECT_EQ(row.debits, row.credits);
+}
+
+// A run that needs more room than the map has grows the map in place, as any write does. (It
+// used to keep its planning snapshots open while it was committed, so the writer could not grow
+// the map and the run failed with store_full.)
+TEST_F(RunTest, ARunThatFillsTheMapGrowsIt) {
+  constexpr int kPayees = 2000;
+  Batch b;
+  for (int p = 0; p < kPayees; ++p) {
+    std::string payee = "p" + std::to_string(p), id = "o" + std::to_string(p);
+    b.push_back(rules_->event_op(Event{EventHeader{"pd" + payee, kJan5, "shop", {}},
+                                       PayeeDetailsEvent{payee, "Payee", kIban, ""}}));
+    b.push_back(rules_->event_op(Event{EventHeader{id, kJan5, "shop", {}},
+                                       SaleEvent{payee, "50.00", "EUR", "product", {}}}));
+    b.push_back(
+        rules_->event_op(Event{EventHeader{"d" + id, kJan5, "shop", {}}, DeliveredEvent{id}}));
+  }
+  for (auto& r : ledger_->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok()) << r.message;
+  open(1);  // LMDB opens it at the size the store has: the run's pages must come from growth
+  auto run = settle("2026-01-26");
+  EXPECT_EQ(run.released.size(), size_t(kPayees));
+  EXPECT_EQ(run.payouts.size(), size_t(kPayees));
+  auto snap = ledger_->snapshot();
+  EXPECT_EQ(*snap->balance("shop:payouts:in_transit", "EUR"), amt("86600.00", "EUR"));
+  EXPECT_TRUE(snap->verify().ok);
 }
 
 // Kills a process in the middle of large runs: afterwards the run is either absent or whole, and
