@@ -776,6 +776,12 @@ class SnapshotImpl final : public Snapshot {
     });
     return out;
   }
+  void account_names(std::string_view prefix,
+                     const std::function<bool(std::string_view)>& visit) override {
+    rd_.scan(txn_, dbs_.accounts, prefix, [&](std::string_view k, std::string_view) {
+      return k.substr(0, prefix.size()) == prefix && visit(k);
+    });
+  }
   std::optional<Currency> currency(std::string_view code) override {
     return rd_.currency(txn_, code);
   }

@@ -242,6 +242,11 @@ class Snapshot {
   virtual std::optional<Account> account(std::string_view name) = 0;
   // Accounts equal to or under `prefix` (empty: all), in name order.
   virtual std::vector<Account> accounts(std::string_view prefix) = 0;
+  // The names of the accounts whose names start with `prefix` (bytewise: "shop" finds "shop2"),
+  // in name order, without decoding their records; stops when visit returns false. The view
+  // lives for the call only. For walks over many accounts (a settlement run's payees).
+  virtual void account_names(std::string_view prefix,
+                             const std::function<bool(std::string_view name)>& visit) = 0;
   virtual std::optional<Currency> currency(std::string_view code) = 0;
   // Normal-side balance as recorded at commit time `as_of` (default: now). Two B-tree seeks.
   // unknown_account, currency_not_allowed.

@@ -166,13 +166,16 @@ struct Plan {
 std::vector<std::string> payees_of(Snapshot& snap, const std::string& mk) {
   std::string prefix = mk + ":payees:";
   std::vector<std::string> out;
-  for (auto& a : snap.accounts(mk + ":payees")) {
-    std::string_view rest = std::string_view(a.name).substr(prefix.size());
+  // Names only: no account record is decoded (a run walks two accounts per payee).
+  snap.account_names(prefix, [&](std::string_view name) {
+    std::string_view rest = name.substr(prefix.size());
     auto colon = rest.find(':');
-    if (colon == std::string_view::npos) continue;
+    if (colon == std::string_view::npos) return true;
     std::string_view p = rest.substr(0, colon);
     if (out.empty() || out.back() != p) out.emplace_back(p);
-  }
+    return true;
+  });
+  // A payee's accounts are adjacent, but "p10:..." sorts before "p1:...": sort the ids.
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

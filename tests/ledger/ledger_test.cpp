@@ -280,6 +280,29 @@ TEST_F(LedgerTest, PrefixBalancesInNameOrderWithTotals) {
   EXPECT_EQ(b.totals[0].balance, amt("30.00"));
 }
 
+TEST_F(LedgerTest, AccountNamesByBytePrefixInOrderUntilTheVisitStops) {
+  ASSERT_TRUE(ledger_
+                  ->submit_and_wait(batch(make_open_account(
+                      account("ops:wallets2", AccountKind::liability, {"USD"}))))[0]
+                  .ok());
+  auto names = [&](std::string_view prefix, size_t stop_after = SIZE_MAX) {
+    std::vector<std::string> out;
+    ledger_->snapshot()->account_names(prefix, [&](std::string_view n) {
+      out.emplace_back(n);
+      return out.size() < stop_after;
+    });
+    return out;
+  };
+  using V = std::vector<std::string>;
+  // Byte order: '2' sorts before ':'.
+  EXPECT_EQ(names("ops:wallets"), (V{"ops:wallets2", "ops:wallets:w1", "ops:wallets:w2"}));
+  EXPECT_EQ(names("ops:wallets:"), (V{"ops:wallets:w1", "ops:wallets:w2"}));
+  EXPECT_EQ(names("ops:"), (V{"ops:bank", "ops:equity", "ops:revenue", "ops:wallets2",
+                              "ops:wallets:w1", "ops:wallets:w2"}));
+  EXPECT_EQ(names("ops:", 2), (V{"ops:bank", "ops:equity"}));
+  EXPECT_EQ(names("opz"), V{});
+}
+
 TEST_F(LedgerTest, TotalsThatOverflowAreFlaggedNotFatal) {
   auto r = ledger_->submit_and_wait(
       batch(make_open_account(account("big:a", AccountKind::asset, {"USD"})),
