@@ -175,9 +175,10 @@ std::vector<std::string> payees_of(Snapshot& snap, const std::string& mk) {
     if (out.empty() || out.back() != p) out.emplace_back(p);
     return true;
   });
-  // A payee's accounts are adjacent, but "p10:..." sorts before "p1:...": sort the ids.
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  // A payee's accounts are adjacent, so each id came once; but "p10:..." sorts before "p1:...",
+  // so the ids need sorting unless (as with fixed-width ids) they came in order already.
+  if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+  TALLY_ASSERT(std::adjacent_find(out.begin(), out.end()) == out.end(), "payee listed twice");
   return out;
 }
 
