@@ -21,8 +21,8 @@
 //   N = 10^5 by default; 10^6 and 10^7 with TALLY_BENCH_BIG=1. Stores are built once with
 //   durable=false and kept in $TALLY_BENCH_CACHE (default $TMPDIR/tally-bench-cache).
 //   BM_BalanceAsOfOneAccount: the same with one account (its pages stay in the CPU caches), a
-//   diagnostic that separates the seeks from the cache misses. BM_BalanceAsOfColdCpuCache: the
-//   random queries with the CPU caches flushed (64 MiB written) before each, timed alone.
+//   diagnostic that separates the seeks from the cache misses. Counter postings_depth: the depth
+//   of the postings B-tree (mdb_stat), the number of pages the seek touches.
 // - BM_Restart/E/cold: a child process posts durably to a store of E entries and is killed with
 //   SIGKILL mid-stream; then Ledger::open + snapshot + the first balance read are timed (cold=1:
 //   the store's pages are first evicted from the page cache with posix_fadvise). Counter
@@ -41,7 +41,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -497,9 +496,28 @@ uint64_t store_commits(const std::string& dir) {
 
 // --- BM_BalanceAsOf -----------------------------------------------------------------------------
 
+// The depth of table `name`'s B-tree in the store at `dir`: the pages a seek in it touches. Read
+// through a read-only environment of its own, so call it with no Ledger open on `dir` (LMDB
+// forbids opening one store twice in a process).
+double table_depth(const std::string& dir, const char* name) {
+  MDB_env* env = nullptr;
+  MDB_txn* t = nullptr;
+  MDB_dbi dbi;
+  MDB_stat st;
+  if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+      mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644) ||
+      mdb_txn_begin(env, nullptr, MDB_RDONLY, &t) || mdb_dbi_open(t, name, 0, &dbi) ||
+      mdb_stat(t, dbi, &st))
+    die("mdb_stat " + dir + " " + name);
+  mdb_txn_abort(t);
+  mdb_env_close(env);
+  return static_cast<double>(st.ms_depth);
+}
+
 void BM_BalanceAsOf(benchmark::State& state) {
   const uint64_t postings = static_cast<uint64_t>(state.range(0));
   std::string dir = cached_store("asof-" + std::to_string(postings), postings / 2);
+  const double depth = table_depth(dir, "postings");
   LedgerOptions o;
   o.dir = dir;
   auto ledger = open_ledger(o);
@@ -522,6 +540,7 @@ void BM_BalanceAsOf(benchmark::State& state) {
   }
   state.counters["postings"] = static_cast<double>(postings);
   state.counters["commits"] = static_cast<double>(store_commits(dir));
+  state.counters["postings_depth"] = depth;
 }
 
 // Diagnostic: the same seeks with the working set one account's postings (random as_of), so the
@@ -548,51 +567,12 @@ void BM_BalanceAsOfOneAccount(benchmark::State& state) {
   state.counters["postings"] = static_cast<double>(postings);
 }
 
-// The same queries with the CPU caches flushed before each one (64 MiB written between queries,
-// more than this machine's last-level cache; the page cache stays warm): every query pays for
-// the B-tree pages it touches, as a query does on a server busy with other work. This shows the
-// O(log n) page touches without the effect of a small store fitting in the CPU caches.
-void BM_BalanceAsOfColdCpuCache(benchmark::State& state) {
-  const uint64_t postings = static_cast<uint64_t>(state.range(0));
-  std::string dir = cached_store("asof-" + std::to_string(postings), postings / 2);
-  LedgerOptions o;
-  o.dir = dir;
-  auto ledger = open_ledger(o);
-  auto snap = ledger->snapshot();
-  const TimeNs first = snap->entry_at(1)->commit_ns, last = snap->last_commit_ns();
-  std::mt19937_64 rng(42);
-  std::vector<std::pair<std::string, TimeNs>> queries(1 << 12);
-  for (auto& [a, t] : queries) {
-    a = account_name(static_cast<int>(rng() % kAccounts));
-    t = first + static_cast<TimeNs>(rng() % static_cast<uint64_t>(last - first + 1));
-  }
-  for (auto& [a, t] : queries) benchmark::DoNotOptimize(snap->balance(a, "USD", t));
-  std::vector<char> flush(size_t(64) << 20);
-  size_t i = 0;
-  char fill = 0;
-  for (auto _ : state) {
-    std::memset(flush.data(), ++fill, flush.size());
-    benchmark::ClobberMemory();
-    auto& [a, t] = queries[i++ & (queries.size() - 1)];
-    auto t0 = Clock::now();
-    auto b = snap->balance(a, "USD", t);
-    benchmark::DoNotOptimize(b);
-    state.SetIterationTime(seconds_since(t0));
-  }
-  state.counters["postings"] = static_cast<double>(postings);
-}
-
 void AsOfArgs(benchmark::internal::Benchmark* b) {
   b->ArgName("postings")->Arg(100'000);
   if (big()) b->Arg(1'000'000)->Arg(10'000'000);
 }
 BENCHMARK(BM_BalanceAsOf)->Apply(AsOfArgs)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_BalanceAsOfOneAccount)->Apply(AsOfArgs)->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_BalanceAsOfColdCpuCache)
-    ->Apply(AsOfArgs)
-    ->UseManualTime()
-    ->Iterations(1000)
-    ->Unit(benchmark::kNanosecond);
 
 // --- BM_Restart ----------------------------------------------------------------------------------
 

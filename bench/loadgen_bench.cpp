@@ -6,12 +6,15 @@
 //
 // An in-process server (ServerThread, its own event loop) over a durable store (fsync on every
 // commit) in $TMPDIR, on a unix socket; N clients, each a tally::Client with its own connection
-// and I/O thread, post pipelined batches (window 4 calls per client) through the poster
-// capability. Every configuration starts from an empty store.
+// and I/O thread, post pipelined batches (a window of calls per client, 4 unless said) through the
+// poster capability. Every configuration starts from an empty store.
 //
 // - BM_Entries/B/N: entries of 2 postings, B per batch, N clients.
 // - BM_Sales/B/N: `sale` events of the shop marketplace (6 postings each: fee borne by the
-//   seller, affiliate share), B per batch, N clients.
+//   seller, affiliate share; 10,000 sellers and 1,000 affiliates, as ledger_bench and
+//   bench/pg_baseline), B per batch, N clients.
+//
+// TALLY_LOADGEN_WINDOW=W: W calls in flight per client instead of 4.
 //
 // - BM_EntriesInProcess/B/N, BM_SalesInProcess/B/N: the same items through Service::post in
 //   this process (no RPC, no encoding), with the same batches in flight: RPC's cost is the ratio.
@@ -64,12 +67,19 @@ payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic 
 )toml";
 
 constexpr TimeNs kAt = 1'767'607'200'000'000'000;  // 2026-01-05T10:00:00Z
-constexpr size_t kWindow = 4;
 
+int64_t env_positive(const char* name, int64_t dflt) {
+  const char* s = std::getenv(name);
+  int64_t v = s ? std::atoll(s) : dflt;
+  return v > 0 ? v : dflt;
+}
 int64_t scale() {
-  const char* s = std::getenv("TALLY_LOADGEN_SCALE");
-  int64_t v = s ? std::atoll(s) : 1;
-  return v > 0 ? v : 1;
+  return env_positive("TALLY_LOADGEN_SCALE", 1);
+}
+// Calls in flight per client (TALLY_LOADGEN_WINDOW, default 4). With 1, one client's batches
+// never share a commit: one batch of 1000 sales is one commit, as in the raw LMDB loop.
+size_t window() {
+  return static_cast<size_t>(env_positive("TALLY_LOADGEN_WINDOW", 4));
 }
 
 // Batches per run: enough to fill every client's window a few times, short by default.
@@ -131,13 +141,19 @@ PostItem make_entry(const std::string& id, size_t client) {
   return PostItem{std::move(e)};
 }
 
+// Sale k = n * 16 + client (at most 16 clients): the sales of ledger_bench's BM_SalesVsRawLmdb
+// and of bench/pg_baseline (10,000 sellers, 1,000 affiliates, 10.00 to 499.99 EUR), so the three
+// post the same books.
 PostItem make_sale(const std::string& id, size_t client, size_t n) {
+  const size_t k = n * 16 + client;
   Event e;
   e.header.id = id;
   e.header.at = kAt;
   e.header.marketplace = "shop";
-  e.body = SaleEvent{"s" + std::to_string(client) + "-" + std::to_string(n % 64), "120.00", "EUR",
-                     "product", std::string("aff")};
+  e.body =
+      SaleEvent{"s" + std::to_string(k % 10000),
+                format_amount(Amount::from_minor(1000 + static_cast<i128>((k * 7919) % 49000)), 2),
+                "EUR", "product", "a" + std::to_string((k * 31) % 1000)};
   return PostItem{std::move(e)};
 }
 
@@ -203,7 +219,7 @@ void run(benchmark::State& state, bool sales) {
     for (size_t c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
         start.arrive_and_wait();
-        auto r = cs[c]->post_pipelined(std::move(work[c]), kWindow);
+        auto r = cs[c]->post_pipelined(std::move(work[c]), window());
         if (r.failure) ++errors;
         for (auto& b : r.batches) {
           latencies[c].push_back(b.latency_ns);
@@ -292,7 +308,7 @@ void run_in_process(benchmark::State& state, bool sales) {
         for (auto& items : work[c]) {
           {
             std::unique_lock lock(m);
-            cv.wait(lock, [&] { return in_flight < kWindow; });
+            cv.wait(lock, [&] { return in_flight < window(); });
             ++in_flight;
           }
           svc.post(std::move(items), roles, [&](std::vector<ItemResult> r) {

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # PostgreSQL baseline for SPEC section 6's posting target (see README.md in this directory).
-# Usage: bench/pg_baseline/run.sh [set|row [SECONDS [CLIENTS]]]
+# Usage: bench/pg_baseline/run.sh [set|row|one [SECONDS [CLIENTS]]]
 # Starts a throwaway cluster in a temporary directory (as the `postgres` user when run as root),
-# loads schema.sql, posts sales in transactions of 1000 (6000 postings) with pgbench for SECONDS
-# (default 60) from CLIENTS connections (default 1), prints pgbench's report and sales/s, checks
-# the books, and removes the cluster.
+# loads schema.sql, posts sales with pgbench for SECONDS (default 60) from CLIENTS connections
+# (default 1), prints pgbench's report and sales/s, checks the books, and removes the cluster.
+# Variants: set and row commit 1000 sales (6000 postings) per transaction; one commits each sale
+# in its own transaction.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 variant="${1:-set}"
 secs="${2:-60}"
 clients="${3:-1}"
-case "$variant" in set | row) ;; *) echo "usage: $0 [set|row [SECONDS [CLIENTS]]]" >&2; exit 2 ;; esac
+case "$variant" in
+  set | row) per_tx=1000 ;;
+  one) per_tx=1 ;;
+  *) echo "usage: $0 [set|row|one [SECONDS [CLIENTS]]]" >&2; exit 2 ;;
+esac
 bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 port=5499
 work="$(mktemp -d "${TMPDIR:-/tmp}/tally-pg-XXXXXX")"
@@ -46,5 +51,5 @@ out="$(as_pg "$bin/pgbench" -h "$work" -p "$port" -U postgres -n -M prepared \
   -f "$work/post_sales_$variant.pgbench" -c "$clients" -j "$clients" -T "$secs" bench)"
 echo "$out"
 tps="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)"
-echo "sales/s = $(awk -v t="$tps" 'BEGIN { printf "%.0f", t * 1000 }') ($variant: 1000 sales of 6 postings per transaction, $clients client(s))"
+echo "sales/s = $(awk -v t="$tps" -v k="$per_tx" 'BEGIN { printf "%.0f", t * k }') ($variant: $per_tx sale(s) of 6 postings per transaction, $clients client(s))"
 psql_ -d bench -f "$work/check.sql"
