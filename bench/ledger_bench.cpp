@@ -1,8 +1,8 @@
 // Ledger benchmarks for SPEC section 6 (results and verdicts: docs/performance.md).
 //
-//   build/bench/bench/ledger_bench --benchmark_repetitions=5
-//   --benchmark_report_aggregates_only=true TALLY_BENCH_BIG=1 build/bench/bench/ledger_bench
-//   --benchmark_filter='AsOf|Restart' ...
+// Commands (docs/performance.md has them with their figures):
+//   build/release/bench/ledger_bench --benchmark_filter='PostVsRaw|SalesVsRaw'
+//   TALLY_BENCH_BIG=1 build/release/bench/ledger_bench --benchmark_filter='AsOf|Restart'
 //
 // - BM_PostVsRawLmdb/B/P: durable posting through the writer (submit_and_wait of a batch of B
 //   entries of P postings: one LMDB write transaction, default sync) interleaved, iteration by

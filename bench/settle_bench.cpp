@@ -1,10 +1,10 @@
 // Settlement benchmarks for SPEC section 6: "10^6 payees with 10^7 matured holds in under 10 s;
 // 2 threads at least 1.7x one" (results and verdicts: docs/performance.md).
 //
-//   build/bench/bench/settle_bench --benchmark_repetitions=5
-//   --benchmark_report_aggregates_only=true TALLY_BENCH_BIG=1 build/bench/bench/settle_bench ... #
-//   10^6 payees, 10^7 holds TALLY_SETTLE_PAYEES=100000 TALLY_SETTLE_HOLDS=1000000
-//   build/bench/bench/settle_bench ...
+// Commands (docs/performance.md has them with their figures):
+//   build/release/bench/settle_bench                    # 10^4 payees, 10^5 holds
+//   TALLY_BENCH_BIG=1 build/release/bench/settle_bench  # 10^6 payees, 10^7 holds
+//   TALLY_SETTLE_PAYEES=100000 TALLY_SETTLE_HOLDS=1000000 build/release/bench/settle_bench
 //
 // The books: one marketplace ("shop", EUR, 10% commission, 7% affiliate share, 2.9% + 0.25 fee
 // borne by the seller, hold_from = sale, 14 days), N payees each with bank details, and M/2 sales
