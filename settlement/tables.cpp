@@ -57,13 +57,6 @@ std::string hold_release_key(std::string_view mk, TimeNs release, std::string_vi
   return k;
 }
 
-bool parse_hold_key(std::string_view key, Hold& out) {
-  std::vector<std::string_view> p;
-  if (!split(key, 4, p)) return false;
-  out.marketplace = p[0], out.payee = p[1], out.currency = p[2], out.origin = p[3];
-  return true;
-}
-
 bool parse_hold_release_key(std::string_view key, Hold& out) {
   size_t z = key.find('\0');
   if (z == std::string_view::npos || key.size() < z + 1 + 8) return false;
@@ -100,20 +93,6 @@ void holds_due(Snapshot& snap, const Handles& h, std::string_view mk, TimeNs cut
   });
 }
 
-std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view mk,
-                              std::string_view payee) {
-  std::string prefix = join({mk, payee, ""});
-  std::vector<Hold> out;
-  snap.scan(h.holds, prefix, [&](std::string_view k, std::string_view v) {
-    if (k.substr(0, prefix.size()) != prefix) return false;
-    Hold hold;
-    TALLY_ASSERT(parse_hold_key(k, hold) && decode_hold(v, hold.value), "hold record");
-    out.push_back(std::move(hold));
-    return true;
-  });
-  return out;
-}
-
 void visit_payee_holds(
     Snapshot& snap, const Handles& h, std::string_view mk, std::string_view payee,
     const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit) {
@@ -127,6 +106,17 @@ void visit_payee_holds(
     visit(rest.substr(0, z), rest.substr(z + 1), hv);
     return true;
   });
+}
+
+std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view mk,
+                              std::string_view payee) {
+  std::vector<Hold> out;
+  visit_payee_holds(snap, h, mk, payee,
+                    [&](std::string_view currency, std::string_view origin, const HoldValue& v) {
+                      out.push_back(Hold{std::string(mk), std::string(payee), std::string(currency),
+                                         std::string(origin), v});
+                    });
+  return out;
 }
 
 std::string encode_sale(const SaleValue& v) {

@@ -57,7 +57,6 @@ std::string hold_key(std::string_view mk, std::string_view payee, std::string_vi
                      std::string_view origin);
 std::string hold_release_key(std::string_view mk, TimeNs release, std::string_view payee,
                              std::string_view currency, std::string_view origin);
-bool parse_hold_key(std::string_view key, Hold& out);
 bool parse_hold_release_key(std::string_view key, Hold& out);  // fills release into value
 std::string encode_hold(const HoldValue& v);
 bool decode_hold(std::string_view s, HoldValue& v);
