@@ -13,8 +13,8 @@
 //   Counters: ledger and raw entries/s and their ratio (target: ledger >= 50% of raw).
 // - BM_SalesVsRawLmdb: durable sale events (Rules::event_op, 6 postings each: seller and
 //   affiliate pending, fee borne by the seller) in batches of 1000, interleaved with a raw loop
-//   doing the 20 puts a sale does (14 of its entry, 2 holds, 2 hold index rows, the sale record,
-//   the marketplace version) + 7 per transaction. The in-process rate compared with PostgreSQL
+//   doing the 18 puts a sale does (14 of its entry, 2 holds, the sale record, the marketplace
+//   version) + 7 per transaction. The in-process rate compared with PostgreSQL
 //   in bench/pg_baseline/.
 // - BM_BalanceAsOf/N: Snapshot::balance(account, currency, as_of) on a store of N postings
 //   (random account of 1000, random as_of between the first and last commit), page cache warm.
@@ -192,7 +192,6 @@ class RawStore {
                              {"books", &books_},
                              {"commits", &commits_},
                              {"holds", &holds_},
-                             {"holds_by_release", &holds_by_release_},
                              {"sales", &sales_},
                              {"market_version", &market_version_}})
       lmdb_check(mdb_dbi_open(t, name, MDB_CREATE, dbi), "dbi_open");
@@ -255,8 +254,7 @@ class RawStore {
     put(t, ids_, id, v48, MDB_NOOVERWRITE);
   }
   // The other puts of a sale event: 2 holds (key marketplace\0payee\0currency\0sale, 48
-  // bytes), 2 release index rows (with an 8-byte time, empty value), the sale record and the
-  // marketplace version.
+  // bytes), the sale record and the marketplace version.
   void sale_extra_puts(MDB_txn* t, const std::string& id, const std::string& seller,
                        const std::string& affiliate) {
     static const std::string v48(48, 'h'), v8(8, 'v'), sale(140, 's');
@@ -264,10 +262,6 @@ class RawStore {
       std::string hk = "shop";
       hk += '\0', hk += *p, hk += '\0', hk += "EUR", hk += '\0', hk += id;
       put(t, holds_, hk, v48);
-      std::string rk = "shop";
-      rk += '\0', put_be64(rk, 0x8000000000000000ull + seq_), rk += *p, rk += '\0', rk += "EUR",
-          rk += '\0', rk += id;
-      put(t, holds_by_release_, rk, {});
     }
     put(t, sales_, id, sale);
     put(t, market_version_, "shop", v8);
@@ -275,8 +269,7 @@ class RawStore {
 
  private:
   MDB_env* env_ = nullptr;
-  MDB_dbi meta_, entries_, ids_, postings_, books_, commits_, holds_, holds_by_release_, sales_,
-      market_version_;
+  MDB_dbi meta_, entries_, ids_, postings_, books_, commits_, holds_, sales_, market_version_;
   uint64_t seq_ = 0, commit_ = 0;
 };
 
@@ -425,7 +418,7 @@ void BM_SalesVsRawLmdb(benchmark::State& state) {
   state.counters["ledger_sales/s"] = sales / ledger_s;
   state.counters["raw_sales/s"] = sales / raw_s;
   state.counters["ratio_ledger_raw"] = raw_s / ledger_s;
-  state.counters["puts/commit"] = batch * 20 + 7;
+  state.counters["puts/commit"] = batch * 18 + 7;
 }
 BENCHMARK(BM_SalesVsRawLmdb)
     ->ArgNames({"batch"})

@@ -645,6 +645,33 @@ class WriteTxnImpl final : public WriteTxn {
             const std::function<bool(std::string_view, std::string_view)>& visit) override {
     rd_.scan(txn_, table, from, visit);
   }
+  uint64_t sweep(TableId table, std::string_view from,
+                 const std::function<Sweep(std::string_view, std::string_view)>& decide) override {
+    MDB_cursor* c;
+    check(mdb_cursor_open(txn_, table, &c), "cursor");
+    struct Closer {
+      MDB_cursor* c;
+      ~Closer() { mdb_cursor_close(c); }
+    } closer{c};
+    MDB_val k = to_val(from), v;
+    int rc = from.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
+                          : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    uint64_t erased = 0;
+    while (rc == MDB_SUCCESS) {
+      Sweep s = decide(to_sv(k), to_sv(v));
+      if (s == Sweep::stop) return erased;
+      if (s == Sweep::erase) {
+        check(mdb_cursor_del(c, 0), "sweep delete");
+        ++erased;
+      }
+      // After mdb_cursor_del the cursor already rests on the row that followed the deleted
+      // one, and MDB_NEXT returns that row rather than skipping it (LMDB's C_DEL flag); the
+      // sweep test pins this across page boundaries.
+      rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_NOTFOUND) check(rc, "sweep");
+    return erased;
+  }
 
  private:
   void put_raw(MDB_dbi db, std::string_view key, std::string_view value, unsigned flags = 0) {

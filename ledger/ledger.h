@@ -167,6 +167,14 @@ class WriteTxn {
   virtual void scan(
       TableId table, std::string_view from,
       const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+  // Visits keys >= `from` in order until `decide` returns Sweep::stop (or the table ends),
+  // deleting each row for which it returns Sweep::erase. The deletion goes through the visiting
+  // cursor, so a range emptied row by row costs one search, not one per row. Returns the number
+  // of rows deleted. `decide` must not touch the table itself.
+  enum class Sweep { keep, erase, stop };
+  virtual uint64_t sweep(
+      TableId table, std::string_view from,
+      const std::function<Sweep(std::string_view key, std::string_view value)>& decide) = 0;
 };
 
 // --- reading --------------------------------------------------------------------------------

@@ -193,9 +193,6 @@ class EventOp final : public WriteOp {
     if (amount == 0) return;
     HoldValue v{amount, amount, release, ev_.header.at};
     t.put(h_.holds, tables::hold_key(mk_->name, payee, c.code(), origin), tables::encode_hold(v));
-    if (release != kNoRelease)
-      t.put(h_.holds_by_release,
-            tables::hold_release_key(mk_->name, release, payee, c.code(), origin), "");
   }
 
   std::optional<HoldValue> get_hold(WriteTxn& t, const std::string& payee, std::string_view code,
@@ -207,16 +204,13 @@ class EventOp final : public WriteOp {
     return hv;
   }
 
-  // Writes a hold's new remaining amount; a hold consumed to zero disappears with its index row.
+  // Writes a hold's new remaining amount; a hold consumed to zero disappears.
   void set_hold_remaining(WriteTxn& t, const std::string& payee, std::string_view code,
                           const std::string& origin, HoldValue v, i128 remaining) {
     TALLY_ASSERT(remaining >= 0 && remaining <= v.remaining, "hold only shrinks");
     std::string key = tables::hold_key(mk_->name, payee, code, origin);
     if (remaining == 0) {
       t.del(h_.holds, key);
-      if (v.release != kNoRelease)
-        t.del(h_.holds_by_release,
-              tables::hold_release_key(mk_->name, v.release, payee, code, origin));
       return;
     }
     v.remaining = remaining;
@@ -353,8 +347,6 @@ class EventOp final : public WriteOp {
         hv->release = release;
         t.put(h_.holds, tables::hold_key(mk_->name, p, sale->currency, d.sale),
               tables::encode_hold(*hv));
-        t.put(h_.holds_by_release,
-              tables::hold_release_key(mk_->name, release, p, sale->currency, d.sale), "");
       }
     }
     sale->delivered = ev_.header.at;

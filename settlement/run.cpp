@@ -426,34 +426,26 @@ class RunOp final : public WriteOp {
   }
 
  private:
-  // Deletes the payee's holds in `cp`'s currency due by the cut-off (and their release index
-  // rows): the ones the plan summed, as the unchanged marketplace version guarantees; checked.
+  // Deletes the payee's holds in `cp`'s currency due by the cut-off: the ones the plan summed, as
+  // the unchanged marketplace version guarantees; checked (a mismatch crashes before the commit,
+  // so nothing of the run lands). One cursor walks the payee's range and deletes as it goes.
   void consume_due_holds(WriteTxn& t, const std::string& payee, const CurrencyPlan& cp) {
-    const std::string& mk = plan_.marketplace;
     const std::string code(cp.currency.code());
-    due_.clear();
     i128 sum = 0;
-    std::string prefix = tables::hold_key(mk, payee, code, "");
-    t.scan(h_.holds, prefix, [&](std::string_view k, std::string_view v) {
-      if (k.substr(0, prefix.size()) != prefix) return false;
+    std::string prefix = tables::hold_key(plan_.marketplace, payee, code, "");
+    uint64_t erased = t.sweep(h_.holds, prefix, [&](std::string_view k, std::string_view v) {
+      if (k.substr(0, prefix.size()) != prefix) return WriteTxn::Sweep::stop;
       tables::HoldValue hv;
       TALLY_ASSERT(tables::decode_hold(v, hv), "hold record " + payee);
-      if (hv.release <= plan_.cutoff) {
-        due_.emplace_back(std::string(k.substr(prefix.size())), hv.release);
-        sum += hv.remaining;
-      }
-      return true;
+      if (hv.release > plan_.cutoff) return WriteTxn::Sweep::keep;
+      sum += hv.remaining;
+      return WriteTxn::Sweep::erase;
     });
-    TALLY_ASSERT(due_.size() == cp.holds_due && sum == cp.release,
-                 "run " + plan_.run_id + ": " + payee + " " + code + " has " +
-                     std::to_string(due_.size()) + " due holds, planned " +
+    TALLY_ASSERT(erased == cp.holds_due && sum == cp.release,
+                 "run " + plan_.run_id + ": " + payee + " " + code + " had " +
+                     std::to_string(erased) + " due holds, planned " +
                      std::to_string(cp.holds_due));
-    for (auto& [origin, release] : due_) {
-      t.del(h_.holds, tables::hold_key(mk, payee, code, origin));
-      t.del(h_.holds_by_release, tables::hold_release_key(mk, release, payee, code, origin));
-    }
   }
-  std::vector<std::pair<std::string, TimeNs>> due_;  // reused by consume_due_holds
 
   ItemResult stale() {
     out_->stale = true;

@@ -7,14 +7,13 @@
 namespace tally::tables {
 
 std::vector<std::string> all() {
-  return {kSales,  kHolds,   kHoldsByRelease, kPayees,       kPayeeDetails,
-          kEvents, kPayouts, kRuns,           kMarketVersion};
+  return {kSales, kHolds, kPayees, kPayeeDetails, kEvents, kPayouts, kRuns, kMarketVersion};
 }
 
 Handles Handles::of(const Ledger& l) {
-  return Handles{l.table(kSales),   l.table(kHolds),        l.table(kHoldsByRelease),
-                 l.table(kPayees),  l.table(kPayeeDetails), l.table(kEvents),
-                 l.table(kPayouts), l.table(kRuns),         l.table(kMarketVersion)};
+  return Handles{l.table(kSales),   l.table(kHolds),  l.table(kPayees),
+                 l.table(kPayeeDetails), l.table(kEvents), l.table(kPayouts),
+                 l.table(kRuns),    l.table(kMarketVersion)};
 }
 
 namespace {
@@ -28,44 +27,11 @@ std::string join(std::initializer_list<std::string_view> parts) {
   }
   return k;
 }
-// Splits `s` at NULs into exactly n parts.
-bool split(std::string_view s, size_t n, std::vector<std::string_view>& out) {
-  out.clear();
-  size_t start = 0;
-  for (size_t i = 0; i + 1 < n; ++i) {
-    size_t z = s.find('\0', start);
-    if (z == std::string_view::npos) return false;
-    out.push_back(s.substr(start, z - start));
-    start = z + 1;
-  }
-  out.push_back(s.substr(start));
-  return true;
-}
 }  // namespace
 
 std::string hold_key(std::string_view mk, std::string_view payee, std::string_view currency,
                      std::string_view origin) {
   return join({mk, payee, currency, origin});
-}
-
-std::string hold_release_key(std::string_view mk, TimeNs release, std::string_view payee,
-                             std::string_view currency, std::string_view origin) {
-  std::string k(mk);
-  k.push_back('\0');
-  put_be64_signed(k, release);
-  k += join({payee, currency, origin});
-  return k;
-}
-
-bool parse_hold_release_key(std::string_view key, Hold& out) {
-  size_t z = key.find('\0');
-  if (z == std::string_view::npos || key.size() < z + 1 + 8) return false;
-  out.marketplace = std::string(key.substr(0, z));
-  out.value.release = get_be64_signed(key.data() + z + 1);
-  std::vector<std::string_view> p;
-  if (!split(key.substr(z + 9), 3, p)) return false;
-  out.payee = p[0], out.currency = p[1], out.origin = p[2];
-  return true;
 }
 
 std::string encode_hold(const HoldValue& v) {
@@ -75,22 +41,6 @@ bool decode_hold(std::string_view s, HoldValue& v) {
   if (s.size() != sizeof v) return false;
   std::memcpy(&v, s.data(), sizeof v);
   return true;
-}
-
-void holds_due(Snapshot& snap, const Handles& h, std::string_view mk, TimeNs cutoff,
-               const std::function<bool(const Hold&)>& visit) {
-  std::string prefix(mk);
-  prefix.push_back('\0');
-  snap.scan(h.holds_by_release, prefix, [&](std::string_view k, std::string_view) {
-    if (k.substr(0, prefix.size()) != prefix) return false;
-    Hold hold;
-    TALLY_ASSERT(parse_hold_release_key(k, hold), "holds_by_release key");
-    if (hold.value.release > cutoff) return false;
-    auto v = snap.get(h.holds, hold_key(mk, hold.payee, hold.currency, hold.origin));
-    TALLY_ASSERT(v.has_value(), "indexed hold exists: " + hold.payee + " " + hold.origin);
-    TALLY_ASSERT(decode_hold(*v, hold.value), "hold record");
-    return visit(hold);
-  });
 }
 
 void visit_payee_holds(

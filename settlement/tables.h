@@ -20,7 +20,6 @@ namespace tally::tables {
 // Table names, to pass in LedgerOptions::extra_tables.
 inline constexpr const char* kSales = "sales";
 inline constexpr const char* kHolds = "holds";
-inline constexpr const char* kHoldsByRelease = "holds_by_release";
 inline constexpr const char* kPayees = "payees";
 inline constexpr const char* kPayeeDetails = "payee_details";
 inline constexpr const char* kEvents = "events";
@@ -31,15 +30,15 @@ std::vector<std::string> all();
 
 // Table handles of an open ledger.
 struct Handles {
-  TableId sales, holds, holds_by_release, payees, payee_details, events, payouts, runs,
-      market_version;
+  TableId sales, holds, payees, payee_details, events, payouts, runs, market_version;
   static Handles of(const Ledger& ledger);
 };
 
 // --- holds ------------------------------------------------------------------------------------
 // holds: marketplace \0 payee \0 currency \0 origin -> HoldValue
-// holds_by_release: marketplace \0 be64s(release) payee \0 currency \0 origin -> "" (only holds
-// with a release time; a hold waiting for delivery is indexed once delivered)
+// There is no index by release time: a run sums each payee's due holds from the payee's own
+// range, and keeping such an index cost every sale two puts and every run one scattered delete
+// per hold (docs/design.md, "Stored tables").
 inline constexpr TimeNs kNoRelease = INT64_MAX;
 struct HoldValue {
   i128 original;    // minor units credited to pending
@@ -55,16 +54,9 @@ struct Hold {
 };
 std::string hold_key(std::string_view mk, std::string_view payee, std::string_view currency,
                      std::string_view origin);
-std::string hold_release_key(std::string_view mk, TimeNs release, std::string_view payee,
-                             std::string_view currency, std::string_view origin);
-bool parse_hold_release_key(std::string_view key, Hold& out);  // fills release into value
 std::string encode_hold(const HoldValue& v);
 bool decode_hold(std::string_view s, HoldValue& v);
 
-// Visits every hold of marketplace `mk` with a release time at or before `cutoff`, in
-// (release, payee, currency, origin) order, with its current value.
-void holds_due(Snapshot& snap, const Handles& h, std::string_view mk, TimeNs cutoff,
-               const std::function<bool(const Hold&)>& visit);
 // Every hold of one payee (any release), in (currency, origin) order.
 std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view mk,
                               std::string_view payee);

@@ -645,6 +645,79 @@ TEST(LedgerStore, MapGrowsInPlaceThenFailsCleanlyWhenItMayNotGrow) {
   EXPECT_TRUE(l->snapshot()->verify().ok);
 }
 
+// A generic op for the table tests: runs `f` inside the writer's transaction.
+class FnOp final : public WriteOp {
+ public:
+  explicit FnOp(std::function<void(WriteTxn&)> f) : f_(std::move(f)) {}
+  ItemResult apply(WriteTxn& t) override {
+    f_(t);
+    return ItemResult{};
+  }
+
+ private:
+  std::function<void(WriteTxn&)> f_;
+};
+
+TEST(LedgerTables, SweepDeletesWhatItIsToldAcrossPagesAndStopsWhereItIsTold) {
+  TempDir dir;
+  LedgerOptions o;
+  o.extra_tables = {"t"};
+  auto ledger = open_ledger(dir.sub("data"), o);
+  TableId t = ledger->table("t");
+  // 20,000 rows of ~100 bytes: several hundred LMDB pages, so deleting runs of rows empties
+  // pages, merges them and moves the cursor across page boundaries.
+  std::map<std::string, std::string> model;
+  auto key = [](int i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "k%06d", i);
+    return std::string(b);
+  };
+  ASSERT_TRUE(ledger->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                        for (int i = 0; i < 20000; ++i) {
+                          std::string v(90, char('a' + i % 26));
+                          w.put(t, key(i), v);
+                          model[key(i)] = v;
+                        }
+                      })))[0]
+                  .ok());
+  // Erase: every row from k001000 on whose number is not a multiple of 7, in runs long enough
+  // to empty whole pages (7000..13999 all go), stopping before k018000.
+  auto doomed = [](int i) { return i >= 1000 && i < 18000 && (i % 7 != 0 || (i >= 7000 && i < 14000)); };
+  uint64_t erased = 0;
+  int visited = 0;
+  ASSERT_TRUE(ledger->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                        erased = w.sweep(t, key(1000), [&](std::string_view k, std::string_view v) {
+                          int i = std::stoi(std::string(k.substr(1)));
+                          EXPECT_EQ(i, 1000 + visited) << "the sweep skipped or repeated a row";
+                          EXPECT_EQ(v, model.at(std::string(k)));
+                          ++visited;
+                          if (i >= 18000) return WriteTxn::Sweep::stop;
+                          return doomed(i) ? WriteTxn::Sweep::erase : WriteTxn::Sweep::keep;
+                        });
+                      })))[0]
+                  .ok());
+  EXPECT_EQ(visited, 17001);  // k001000..k018000, the last one only to stop
+  uint64_t want = 0;
+  for (int i = 0; i < 20000; ++i)
+    if (doomed(i)) model.erase(key(i)), ++want;
+  EXPECT_EQ(erased, want);
+  std::map<std::string, std::string> stored;
+  ledger->snapshot()->scan(t, "", [&](std::string_view k, std::string_view v) {
+    stored.emplace(k, v);
+    return true;
+  });
+  EXPECT_EQ(stored, model);
+  // A sweep to the end of the table erasing everything leaves it empty.
+  ASSERT_TRUE(ledger->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                        EXPECT_EQ(w.sweep(t, "", [](auto, auto) { return WriteTxn::Sweep::erase; }),
+                                  model.size());
+                      })))[0]
+                  .ok());
+  bool any = false;
+  ledger->snapshot()->scan(t, "", [&](auto, auto) { return !(any = true); });
+  EXPECT_FALSE(any);
+}
+
 // A child process posts batches and reports each acknowledged id through a pipe; the parent
 // kills it with SIGKILL at a random moment, reopens the store and checks that every acknowledged
 // id is there, nothing is half-applied, and verify passes.
