@@ -24,11 +24,14 @@
 //   separate processes, alternated: docs/performance.md).
 // - BM_SettleRun/threads:T: the real run (durable, one fsync) on a fresh copy of the golden
 //   store; the copy and open are not timed.
+// - BM_SettleRawFloor/chunk:C: plain LMDB doing only the writes of the real run's commit, on a
+//   fresh copy (the floor under the commit; its comment below says what it leaves out).
 // Counters: wall_s per run, and user_s / sys_s, the CPU time of the whole process per run.
 //   TALLY_SETTLE_NOSYNC=1 runs it with durable=false, to tell the fsync from the rest.
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
 
+#include <lmdb.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -41,6 +44,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "ledger/store_records.h"
 #include "settlement/config.h"
 #include "settlement/rules.h"
 #include "settlement/run.h"
@@ -359,6 +363,150 @@ BENCHMARK(BM_SettleRun)
     ->ArgName("threads")
     ->Arg(2)
     ->Arg(1)
+    ->UseManualTime()
+    ->Iterations(static_cast<benchmark::IterationCount>(env_u64("TALLY_SETTLE_RUN_ITERS", 2)))
+    ->Unit(benchmark::kMillisecond);
+
+// BM_SettleRawFloor/chunk:C: the floor under the real run's commit. On a fresh copy of the
+// golden store, plain LMDB does the writes the run's commit does, and nothing else: per payee
+// two entries (entry record, id row, and per posting a posting row and a book row, with the
+// real book ids, the next sequence numbers and the records' real sizes), the deletion of the
+// payee's holds through one cursor, and its payout record; then one durable commit. No reads,
+// no validation, no hashing, no run record (which errs toward a lower floor). C = 0: all in one
+// transaction, as the run does; C > 0: a commit every C payees, to show what chunked commits
+// would buy. The payees and amounts come from an untimed dry run.
+void BM_SettleRawFloor(benchmark::State& state) {
+  const uint64_t chunk = static_cast<uint64_t>(state.range(0));
+  const uint64_t payees = payee_count(), holds = hold_count();
+  const fs::path golden = golden_store(payees, holds);
+  auto ck = [](int rc, const char* what) {
+    if (rc != MDB_SUCCESS) die(std::string(what) + ": " + mdb_strerror(rc));
+  };
+  double wall = 0;
+  Cpu cpu;
+  for (auto _ : state) {
+    TempDir work;
+    fs::create_directories(work.sub("d"));
+    fs::copy_file(golden / "data.mdb", fs::path(work.sub("d")) / "data.mdb");
+    SettlementRun plan;
+    uint64_t last_seq = 0;
+    {
+      Books books(options(work.sub("d"), false));
+      plan = settle(*books.settlement, true, 2);
+      last_seq = books.ledger->snapshot()->last_seq();
+    }
+    check_run(plan, payees, holds);
+    MDB_env* env;
+    ck(mdb_env_create(&env), "env_create");
+    mdb_env_set_maxdbs(env, 64);
+    ck(mdb_env_set_mapsize(env,
+                           fs::file_size(fs::path(work.sub("d")) / "data.mdb") + (size_t(8) << 30)),
+       "mapsize");
+    ck(mdb_env_open(env, work.sub("d").c_str(), MDB_NOTLS, 0644), "env_open");
+    MDB_txn* t;
+    ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
+    MDB_dbi accounts, books_db, postings, entries, ids, holds_db, payouts;
+    ck(mdb_dbi_open(t, "accounts", 0, &accounts), "accounts");
+    ck(mdb_dbi_open(t, "books", 0, &books_db), "books");
+    ck(mdb_dbi_open(t, "postings", 0, &postings), "postings");
+    ck(mdb_dbi_open(t, "entries", 0, &entries), "entries");
+    ck(mdb_dbi_open(t, "ids", 0, &ids), "ids");
+    ck(mdb_dbi_open(t, (std::string("x.") + tables::kHolds).c_str(), 0, &holds_db), "holds");
+    ck(mdb_dbi_open(t, (std::string("x.") + tables::kPayouts).c_str(), 0, &payouts), "payouts");
+    // The payees' book ids, read before the clock starts.
+    auto book_of = [&](const std::string& account) {
+      MDB_val k{account.size(), const_cast<char*>(account.data())}, v;
+      ck(mdb_get(t, accounts, &k, &v), "account");
+      store::AccountRecord rec;
+      if (!store::decode_account(store::to_sv(v), rec) || rec.books.size() != 1) die("account");
+      return rec.books[0].book_id;
+    };
+    std::vector<std::pair<uint64_t, uint64_t>> book_ids;  // pending, available per payee
+    book_ids.reserve(plan.payouts.size());
+    for (auto& p : plan.payouts)
+      book_ids.emplace_back(book_of(tables::pending("shop", p.payee)),
+                            book_of(tables::available("shop", p.payee)));
+    uint64_t max_book = 0;
+    {
+      MDB_cursor* c;
+      ck(mdb_cursor_open(t, books_db, &c), "cursor");
+      MDB_val k, v;
+      if (mdb_cursor_get(c, &k, &v, MDB_LAST) == MDB_SUCCESS)
+        for (size_t i = 0; i < 8; ++i)
+          max_book = (max_book << 8) | static_cast<unsigned char>(static_cast<char*>(k.mv_data)[i]);
+      mdb_cursor_close(c);
+    }
+    const uint64_t transit_book = max_book + 1;  // the run opens marketplace:in_transit
+    ck(mdb_txn_commit(t), "commit setup");
+
+    const std::string book_value(sizeof(store::BookRecord), 'b');
+    const std::string posting_value(sizeof(store::PostingRecord), 'p');
+    const std::string id_value(sizeof(store::IdValue), 'i');
+    Cpu c0 = Cpu::now();
+    auto t0 = Clock::now();
+    ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
+    auto put = [&](MDB_dbi db, std::string_view key, std::string_view val, unsigned flags) {
+      MDB_val k{key.size(), const_cast<char*>(key.data())};
+      MDB_val v{val.size(), const_cast<char*>(val.data())};
+      ck(mdb_put(t, db, &k, &v, flags), "put");
+    };
+    uint64_t seq = last_seq, holds_deleted = 0;
+    for (size_t i = 0; i < plan.payouts.size(); ++i) {
+      const RunPayout& p = plan.payouts[i];
+      if (plan.released[i].payee != p.payee) die("released and paid payees differ");
+      auto [pending_book, available_book] = book_ids[i];
+      for (const char* kind : {"release", "payout"}) {
+        store::EntryRecord rec;
+        rec.seq = ++seq;
+        rec.id = std::string(1, kSystemIdPrefix) + plan.run + ":" + kind + ":" + p.payee;
+        rec.kind = kind;
+        rec.meta = {{"run", plan.run}};
+        bool release = kind[0] == 'r';
+        uint64_t debit = release ? pending_book : available_book;
+        uint64_t credit = release ? available_book : transit_book;
+        i128 amount = release ? plan.released[i].amount.minor() : p.amount.minor();
+        rec.postings = {{debit, Side::debit, amount}, {credit, Side::credit, amount}};
+        for (uint16_t j = 0; j < 2; ++j) {
+          put(postings, store::posting_key(rec.postings[j].book_id, rec.seq, j), posting_value, 0);
+          put(books_db, store::book_key(rec.postings[j].book_id), book_value, 0);
+        }
+        put(entries, store::seq_key(rec.seq), store::encode_entry(rec), MDB_APPEND);
+        put(ids, rec.id, id_value, MDB_NOOVERWRITE);
+      }
+      std::string prefix = tables::hold_key("shop", p.payee, "EUR", "");
+      MDB_cursor* c;
+      ck(mdb_cursor_open(t, holds_db, &c), "cursor");
+      MDB_val k{prefix.size(), prefix.data()}, v;
+      int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+      while (rc == MDB_SUCCESS && store::to_sv(k).substr(0, prefix.size()) == prefix) {
+        ck(mdb_cursor_del(c, 0), "del");
+        ++holds_deleted;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+      }
+      mdb_cursor_close(c);
+      tables::PayoutValue pv{
+          "shop", p.payee, "EUR", plan.run, p.amount.minor(), tables::PayoutState::instructed, ""};
+      put(payouts, p.payout, tables::encode_payout(pv), 0);
+      if (chunk > 0 && (i + 1) % chunk == 0) {
+        ck(mdb_txn_commit(t), "commit");
+        ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
+      }
+    }
+    ck(mdb_txn_commit(t), "commit");
+    double dt = seconds_since(t0);
+    cpu += Cpu::now() - c0;
+    wall += dt;
+    mdb_env_close(env);
+    if (holds_deleted != holds)
+      die("the raw floor deleted " + std::to_string(holds_deleted) + " holds");
+    state.SetIterationTime(dt);
+  }
+  counters(state, payees, holds, wall, cpu);
+}
+BENCHMARK(BM_SettleRawFloor)
+    ->ArgName("chunk")
+    ->Arg(0)
+    ->Arg(10000)
     ->UseManualTime()
     ->Iterations(static_cast<benchmark::IterationCount>(env_u64("TALLY_SETTLE_RUN_ITERS", 2)))
     ->Unit(benchmark::kMillisecond);

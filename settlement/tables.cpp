@@ -11,9 +11,8 @@ std::vector<std::string> all() {
 }
 
 Handles Handles::of(const Ledger& l) {
-  return Handles{l.table(kSales),   l.table(kHolds),  l.table(kPayees),
-                 l.table(kPayeeDetails), l.table(kEvents), l.table(kPayouts),
-                 l.table(kRuns),    l.table(kMarketVersion)};
+  return Handles{l.table(kSales),  l.table(kHolds),   l.table(kPayees), l.table(kPayeeDetails),
+                 l.table(kEvents), l.table(kPayouts), l.table(kRuns),   l.table(kMarketVersion)};
 }
 
 namespace {

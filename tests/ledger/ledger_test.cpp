@@ -672,29 +672,33 @@ TEST(LedgerTables, SweepDeletesWhatItIsToldAcrossPagesAndStopsWhereItIsTold) {
     std::snprintf(b, sizeof b, "k%06d", i);
     return std::string(b);
   };
-  ASSERT_TRUE(ledger->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
-                        for (int i = 0; i < 20000; ++i) {
-                          std::string v(90, char('a' + i % 26));
-                          w.put(t, key(i), v);
-                          model[key(i)] = v;
-                        }
-                      })))[0]
+  ASSERT_TRUE(ledger
+                  ->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                    for (int i = 0; i < 20000; ++i) {
+                      std::string v(90, char('a' + i % 26));
+                      w.put(t, key(i), v);
+                      model[key(i)] = v;
+                    }
+                  })))[0]
                   .ok());
   // Erase: every row from k001000 on whose number is not a multiple of 7, in runs long enough
   // to empty whole pages (7000..13999 all go), stopping before k018000.
-  auto doomed = [](int i) { return i >= 1000 && i < 18000 && (i % 7 != 0 || (i >= 7000 && i < 14000)); };
+  auto doomed = [](int i) {
+    return i >= 1000 && i < 18000 && (i % 7 != 0 || (i >= 7000 && i < 14000));
+  };
   uint64_t erased = 0;
   int visited = 0;
-  ASSERT_TRUE(ledger->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
-                        erased = w.sweep(t, key(1000), [&](std::string_view k, std::string_view v) {
-                          int i = std::stoi(std::string(k.substr(1)));
-                          EXPECT_EQ(i, 1000 + visited) << "the sweep skipped or repeated a row";
-                          EXPECT_EQ(v, model.at(std::string(k)));
-                          ++visited;
-                          if (i >= 18000) return WriteTxn::Sweep::stop;
-                          return doomed(i) ? WriteTxn::Sweep::erase : WriteTxn::Sweep::keep;
-                        });
-                      })))[0]
+  ASSERT_TRUE(ledger
+                  ->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                    erased = w.sweep(t, key(1000), [&](std::string_view k, std::string_view v) {
+                      int i = std::stoi(std::string(k.substr(1)));
+                      EXPECT_EQ(i, 1000 + visited) << "the sweep skipped or repeated a row";
+                      EXPECT_EQ(v, model.at(std::string(k)));
+                      ++visited;
+                      if (i >= 18000) return WriteTxn::Sweep::stop;
+                      return doomed(i) ? WriteTxn::Sweep::erase : WriteTxn::Sweep::keep;
+                    });
+                  })))[0]
                   .ok());
   EXPECT_EQ(visited, 17001);  // k001000..k018000, the last one only to stop
   uint64_t want = 0;
@@ -708,10 +712,11 @@ TEST(LedgerTables, SweepDeletesWhatItIsToldAcrossPagesAndStopsWhereItIsTold) {
   });
   EXPECT_EQ(stored, model);
   // A sweep to the end of the table erasing everything leaves it empty.
-  ASSERT_TRUE(ledger->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
-                        EXPECT_EQ(w.sweep(t, "", [](auto, auto) { return WriteTxn::Sweep::erase; }),
-                                  model.size());
-                      })))[0]
+  ASSERT_TRUE(ledger
+                  ->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                    EXPECT_EQ(w.sweep(t, "", [](auto, auto) { return WriteTxn::Sweep::erase; }),
+                              model.size());
+                  })))[0]
                   .ok());
   bool any = false;
   ledger->snapshot()->scan(t, "", [&](auto, auto) { return !(any = true); });
