@@ -374,11 +374,13 @@ BENCHMARK(BM_SettleRun)
 // payee's holds through one cursor, and its payout record; then one durable commit. No reads,
 // no validation, no hashing, no run record (which errs toward a lower floor). C = 0: all in one
 // transaction, as the run does; C > 0: a commit every C payees, to show what chunked commits
-// would buy. The payees and amounts come from an untimed dry run.
+// would buy. The payees and amounts come from an untimed dry run. TALLY_FLOOR_SKIP_HOLDS=1 leaves
+// out the hold deletions, to tell their share.
 void BM_SettleRawFloor(benchmark::State& state) {
   const uint64_t chunk = static_cast<uint64_t>(state.range(0));
   const uint64_t payees = payee_count(), holds = hold_count();
   const fs::path golden = golden_store(payees, holds);
+  const bool skip_holds = env_u64("TALLY_FLOOR_SKIP_HOLDS", 0) == 1;
   auto ck = [](int rc, const char* what) {
     if (rc != MDB_SUCCESS) die(std::string(what) + ": " + mdb_strerror(rc));
   };
@@ -473,17 +475,21 @@ void BM_SettleRawFloor(benchmark::State& state) {
         put(entries, store::seq_key(rec.seq), store::encode_entry(rec), MDB_APPEND);
         put(ids, rec.id, id_value, MDB_NOOVERWRITE);
       }
-      std::string prefix = tables::hold_key("shop", p.payee, "EUR", "");
-      MDB_cursor* c;
-      ck(mdb_cursor_open(t, holds_db, &c), "cursor");
-      MDB_val k{prefix.size(), prefix.data()}, v;
-      int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-      while (rc == MDB_SUCCESS && store::to_sv(k).substr(0, prefix.size()) == prefix) {
-        ck(mdb_cursor_del(c, 0), "del");
-        ++holds_deleted;
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+      if (skip_holds) {
+        holds_deleted = holds;
+      } else {
+        std::string prefix = tables::hold_key("shop", p.payee, "EUR", "");
+        MDB_cursor* c;
+        ck(mdb_cursor_open(t, holds_db, &c), "cursor");
+        MDB_val k{prefix.size(), prefix.data()}, v;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        while (rc == MDB_SUCCESS && store::to_sv(k).substr(0, prefix.size()) == prefix) {
+          ck(mdb_cursor_del(c, 0), "del");
+          ++holds_deleted;
+          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(c);
       }
-      mdb_cursor_close(c);
       tables::PayoutValue pv{
           "shop", p.payee, "EUR", plan.run, p.amount.minor(), tables::PayoutState::instructed, ""};
       put(payouts, p.payout, tables::encode_payout(pv), 0);
