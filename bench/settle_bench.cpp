@@ -374,13 +374,21 @@ BENCHMARK(BM_SettleRun)
 // payee's holds through one cursor, and its payout record; then one durable commit. No reads,
 // no validation, no hashing, no run record (which errs toward a lower floor). C = 0: all in one
 // transaction, as the run does; C > 0: a commit every C payees, to show what chunked commits
-// would buy. The payees and amounts come from an untimed dry run. TALLY_FLOOR_SKIP_HOLDS=1 leaves
-// out the hold deletions, to tell their share.
+// would buy. The payees and amounts come from an untimed dry run. TALLY_FLOOR_SKIP (below) leaves
+// out parts of it, to tell their shares.
 void BM_SettleRawFloor(benchmark::State& state) {
   const uint64_t chunk = static_cast<uint64_t>(state.range(0));
   const uint64_t payees = payee_count(), holds = hold_count();
   const fs::path golden = golden_store(payees, holds);
-  const bool skip_holds = env_u64("TALLY_FLOOR_SKIP_HOLDS", 0) == 1;
+  // TALLY_FLOOR_SKIP: a comma-separated list of the parts to leave out (holds, postings, books,
+  // entries, ids, payouts), to tell each one's share of the floor.
+  const std::string skip = std::getenv("TALLY_FLOOR_SKIP") ? std::getenv("TALLY_FLOOR_SKIP") : "";
+  auto skipped = [&](const char* part) {
+    return ("," + skip + ",").find("," + std::string(part) + ",") != std::string::npos;
+  };
+  const bool skip_holds = skipped("holds"), skip_postings = skipped("postings"),
+             skip_books = skipped("books"), skip_entries = skipped("entries"),
+             skip_ids = skipped("ids"), skip_payouts = skipped("payouts");
   auto ck = [](int rc, const char* what) {
     if (rc != MDB_SUCCESS) die(std::string(what) + ": " + mdb_strerror(rc));
   };
@@ -469,11 +477,14 @@ void BM_SettleRawFloor(benchmark::State& state) {
         i128 amount = release ? plan.released[i].amount.minor() : p.amount.minor();
         rec.postings = {{debit, Side::debit, amount}, {credit, Side::credit, amount}};
         for (uint16_t j = 0; j < 2; ++j) {
-          put(postings, store::posting_key(rec.postings[j].book_id, rec.seq, j), posting_value, 0);
-          put(books_db, store::book_key(rec.postings[j].book_id), book_value, 0);
+          if (!skip_postings)
+            put(postings, store::posting_key(rec.postings[j].book_id, rec.seq, j), posting_value,
+                0);
+          if (!skip_books) put(books_db, store::book_key(rec.postings[j].book_id), book_value, 0);
         }
-        put(entries, store::seq_key(rec.seq), store::encode_entry(rec), MDB_APPEND);
-        put(ids, rec.id, id_value, MDB_NOOVERWRITE);
+        if (!skip_entries)
+          put(entries, store::seq_key(rec.seq), store::encode_entry(rec), MDB_APPEND);
+        if (!skip_ids) put(ids, rec.id, id_value, MDB_NOOVERWRITE);
       }
       if (skip_holds) {
         holds_deleted = holds;
@@ -492,7 +503,7 @@ void BM_SettleRawFloor(benchmark::State& state) {
       }
       tables::PayoutValue pv{
           "shop", p.payee, "EUR", plan.run, p.amount.minor(), tables::PayoutState::instructed, ""};
-      put(payouts, p.payout, tables::encode_payout(pv), 0);
+      if (!skip_payouts) put(payouts, p.payout, tables::encode_payout(pv), 0);
       if (chunk > 0 && (i + 1) % chunk == 0) {
         ck(mdb_txn_commit(t), "commit");
         ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
