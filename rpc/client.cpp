@@ -192,12 +192,18 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
       io = &aio;
       tasks = &ts;
       {
+        // Notify with the lock held: `m` and `cv` live on start()'s stack, and start() may return
+        // (destroying them) as soon as it sees `ready`, which it can only do after this unlock.
+        // Notifying after the unlock raced with that: a caller that checked `ready` before
+        // waiting returned at once, and this thread then notified a destroyed condition
+        // variable, which hung it inside glibc and every call of the client with it (seen once
+        // in a 15-minute soak: bench/server_rss.sh 900 4, the auditor's CLI stuck at connect).
         std::lock_guard lock(m);
         executor = kj::getCurrentThreadExecutor().addRef();
         stop = kj::mv(paf.fulfiller);
         ready = true;
+        cv.notify_all();
       }
-      cv.notify_all();
       paf.promise.wait(aio.waitScope);
       connecting = nullptr;
       conn.reset();
