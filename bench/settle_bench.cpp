@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/codec.h"
 #include "ledger/ledger.h"
 #include "ledger/store_records.h"
 #include "settlement/config.h"
@@ -307,6 +308,14 @@ void counters(benchmark::State& state, uint64_t payees, uint64_t holds, double w
   state.counters["sys_s"] = cpu.sys / n;
 }
 
+// A fresh copy of the golden store in `work` (not timed by the callers); returns its directory.
+std::string fresh_copy(const fs::path& golden, const TempDir& work) {
+  std::string dir = work.sub("d");
+  fs::create_directories(dir);
+  fs::copy_file(golden / "data.mdb", fs::path(dir) / "data.mdb");
+  return dir;
+}
+
 void BM_SettleDryRun(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const uint64_t payees = payee_count(), holds = hold_count();
@@ -344,9 +353,8 @@ void BM_SettleRun(benchmark::State& state) {
   Cpu cpu;
   for (auto _ : state) {
     TempDir work;
-    fs::create_directories(work.sub("d"));
-    fs::copy_file(golden / "data.mdb", fs::path(work.sub("d")) / "data.mdb");
-    Books books(options(work.sub("d"), !nosync));
+    const std::string dir = fresh_copy(golden, work);
+    Books books(options(dir, !nosync));
     Cpu c0 = Cpu::now();
     auto t0 = Clock::now();
     auto r = settle(*books.settlement, false, threads);
@@ -396,12 +404,11 @@ void BM_SettleRawFloor(benchmark::State& state) {
   Cpu cpu;
   for (auto _ : state) {
     TempDir work;
-    fs::create_directories(work.sub("d"));
-    fs::copy_file(golden / "data.mdb", fs::path(work.sub("d")) / "data.mdb");
+    const std::string dir = fresh_copy(golden, work);
     SettlementRun plan;
     uint64_t last_seq = 0;
     {
-      Books books(options(work.sub("d"), false));
+      Books books(options(dir, false));
       plan = settle(*books.settlement, true, 2);
       last_seq = books.ledger->snapshot()->last_seq();
     }
@@ -409,10 +416,9 @@ void BM_SettleRawFloor(benchmark::State& state) {
     MDB_env* env;
     ck(mdb_env_create(&env), "env_create");
     mdb_env_set_maxdbs(env, 64);
-    ck(mdb_env_set_mapsize(env,
-                           fs::file_size(fs::path(work.sub("d")) / "data.mdb") + (size_t(8) << 30)),
+    ck(mdb_env_set_mapsize(env, fs::file_size(fs::path(dir) / "data.mdb") + (size_t(8) << 30)),
        "mapsize");
-    ck(mdb_env_open(env, work.sub("d").c_str(), MDB_NOTLS, 0644), "env_open");
+    ck(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), "env_open");
     MDB_txn* t;
     ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
     MDB_dbi accounts, books_db, postings, entries, ids, holds_db, payouts;
@@ -442,8 +448,7 @@ void BM_SettleRawFloor(benchmark::State& state) {
       ck(mdb_cursor_open(t, books_db, &c), "cursor");
       MDB_val k, v;
       if (mdb_cursor_get(c, &k, &v, MDB_LAST) == MDB_SUCCESS)
-        for (size_t i = 0; i < 8; ++i)
-          max_book = (max_book << 8) | static_cast<unsigned char>(static_cast<char*>(k.mv_data)[i]);
+        max_book = get_be64(static_cast<const char*>(k.mv_data));  // key: be64(book id)
       mdb_cursor_close(c);
     }
     const uint64_t transit_book = max_book + 1;  // the run opens marketplace:in_transit

@@ -293,20 +293,39 @@ class TxnReader {
   }
   void scan(MDB_txn* t, MDB_dbi db, std::string_view from,
             const std::function<bool(std::string_view, std::string_view)>& visit) const {
+    walk(t, db, from, [&](std::string_view k, std::string_view v) {
+      return visit(k, v) ? WriteTxn::Sweep::keep : WriteTxn::Sweep::stop;
+    });
+  }
+  // One cursor over keys >= `from` in order; `step` says go on (keep), delete the row through
+  // the cursor and go on (erase: write transactions only), or stop. Returns the rows erased.
+  uint64_t walk(
+      MDB_txn* t, MDB_dbi db, std::string_view from,
+      const std::function<WriteTxn::Sweep(std::string_view, std::string_view)>& step) const {
     MDB_cursor* c;
     check(mdb_cursor_open(t, db, &c), "cursor");
-    MDB_val k = to_val(from), v;
-    int rc = from.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
-                          : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     struct Closer {
       MDB_cursor* c;
       ~Closer() { mdb_cursor_close(c); }
     } closer{c};
+    MDB_val k = to_val(from), v;
+    int rc = from.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
+                          : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    uint64_t erased = 0;
     while (rc == MDB_SUCCESS) {
-      if (!visit(to_sv(k), to_sv(v))) return;
+      WriteTxn::Sweep s = step(to_sv(k), to_sv(v));
+      if (s == WriteTxn::Sweep::stop) return erased;
+      if (s == WriteTxn::Sweep::erase) {
+        check(mdb_cursor_del(c, 0), "cursor delete");
+        ++erased;
+      }
+      // After mdb_cursor_del the cursor already rests on the row that followed the deleted
+      // one, and MDB_NEXT returns that row rather than skipping it (LMDB's C_DEL flag); the
+      // sweep test pins this across page boundaries.
       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
-    if (rc != MDB_NOTFOUND) check(rc, "scan");
+    if (rc != MDB_NOTFOUND) check(rc, "cursor walk");
+    return erased;
   }
 
   const Dbs& dbs_;
@@ -647,30 +666,7 @@ class WriteTxnImpl final : public WriteTxn {
   }
   uint64_t sweep(TableId table, std::string_view from,
                  const std::function<Sweep(std::string_view, std::string_view)>& decide) override {
-    MDB_cursor* c;
-    check(mdb_cursor_open(txn_, table, &c), "cursor");
-    struct Closer {
-      MDB_cursor* c;
-      ~Closer() { mdb_cursor_close(c); }
-    } closer{c};
-    MDB_val k = to_val(from), v;
-    int rc = from.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
-                          : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    uint64_t erased = 0;
-    while (rc == MDB_SUCCESS) {
-      Sweep s = decide(to_sv(k), to_sv(v));
-      if (s == Sweep::stop) return erased;
-      if (s == Sweep::erase) {
-        check(mdb_cursor_del(c, 0), "sweep delete");
-        ++erased;
-      }
-      // After mdb_cursor_del the cursor already rests on the row that followed the deleted
-      // one, and MDB_NEXT returns that row rather than skipping it (LMDB's C_DEL flag); the
-      // sweep test pins this across page boundaries.
-      rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    if (rc != MDB_NOTFOUND) check(rc, "sweep");
-    return erased;
+    return rd_.walk(txn_, table, from, decide);
   }
 
  private:
