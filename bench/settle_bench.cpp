@@ -39,6 +39,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -383,7 +384,11 @@ BENCHMARK(BM_SettleRun)
 // no validation, no hashing, no run record (which errs toward a lower floor). C = 0: all in one
 // transaction, as the run does; C > 0: a commit every C payees, to show what chunked commits
 // would buy. The payees and amounts come from an untimed dry run. TALLY_FLOOR_SKIP (below) leaves
-// out parts of it, to tell their shares.
+// out parts of it, to tell their shares; TALLY_FLOOR_WRITEMAP, TALLY_FLOOR_SORTED,
+// TALLY_FLOOR_DELTA and TALLY_FLOOR_WATERMARK (each explained where it is read) price other ways
+// of making the same writes, which the store does not use (docs/performance.md, "Settlement").
+// Extra counters: commit_s, the durable commit's share; with TALLY_FLOOR_SORTED, sort_s (the
+// buffer's sorting and freeing) and apply_s (its sorted puts).
 void BM_SettleRawFloor(benchmark::State& state) {
   const uint64_t chunk = static_cast<uint64_t>(state.range(0));
   const uint64_t payees = payee_count(), holds = hold_count();
@@ -400,7 +405,7 @@ void BM_SettleRawFloor(benchmark::State& state) {
   auto ck = [](int rc, const char* what) {
     if (rc != MDB_SUCCESS) die(std::string(what) + ": " + mdb_strerror(rc));
   };
-  double wall = 0;
+  double wall = 0, sort_s = 0, apply_s = 0, commit_s = 0;
   Cpu cpu;
   for (auto _ : state) {
     TempDir work;
@@ -418,7 +423,10 @@ void BM_SettleRawFloor(benchmark::State& state) {
     mdb_env_set_maxdbs(env, 64);
     ck(mdb_env_set_mapsize(env, fs::file_size(fs::path(dir) / "data.mdb") + (size_t(8) << 30)),
        "mapsize");
-    ck(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644), "env_open");
+    // TALLY_FLOOR_WRITEMAP=1: the same writes with MDB_WRITEMAP (pages written in place in the
+    // map: no copies of dirty pages, no spilling), to tell what LMDB's dirty-page copies cost.
+    const unsigned map_flags = env_u64("TALLY_FLOOR_WRITEMAP", 0) == 1 ? MDB_WRITEMAP : 0;
+    ck(mdb_env_open(env, dir.c_str(), MDB_NOTLS | map_flags, 0644), "env_open");
     MDB_txn* t;
     ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
     MDB_dbi accounts, books_db, postings, entries, ids, holds_db, payouts;
@@ -429,6 +437,17 @@ void BM_SettleRawFloor(benchmark::State& state) {
     ck(mdb_dbi_open(t, "ids", 0, &ids), "ids");
     ck(mdb_dbi_open(t, (std::string("x.") + tables::kHolds).c_str(), 0, &holds_db), "holds");
     ck(mdb_dbi_open(t, (std::string("x.") + tables::kPayouts).c_str(), 0, &payouts), "payouts");
+    // Two layouts the store does not have, to price a redesign (docs/performance.md):
+    // TALLY_FLOOR_DELTA=1 writes the run's posting rows to a table of their own, empty before
+    // the run (a recent-postings delta that a later merge would fold into the history index);
+    // TALLY_FLOOR_WATERMARK=1 marks each payee's holds consumed with one row per payee (the time
+    // up to which they are released) instead of deleting them.
+    const bool delta = env_u64("TALLY_FLOOR_DELTA", 0) == 1;
+    const bool watermark = env_u64("TALLY_FLOOR_WATERMARK", 0) == 1;
+    MDB_dbi delta_db = 0, watermark_db = 0;
+    ck(mdb_dbi_open(t, "x.floor_delta", MDB_CREATE, &delta_db), "delta");
+    ck(mdb_dbi_open(t, "x.floor_watermark", MDB_CREATE, &watermark_db), "watermark");
+    if (delta) postings = delta_db;
     // The payees' book ids, read before the clock starts.
     auto book_of = [&](const std::string& account) {
       MDB_val k{account.size(), const_cast<char*>(account.data())}, v;
@@ -460,10 +479,42 @@ void BM_SettleRawFloor(benchmark::State& state) {
     Cpu c0 = Cpu::now();
     auto t0 = Clock::now();
     ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
+    // TALLY_FLOOR_SORTED=1: the puts are buffered per table, and each table's are applied at the
+    // end in key order through one cursor (a book row once, with its last value), which is what
+    // a write-back buffer in the ledger would do; the holds are swept as before.
+    const bool sorted = env_u64("TALLY_FLOOR_SORTED", 0) == 1;
+    std::map<MDB_dbi, std::vector<std::pair<std::string, std::string>>> buffered;
+    // Phase times (counters below): buffering's own sort and free, the sorted puts, the commit.
     auto put = [&](MDB_dbi db, std::string_view key, std::string_view val, unsigned flags) {
+      if (sorted) {
+        buffered[db].emplace_back(key, val);
+        return;
+      }
       MDB_val k{key.size(), const_cast<char*>(key.data())};
       MDB_val v{val.size(), const_cast<char*>(val.data())};
       ck(mdb_put(t, db, &k, &v, flags), "put");
+    };
+    auto flush = [&] {
+      for (auto& [db, rows] : buffered) {
+        auto f0 = Clock::now();
+        std::stable_sort(rows.begin(), rows.end(),
+                         [](auto& a, auto& b) { return a.first < b.first; });
+        sort_s += seconds_since(f0);
+        f0 = Clock::now();
+        MDB_cursor* c;
+        ck(mdb_cursor_open(t, db, &c), "cursor");
+        for (size_t r = 0; r < rows.size(); ++r) {
+          if (r + 1 < rows.size() && rows[r + 1].first == rows[r].first) continue;  // last wins
+          MDB_val k{rows[r].first.size(), rows[r].first.data()};
+          MDB_val v{rows[r].second.size(), rows[r].second.data()};
+          ck(mdb_cursor_put(c, &k, &v, 0), "cursor put");
+        }
+        mdb_cursor_close(c);
+        apply_s += seconds_since(f0);
+      }
+      auto f0 = Clock::now();
+      buffered.clear();
+      sort_s += seconds_since(f0);  // freeing the buffer is the buffer's cost too
     };
     uint64_t seq = last_seq, holds_deleted = 0;
     for (size_t i = 0; i < plan.payouts.size(); ++i) {
@@ -491,7 +542,11 @@ void BM_SettleRawFloor(benchmark::State& state) {
           put(entries, store::seq_key(rec.seq), store::encode_entry(rec), MDB_APPEND);
         if (!skip_ids) put(ids, rec.id, id_value, MDB_NOOVERWRITE);
       }
-      if (skip_holds) {
+      if (watermark) {
+        std::string prefix = tables::hold_key("shop", p.payee, "EUR", "");
+        put(watermark_db, prefix, std::string(8, 'w'), 0);
+        holds_deleted = holds;
+      } else if (skip_holds) {
         holds_deleted = holds;
       } else {
         std::string prefix = tables::hold_key("shop", p.payee, "EUR", "");
@@ -510,11 +565,15 @@ void BM_SettleRawFloor(benchmark::State& state) {
           "shop", p.payee, "EUR", plan.run, p.amount.minor(), tables::PayoutState::instructed, ""};
       if (!skip_payouts) put(payouts, p.payout, tables::encode_payout(pv), 0);
       if (chunk > 0 && (i + 1) % chunk == 0) {
+        flush();
         ck(mdb_txn_commit(t), "commit");
         ck(mdb_txn_begin(env, nullptr, 0, &t), "begin");
       }
     }
+    flush();
+    auto c0_commit = Clock::now();
     ck(mdb_txn_commit(t), "commit");
+    commit_s += seconds_since(c0_commit);
     double dt = seconds_since(t0);
     cpu += Cpu::now() - c0;
     wall += dt;
@@ -524,6 +583,10 @@ void BM_SettleRawFloor(benchmark::State& state) {
     state.SetIterationTime(dt);
   }
   counters(state, payees, holds, wall, cpu);
+  const double n = static_cast<double>(state.iterations());
+  state.counters["commit_s"] = commit_s / n;  // the last commit (the only one when C = 0)
+  if (env_u64("TALLY_FLOOR_SORTED", 0) == 1)
+    state.counters["sort_s"] = sort_s / n, state.counters["apply_s"] = apply_s / n;
 }
 BENCHMARK(BM_SettleRawFloor)
     ->ArgName("chunk")
