@@ -18,8 +18,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -862,6 +864,231 @@ TEST_F(ServeProcessTest, SigtermDrainsInFlightBatchesAndARestartServesAtOnce) {
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok) << v->problem;
   EXPECT_EQ(v->entries, uint64_t(kBatches) * kPerBatch);  // none lost, none doubled
+  EXPECT_EQ(terminate(), 0);
+}
+
+// An account's balance in one currency through RPC; nullopt when the query is refused (an
+// account not yet opened, say).
+std::optional<Amount> rpc_balance(Client& c, const std::string& account, const std::string& code) {
+  auto r = c.balance(BalanceQuery{account, code, std::nullopt});
+  if (!r.ok() || r->balances.size() != 1) return std::nullopt;
+  return r->balances[0].balance;
+}
+
+bool long_form() {
+  const char* env = std::getenv("TALLY_LONG");
+  return env != nullptr && std::string_view(env) == "1";
+}
+
+// kill -9 of `tally serve` while a client posts batches of new ids, at a random moment after the
+// round's first acknowledgement, over several rounds. The model: the ids of every acknowledged
+// batch (which must all be there after a restart) and the batch in flight when the server died
+// (which may or may not be). Resending the in-flight batches afterwards must report each item ok
+// or duplicate, and the journal must then hold each id ever sent exactly once. (A killed process
+// leaves its written pages in the OS's page cache, so this catches acknowledging before the
+// commit, half-applied batches and double posting, not a missing fsync; the fsync is LMDB's
+// commit, which the ledger never skips unless told `durable = false`.)
+TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
+  const int rounds = long_form() ? 40 : 4;
+  std::mt19937_64 rng(11);
+  ClientOptions o;
+  o.address = address_;
+  o.token = "tok-poster";
+  o.max_attempts = 200;
+  o.retry_delay_ms = 5;
+  spawn();
+  {
+    auto c = Client::connect(o);
+    ASSERT_TRUE(c.ok());
+    auto r = c.value()->post({open_item("ops:bank", AccountKind::asset, {"USD"}),
+                              open_item("ops:wallet", AccountKind::liability, {"USD"})});
+    ASSERT_TRUE(r.ok());
+    for (auto& x : r->results) ASSERT_TRUE(x.ok()) << x.message;
+  }
+  std::set<std::string> acked;
+  std::vector<std::vector<PostItem>> in_flight;
+  uint64_t ids_sent = 0;
+  for (int round = 0; round < rounds; ++round) {
+    if (round > 0) spawn();
+    ClientOptions once = o;
+    once.max_attempts = 1;  // a dead server fails the call: the batch is then "in flight"
+    auto c = Client::connect(once);
+    ASSERT_TRUE(c.ok());
+    std::unique_ptr<Client> client = std::move(c.value());
+    std::mutex mu;
+    std::vector<std::string> round_acked;
+    std::vector<PostItem> round_in_flight;
+    uint64_t round_sent = 0;
+    std::thread poster([&] {
+      for (int b = 0;; ++b) {
+        std::vector<PostItem> items;
+        for (int i = 0; i < 50; ++i)
+          items.push_back(entry_item("k" + std::to_string(round) + "-" + std::to_string(b) + "-" +
+                                     std::to_string(i)));
+        std::vector<PostItem> copy = items;
+        auto r = client->post(std::move(items));
+        std::lock_guard<std::mutex> lock(mu);
+        round_sent += copy.size();
+        if (!r.ok()) {
+          round_in_flight = std::move(copy);
+          return;
+        }
+        for (auto& x : r->results) {
+          if (!x.ok()) ADD_FAILURE() << x.id << ": " << x.message;
+          round_acked.push_back(x.id);
+        }
+      }
+    });
+    // Kill at a random moment after the round's first acknowledgement (at most 20 s to get one).
+    for (int i = 0; i < 2000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!round_acked.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    poster.join();
+    ASSERT_FALSE(round_acked.empty()) << "round " << round << " acknowledged nothing";
+    acked.insert(round_acked.begin(), round_acked.end());
+    if (!round_in_flight.empty()) in_flight.push_back(std::move(round_in_flight));
+    ids_sent += round_sent;
+  }
+  spawn();
+  ClientOptions ao = o;
+  ao.token = "tok-auditor";
+  auto auditor = Client::connect(ao);
+  ASSERT_TRUE(auditor.ok());
+  for (const auto& id : acked)
+    ASSERT_TRUE(auditor.value()->entry(id).ok()) << "lost acknowledged " << id;
+  auto v = auditor.value()->verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_GE(v->entries, acked.size());
+  // The batches that were in flight, resent: each item lands now or was already there.
+  auto c = Client::connect(o);
+  ASSERT_TRUE(c.ok());
+  for (auto& batch : in_flight) {
+    auto r = c.value()->post(batch);
+    ASSERT_TRUE(r.ok());
+    for (auto& x : r->results) EXPECT_TRUE(x.ok()) << x.id << ": " << x.message;
+  }
+  auto after = auditor.value()->verify();
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->ok) << after->problem;
+  EXPECT_EQ(after->entries, ids_sent);  // every id sent, once
+  EXPECT_EQ(rpc_balance(*auditor.value(), "ops:bank", "USD"),
+            Amount::from_minor(static_cast<i128>(ids_sent) * 100));
+  EXPECT_EQ(terminate(), 0);
+}
+
+// kill -9 of `tally serve` in the middle of a settlement run over RPC: after each restart the run
+// is absent (nothing of it posted) or whole, and a final settle completes it exactly once. The
+// kills come later and later, in steps of the time a dry run of the same run takes, round
+// after round until a run survives whole (after that a round would only replay it).
+TEST_F(ServeProcessTest, KillNineDuringARunLeavesNoTraceOrTheWholeRun) {
+  constexpr int kPayees = 3000;
+  const int rounds = long_form() ? 40 : 12;
+  std::mt19937_64 rng(13);
+  spawn();
+  ClientOptions fo;
+  fo.address = address_;
+  fo.token = "tok-finaud";
+  fo.max_attempts = 200;
+  fo.retry_delay_ms = 5;
+  {
+    ClientOptions po = fo;
+    po.token = "tok-poster";
+    auto poster = Client::connect(po);
+    auto finance = Client::connect(fo);
+    ASSERT_TRUE(poster.ok() && finance.ok());
+    std::vector<PostItem> sales, details;
+    for (int p = 0; p < kPayees; ++p) {
+      std::string payee = "p" + std::to_string(p);
+      sales.push_back(sale_item("o" + payee, payee, "20.00"));
+      details.push_back(details_item("pd" + payee, payee));
+    }
+    auto s = poster.value()->post(std::move(sales));
+    auto d = finance.value()->post(std::move(details), PostVia::finance);
+    ASSERT_TRUE(s.ok() && d.ok());
+    for (auto& x : s->results) ASSERT_TRUE(x.ok()) << x.message;
+    for (auto& x : d->results) ASSERT_TRUE(x.ok()) << x.message;
+  }
+  const SettleRequest req{"shop", "2026-01-26", false};
+  uint64_t dry_ms = 0;
+  {
+    auto finance = Client::connect(fo);
+    ASSERT_TRUE(finance.ok());
+    auto t0 = std::chrono::steady_clock::now();
+    auto dry = finance.value()->settle(SettleRequest{req.marketplace, req.pay_date, true});
+    dry_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    ASSERT_TRUE(dry.ok());
+    ASSERT_EQ(dry->payouts.size(), size_t(kPayees));
+  }
+  int whole = 0, none = 0;
+  std::vector<uint64_t> kills_ms;
+  for (int round = 0; round < rounds; ++round) {
+    if (round > 0) spawn();
+    ClientOptions once = fo;
+    once.max_attempts = 1;
+    auto finance = Client::connect(once);
+    ASSERT_TRUE(finance.ok());
+    std::thread settler([&] { (void)finance.value()->settle(req); });
+    // Later and later: round r kills after r+1 dry runs, give or take a random part.
+    const uint64_t kill_ms = dry_ms * (round + 1) + rng() % (dry_ms / 2 + 1);
+    kills_ms.push_back(kill_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(kill_ms));
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    settler.join();
+    spawn();
+    auto auditor = Client::connect(fo);
+    ASSERT_TRUE(auditor.ok());
+    auto v = auditor.value()->verify();
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE(v->ok) << v->problem;
+    auto runs = auditor.value()->runs("shop");
+    ASSERT_TRUE(runs.ok());
+    auto pending = rpc_balance(*auditor.value(),
+                               "shop:payees:p" + std::to_string(kPayees - 1) + ":pending", "EUR");
+    auto transit = rpc_balance(*auditor.value(), "shop:payouts:in_transit", "EUR");
+    ASSERT_TRUE(pending.has_value());
+    if (runs->empty()) {
+      ++none;
+      EXPECT_FALSE(pending->is_zero());
+      EXPECT_TRUE(!transit || transit->is_zero());
+    } else {
+      ++whole;
+      EXPECT_TRUE(pending->is_zero());
+      EXPECT_EQ(transit, Amount::from_minor(kPayees * static_cast<i128>(1717)));
+    }
+    ::kill(pid_, SIGKILL);  // the next round starts from a killed server too
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    if (whole > 0) break;
+  }
+  spawn();
+  auto finance = Client::connect(fo);
+  ASSERT_TRUE(finance.ok());
+  auto run = finance.value()->settle(req);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->payouts.size(), size_t(kPayees));
+  EXPECT_EQ(run->existing, whole > 0);
+  // Each payee nets 20.00 - 2.00 commission - (0.58 + 0.25) fee = 17.17, paid exactly once.
+  EXPECT_EQ(rpc_balance(*finance.value(), "shop:payouts:in_transit", "EUR"),
+            Amount::from_minor(kPayees * static_cast<i128>(1717)));
+  auto v = finance.value()->verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  std::printf("dry run %llu ms; runs killed at", (unsigned long long)dry_ms);
+  for (uint64_t ms : kills_ms) std::printf(" %llu", (unsigned long long)ms);
+  std::printf(" ms: %d left no trace, then %d whole\n", none, whole);
   EXPECT_EQ(terminate(), 0);
 }
 
