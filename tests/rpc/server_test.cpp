@@ -808,6 +808,20 @@ class ServeProcessTest : public ::testing::Test {
     }
     FAIL() << "tally serve did not come up";
   }
+  // A client's options for the spawned server: retrying (across restarts) unless told otherwise.
+  ClientOptions options(const std::string& token, int max_attempts = 200) const {
+    ClientOptions o;
+    o.address = address_;
+    o.token = token;
+    o.max_attempts = max_attempts;
+    o.retry_delay_ms = 5;
+    return o;
+  }
+  void kill_nine() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
   int terminate() {
     ::kill(pid_, SIGTERM);
     int status = 0;
@@ -822,11 +836,7 @@ class ServeProcessTest : public ::testing::Test {
 
 TEST_F(ServeProcessTest, SigtermDrainsInFlightBatchesAndARestartServesAtOnce) {
   spawn();
-  ClientOptions o;
-  o.address = address_;
-  o.token = "tok-poster";
-  o.max_attempts = 200;
-  o.retry_delay_ms = 5;
+  ClientOptions o = options("tok-poster");
   auto c = Client::connect(o);
   ASSERT_TRUE(c.ok());
   auto client = std::move(c.value());
@@ -891,11 +901,7 @@ bool long_form() {
 TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
   const int rounds = long_form() ? 40 : 4;
   std::mt19937_64 rng(11);
-  ClientOptions o;
-  o.address = address_;
-  o.token = "tok-poster";
-  o.max_attempts = 200;
-  o.retry_delay_ms = 5;
+  const ClientOptions o = options("tok-poster");
   spawn();
   {
     auto c = Client::connect(o);
@@ -910,9 +916,8 @@ TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
   uint64_t ids_sent = 0;
   for (int round = 0; round < rounds; ++round) {
     if (round > 0) spawn();
-    ClientOptions once = o;
-    once.max_attempts = 1;  // a dead server fails the call: the batch is then "in flight"
-    auto c = Client::connect(once);
+    // One attempt: a dead server fails the call, and the batch is then "in flight".
+    auto c = Client::connect(options("tok-poster", 1));
     ASSERT_TRUE(c.ok());
     std::unique_ptr<Client> client = std::move(c.value());
     std::mutex mu;
@@ -948,9 +953,7 @@ TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    kill_nine();
     poster.join();
     ASSERT_FALSE(round_acked.empty()) << "round " << round << " acknowledged nothing";
     acked.insert(round_acked.begin(), round_acked.end());
@@ -958,9 +961,7 @@ TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
     ids_sent += round_sent;
   }
   spawn();
-  ClientOptions ao = o;
-  ao.token = "tok-auditor";
-  auto auditor = Client::connect(ao);
+  auto auditor = Client::connect(options("tok-auditor"));
   ASSERT_TRUE(auditor.ok());
   for (const auto& id : acked)
     ASSERT_TRUE(auditor.value()->entry(id).ok()) << "lost acknowledged " << id;
@@ -994,15 +995,9 @@ TEST_F(ServeProcessTest, KillNineDuringARunLeavesNoTraceOrTheWholeRun) {
   const int rounds = long_form() ? 40 : 12;
   std::mt19937_64 rng(13);
   spawn();
-  ClientOptions fo;
-  fo.address = address_;
-  fo.token = "tok-finaud";
-  fo.max_attempts = 200;
-  fo.retry_delay_ms = 5;
+  const ClientOptions fo = options("tok-finaud");
   {
-    ClientOptions po = fo;
-    po.token = "tok-poster";
-    auto poster = Client::connect(po);
+    auto poster = Client::connect(options("tok-poster"));
     auto finance = Client::connect(fo);
     ASSERT_TRUE(poster.ok() && finance.ok());
     std::vector<PostItem> sales, details;
@@ -1034,18 +1029,14 @@ TEST_F(ServeProcessTest, KillNineDuringARunLeavesNoTraceOrTheWholeRun) {
   std::vector<uint64_t> kills_ms;
   for (int round = 0; round < rounds; ++round) {
     if (round > 0) spawn();
-    ClientOptions once = fo;
-    once.max_attempts = 1;
-    auto finance = Client::connect(once);
+    auto finance = Client::connect(options("tok-finaud", 1));
     ASSERT_TRUE(finance.ok());
     std::thread settler([&] { (void)finance.value()->settle(req); });
     // Later and later: round r kills after r+1 dry runs, give or take a random part.
     const uint64_t kill_ms = dry_ms * (round + 1) + rng() % (dry_ms / 2 + 1);
     kills_ms.push_back(kill_ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_ms));
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    kill_nine();
     settler.join();
     spawn();
     auto auditor = Client::connect(fo);
@@ -1068,9 +1059,7 @@ TEST_F(ServeProcessTest, KillNineDuringARunLeavesNoTraceOrTheWholeRun) {
       EXPECT_TRUE(pending->is_zero());
       EXPECT_EQ(transit, Amount::from_minor(kPayees * static_cast<i128>(1717)));
     }
-    ::kill(pid_, SIGKILL);  // the next round starts from a killed server too
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    kill_nine();  // the next round starts from a killed server too
     if (whole > 0) break;
   }
   spawn();
