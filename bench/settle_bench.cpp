@@ -32,6 +32,7 @@
 #include <tbb/global_control.h>
 
 #include <lmdb.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -41,6 +42,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -344,28 +346,49 @@ BENCHMARK(BM_SettleDryRun)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// RssAnon of this process in MiB (/proc/self/status), after handing the heap's free memory back
+// to the system (malloc_trim), so that what it shows is memory still in use.
+double rss_anon_mib() {
+  malloc_trim(0);
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("RssAnon:", 0) == 0) return std::stod(line.substr(8)) / 1024.0;  // kB
+  return 0;
+}
+
 void BM_SettleRun(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const uint64_t payees = payee_count(), holds = hold_count();
   const fs::path golden = golden_store(payees, holds);
   // TALLY_SETTLE_NOSYNC=1: the same run with durable=false (to tell the fsync from the rest).
   const bool nosync = env_u64("TALLY_SETTLE_NOSYNC", 0) == 1;
-  double wall = 0;
+  double wall = 0, rss_before = 0, rss_after = 0, rss_closed = 0;
   Cpu cpu;
   for (auto _ : state) {
     TempDir work;
     const std::string dir = fresh_copy(golden, work);
-    Books books(options(dir, !nosync));
+    std::optional<Books> books(std::in_place, options(dir, !nosync));
+    rss_before += rss_anon_mib();
     Cpu c0 = Cpu::now();
     auto t0 = Clock::now();
-    auto r = settle(*books.settlement, false, threads);
+    auto r = settle(*books->settlement, false, threads);
     double dt = seconds_since(t0);
     cpu += Cpu::now() - c0;
     wall += dt;
     check_run(r, payees, holds);
+    r = SettlementRun{};
+    rss_after += rss_anon_mib();  // the ledger still open, the run's result freed
+    books.reset();
+    rss_closed += rss_anon_mib();
     state.SetIterationTime(dt);
   }
   counters(state, payees, holds, wall, cpu);
+  // What the process keeps after a run: before it, after it with the ledger open, and after the
+  // ledger is closed (LMDB keeps the pages a write transaction dirtied until it is closed).
+  const double n = static_cast<double>(state.iterations());
+  state.counters["rss_anon_before_mib"] = rss_before / n;
+  state.counters["rss_anon_after_mib"] = rss_after / n;
+  state.counters["rss_anon_closed_mib"] = rss_closed / n;
 }
 // TALLY_SETTLE_RUN_ITERS (default 2): iterations per repetition, each on a fresh copy.
 BENCHMARK(BM_SettleRun)
@@ -405,7 +428,7 @@ void BM_SettleRawFloor(benchmark::State& state) {
   auto ck = [](int rc, const char* what) {
     if (rc != MDB_SUCCESS) die(std::string(what) + ": " + mdb_strerror(rc));
   };
-  double wall = 0, sort_s = 0, apply_s = 0, commit_s = 0;
+  double wall = 0, sort_s = 0, apply_s = 0, commit_s = 0, rss_open = 0, rss_closed = 0;
   Cpu cpu;
   for (auto _ : state) {
     TempDir work;
@@ -577,7 +600,10 @@ void BM_SettleRawFloor(benchmark::State& state) {
     double dt = seconds_since(t0);
     cpu += Cpu::now() - c0;
     wall += dt;
+    buffered = {};
+    rss_open += rss_anon_mib();  // plain LMDB, after the commit, the environment still open
     mdb_env_close(env);
+    rss_closed += rss_anon_mib();
     if (holds_deleted != holds)
       die("the raw floor deleted " + std::to_string(holds_deleted) + " holds");
     state.SetIterationTime(dt);
@@ -585,6 +611,8 @@ void BM_SettleRawFloor(benchmark::State& state) {
   counters(state, payees, holds, wall, cpu);
   const double n = static_cast<double>(state.iterations());
   state.counters["commit_s"] = commit_s / n;  // the last commit (the only one when C = 0)
+  state.counters["rss_anon_open_mib"] = rss_open / n;
+  state.counters["rss_anon_closed_mib"] = rss_closed / n;
   if (env_u64("TALLY_FLOOR_SORTED", 0) == 1)
     state.counters["sort_s"] = sort_s / n, state.counters["apply_s"] = apply_s / n;
 }
