@@ -658,6 +658,112 @@ class FnOp final : public WriteOp {
   std::function<void(WriteTxn&)> f_;
 };
 
+// Savepoints: nested ones, each kept or undone at random, over puts, deletes and sweeps of a
+// table, entries and account opens, must leave exactly what a model that copies its state at
+// each savepoint says, and the journal must stay whole (verify).
+TEST(LedgerTables, SavepointsUndoExactlyWhatWasWrittenInsideThemAndNest) {
+  TempDir dir;
+  LedgerOptions o;
+  o.extra_tables = {"t"};
+  auto ledger = open_ledger(dir.sub("data"), o);
+  TableId t = ledger->table("t");
+  ASSERT_TRUE(ledger
+                  ->submit_and_wait(
+                      batch(make_open_account(account("s:a", AccountKind::asset, {"USD"})),
+                            make_open_account(account("s:b", AccountKind::revenue, {"USD"}))))[0]
+                  .ok());
+  std::mt19937_64 rng(3);
+  std::map<std::string, std::string> model;
+  i128 posted = 0;  // minor units on s:a, per the model
+  int entries = 0, accounts = 0, next = 0;
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_TRUE(ledger
+                    ->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
+                      struct Saved {
+                        std::map<std::string, std::string> model;
+                        i128 posted;
+                        int entries, accounts;
+                      };
+                      std::vector<Saved> saved;
+                      for (int step = 0; step < 300; ++step) {
+                        int what = static_cast<int>(rng() % 100);
+                        std::string k = "k" + std::to_string(rng() % 400);
+                        if (what < 40) {
+                          std::string v(20 + rng() % 200, char('a' + rng() % 26));
+                          w.put(t, k, v);
+                          model[k] = v;
+                        } else if (what < 55) {
+                          w.del(t, k);
+                          model.erase(k);
+                        } else if (what < 60) {
+                          // Erase every row of a key range through the cursor.
+                          std::string hi = k + "~";
+                          w.sweep(t, k, [&](std::string_view key, std::string_view) {
+                            return key >= hi ? WriteTxn::Sweep::stop : WriteTxn::Sweep::erase;
+                          });
+                          model.erase(model.lower_bound(k), model.lower_bound(hi));
+                        } else if (what < 70) {
+                          Entry e = entry("e" + std::to_string(next++),
+                                          {debit("s:a", "0.07"), credit("s:b", "0.07")});
+                          auto p = w.prepare_entry(e, sha256("test", canonical_entry_bytes(e)));
+                          ASSERT_TRUE(p.ok());
+                          w.apply_entry(*p);
+                          posted += 7;
+                          ++entries;
+                        } else if (what < 73) {
+                          auto r = w.open_account(
+                              account("s:x" + std::to_string(next++), AccountKind::asset, {"USD"}));
+                          ASSERT_TRUE(r.ok());
+                          ++accounts;
+                        } else if (what < 86) {
+                          w.begin_savepoint();
+                          saved.push_back({model, posted, entries, accounts});
+                        } else if (!saved.empty()) {
+                          bool keep = what < 93;
+                          w.end_savepoint(keep);
+                          if (!keep) {
+                            model = saved.back().model;
+                            posted = saved.back().posted;
+                            entries = saved.back().entries;
+                            accounts = saved.back().accounts;
+                          }
+                          saved.pop_back();
+                        }
+                        ASSERT_EQ(w.balance("s:a", cur("USD")), Amount::from_minor(posted));
+                      }
+                      while (!saved.empty()) {  // close what is open, undoing the outermost
+                        w.end_savepoint(saved.size() > 1);
+                        if (saved.size() == 1) {
+                          model = saved.back().model;
+                          posted = saved.back().posted;
+                          entries = saved.back().entries;
+                          accounts = saved.back().accounts;
+                        }
+                        saved.pop_back();
+                      }
+                    })))[0]
+                    .ok());
+    std::map<std::string, std::string> stored;
+    auto snap = ledger->snapshot();
+    snap->scan(t, "", [&](std::string_view k, std::string_view v) {
+      stored.emplace(k, v);
+      return true;
+    });
+    ASSERT_EQ(stored, model) << "round " << round;
+    ASSERT_EQ(*snap->balance("s:a", "USD"), Amount::from_minor(posted));
+    auto v = snap->verify();
+    ASSERT_TRUE(v.ok) << v.problem;
+    ASSERT_EQ(v.entries, static_cast<uint64_t>(entries));
+    ASSERT_EQ(snap->last_seq(), static_cast<uint64_t>(entries));  // undone entries left no gap
+  }
+  size_t opened = 0;
+  for (int i = 0; i < next; ++i)
+    opened += ledger->snapshot()->account("s:x" + std::to_string(i)).has_value();
+  EXPECT_EQ(opened, static_cast<size_t>(accounts));
+  EXPECT_GT(entries, 50);
+  EXPECT_GT(accounts, 5);
+}
+
 TEST(LedgerTables, SweepDeletesWhatItIsToldAcrossPagesAndStopsWhereItIsTold) {
   TempDir dir;
   LedgerOptions o;

@@ -121,6 +121,39 @@ TEST_F(RunTest, ReleasesAfterTheHoldAndPaysAboveTheMinimum) {
   EXPECT_TRUE(ledger_->snapshot()->verify().ok);
 }
 
+// A run refused halfway through its commit (here: the last payee's available account was closed
+// after its sale, so its release cannot be posted, after two payees were released, paid and had
+// their holds consumed) writes nothing: the run's savepoint undoes all of it.
+TEST_F(RunTest, ARunRefusedHalfwayWritesNothing) {
+  for (const char* p : {"p0", "p1", "p2"}) {
+    details(p);
+    send(std::string("o-") + p, SaleEvent{p, "120.00", "EUR", "product", std::nullopt});
+    send(std::string("d-") + p, DeliveredEvent{std::string("o-") + p}, kJan5 + kNsPerDay);
+  }
+  ASSERT_TRUE(
+      ledger_->submit_and_wait(batch(make_close_account("shop:payees:p2:available")))[0].ok());
+  auto snap = ledger_->snapshot();
+  const uint64_t seq = snap->last_seq();
+  const Amount pending = *snap->balance("shop:payees:p0:pending", "EUR");
+  EXPECT_FALSE(pending.is_zero());
+  snap.reset();
+  auto r = settlement_->settle("shop", "2026-01-26", SettleOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::account_closed) << r.error().message;
+  snap = ledger_->snapshot();
+  EXPECT_EQ(snap->last_seq(), seq);
+  EXPECT_EQ(*snap->balance("shop:payees:p0:pending", "EUR"), pending);
+  EXPECT_FALSE(snap->account("shop:payouts:in_transit").has_value());
+  EXPECT_FALSE(settlement_->run("shop:2026-01-26").ok());
+  const tables::Handles& h = rules_->tables();
+  i128 held = 0;
+  tables::visit_payee_holds(
+      *snap, h, "shop", "p0",
+      [&](std::string_view, std::string_view, const tables::HoldValue& v) { held += v.remaining; });
+  EXPECT_EQ(held, pending.minor());  // p0's holds are all still there
+  EXPECT_TRUE(snap->verify().ok);
+}
+
 TEST_F(RunTest, PayDatesMoveOffHolidaysAndOtherDatesAreRefused) {
   EXPECT_EQ(settlement_->settle("shop", "2026-01-13").error().code, Code::not_a_pay_date);
   EXPECT_EQ(settlement_->settle("shop", "2026-02-02").error().code,
