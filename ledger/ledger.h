@@ -38,8 +38,8 @@ struct LedgerOptions {
   // keeps until the store closes: with 12 clients posting, 10,000 kept tally serve at 189 MiB
   // where 50,000 reached 367-419 MiB, for 0.77x the sales per second (docs/performance.md).
   size_t group_items_max = 10000;
-  std::vector<std::string> extra_tables;        // named tables for higher layers
-  Clock clock = system_now_ns;                  // commit times (injectable for tests)
+  std::vector<std::string> extra_tables;  // named tables for higher layers
+  Clock clock = system_now_ns;            // commit times (injectable for tests)
   bool durable = true;  // fsync every commit. false (MDB_NOSYNC) only for benchmarks that say so.
 };
 

@@ -62,9 +62,8 @@ std::optional<Code> code_from_name(std::string_view name) {
 }
 
 std::string Status::to_string() const {
-  static constexpr std::array kKinds = {"ok",         "io_error",         "store_full",
-                                        "corruption", "version_mismatch", "invalid",
-                                        "busy"};
+  static constexpr std::array kKinds = {
+      "ok", "io_error", "store_full", "corruption", "version_mismatch", "invalid", "busy"};
   std::string s = kKinds[static_cast<size_t>(kind_)];
   if (!message_.empty()) s += ": " + message_;
   return s;

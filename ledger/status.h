@@ -4,7 +4,8 @@
 //     the field, carried in `Rejection` / `Result<T>`. They are expected; callers report them per
 //     item and nothing has changed.
 //  2. Environment failures (LMDB, I/O, a full disk): `Status`, a checked result value.
-//  3. Bugs: TALLY_ASSERT crashes loudly with the values involved. Never used to guard outside input.
+//  3. Bugs: TALLY_ASSERT crashes loudly with the values involved. Never the guard on outside
+//     input.
 //
 // Thread safety: all types here are values; distinct objects may be used from distinct threads.
 #pragma once
@@ -51,9 +52,9 @@ enum class Code : uint16_t {
   affiliate_exceeds_commission,
   unknown_rule,
   unknown_payee,
-  not_allowed,           // the caller's role may not do this
-  store_full,            // the store cannot grow: a clean environment failure reported per item
-  internal,              // an environment failure reported per item (message says which)
+  not_allowed,  // the caller's role may not do this
+  store_full,   // the store cannot grow: a clean environment failure reported per item
+  internal,     // an environment failure reported per item (message says which)
   unknown_entry,
   unknown_run,
   bad_date,
@@ -75,7 +76,7 @@ struct Rejection {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}                  // NOLINT: implicit by design
   Result(Rejection rejection) : v_(std::move(rejection)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -92,12 +93,22 @@ class [[nodiscard]] Result {
   std::variant<T, Rejection> v_;
 };
 
-inline Rejection reject(Code code, std::string message) { return Rejection{code, std::move(message)}; }
+inline Rejection reject(Code code, std::string message) {
+  return Rejection{code, std::move(message)};
+}
 
 // Environment failure (storage, I/O). ok() or a kind with a message naming what failed.
 class [[nodiscard]] Status {
  public:
-  enum class Kind : uint8_t { ok, io_error, store_full, corruption, version_mismatch, invalid, busy };
+  enum class Kind : uint8_t {
+    ok,
+    io_error,
+    store_full,
+    corruption,
+    version_mismatch,
+    invalid,
+    busy
+  };
   Status() = default;
   static Status OK() { return Status(); }
   static Status io_error(std::string m) { return Status(Kind::io_error, std::move(m)); }
@@ -124,13 +135,17 @@ class [[nodiscard]] Status {
 }  // namespace tally
 
 // Our own bugs: always on (release builds too), prints the expression and a message with values.
-#define TALLY_ASSERT(cond, ...)                                                         \
-  do {                                                                                  \
-    if (!(cond)) [[unlikely]]                                                           \
+#define TALLY_ASSERT(cond, ...)                                                          \
+  do {                                                                                   \
+    if (!(cond)) [[unlikely]]                                                            \
       ::tally::assert_fail(#cond, __FILE__, __LINE__, ::tally::detail_msg(__VA_ARGS__)); \
   } while (0)
 
 namespace tally {
-inline std::string detail_msg() { return {}; }
-inline std::string detail_msg(std::string s) { return s; }
+inline std::string detail_msg() {
+  return {};
+}
+inline std::string detail_msg(std::string s) {
+  return s;
+}
 }  // namespace tally

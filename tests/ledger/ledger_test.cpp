@@ -658,14 +658,28 @@ class FnOp final : public WriteOp {
   std::function<void(WriteTxn&)> f_;
 };
 
+// A ledger with one extra table, "t", for the table tests.
+std::unique_ptr<Ledger> open_with_table(const TempDir& dir) {
+  LedgerOptions o;
+  o.extra_tables = {"t"};
+  return open_ledger(dir.sub("data"), o);
+}
+// Every row of `table`, in key order.
+std::map<std::string, std::string> table_rows(Snapshot& snap, TableId table) {
+  std::map<std::string, std::string> rows;
+  snap.scan(table, "", [&](std::string_view k, std::string_view v) {
+    rows.emplace(k, v);
+    return true;
+  });
+  return rows;
+}
+
 // Savepoints: nested ones, each kept or undone at random, over puts, deletes and sweeps of a
 // table, entries and account opens, must leave exactly what a model that copies its state at
 // each savepoint says, and the journal must stay whole (verify).
 TEST(LedgerTables, SavepointsUndoExactlyWhatWasWrittenInsideThemAndNest) {
   TempDir dir;
-  LedgerOptions o;
-  o.extra_tables = {"t"};
-  auto ledger = open_ledger(dir.sub("data"), o);
+  auto ledger = open_with_table(dir);
   TableId t = ledger->table("t");
   ASSERT_TRUE(ledger
                   ->submit_and_wait(
@@ -673,102 +687,83 @@ TEST(LedgerTables, SavepointsUndoExactlyWhatWasWrittenInsideThemAndNest) {
                             make_open_account(account("s:b", AccountKind::revenue, {"USD"}))))[0]
                   .ok());
   std::mt19937_64 rng(3);
-  std::map<std::string, std::string> model;
-  i128 posted = 0;  // minor units on s:a, per the model
-  int entries = 0, accounts = 0, next = 0;
+  struct Model {
+    std::map<std::string, std::string> rows;
+    i128 posted = 0;  // minor units on s:a
+    int entries = 0, accounts = 0;
+  } m;
+  int next = 0;
   for (int round = 0; round < 20; ++round) {
     ASSERT_TRUE(ledger
                     ->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
-                      struct Saved {
-                        std::map<std::string, std::string> model;
-                        i128 posted;
-                        int entries, accounts;
-                      };
-                      std::vector<Saved> saved;
+                      std::vector<Model> saved;  // the model at each open savepoint
                       for (int step = 0; step < 300; ++step) {
                         int what = static_cast<int>(rng() % 100);
                         std::string k = "k" + std::to_string(rng() % 400);
                         if (what < 40) {
                           std::string v(20 + rng() % 200, char('a' + rng() % 26));
                           w.put(t, k, v);
-                          model[k] = v;
+                          m.rows[k] = v;
                         } else if (what < 55) {
                           w.del(t, k);
-                          model.erase(k);
+                          m.rows.erase(k);
                         } else if (what < 60) {
                           // Erase every row of a key range through the cursor.
                           std::string hi = k + "~";
                           w.sweep(t, k, [&](std::string_view key, std::string_view) {
                             return key >= hi ? WriteTxn::Sweep::stop : WriteTxn::Sweep::erase;
                           });
-                          model.erase(model.lower_bound(k), model.lower_bound(hi));
+                          m.rows.erase(m.rows.lower_bound(k), m.rows.lower_bound(hi));
                         } else if (what < 70) {
                           Entry e = entry("e" + std::to_string(next++),
                                           {debit("s:a", "0.07"), credit("s:b", "0.07")});
                           auto p = w.prepare_entry(e, sha256("test", canonical_entry_bytes(e)));
                           ASSERT_TRUE(p.ok());
                           w.apply_entry(*p);
-                          posted += 7;
-                          ++entries;
+                          m.posted += 7;
+                          ++m.entries;
                         } else if (what < 73) {
                           auto r = w.open_account(
                               account("s:x" + std::to_string(next++), AccountKind::asset, {"USD"}));
                           ASSERT_TRUE(r.ok());
-                          ++accounts;
+                          ++m.accounts;
                         } else if (what < 86) {
                           w.begin_savepoint();
-                          saved.push_back({model, posted, entries, accounts});
+                          saved.push_back(m);
                         } else if (!saved.empty()) {
                           bool keep = what < 93;
                           w.end_savepoint(keep);
-                          if (!keep) {
-                            model = saved.back().model;
-                            posted = saved.back().posted;
-                            entries = saved.back().entries;
-                            accounts = saved.back().accounts;
-                          }
+                          if (!keep) m = saved.back();
                           saved.pop_back();
                         }
-                        ASSERT_EQ(w.balance("s:a", cur("USD")), Amount::from_minor(posted));
+                        ASSERT_EQ(w.balance("s:a", cur("USD")), Amount::from_minor(m.posted));
                       }
                       while (!saved.empty()) {  // close what is open, undoing the outermost
                         w.end_savepoint(saved.size() > 1);
-                        if (saved.size() == 1) {
-                          model = saved.back().model;
-                          posted = saved.back().posted;
-                          entries = saved.back().entries;
-                          accounts = saved.back().accounts;
-                        }
+                        if (saved.size() == 1) m = saved.back();
                         saved.pop_back();
                       }
                     })))[0]
                     .ok());
-    std::map<std::string, std::string> stored;
     auto snap = ledger->snapshot();
-    snap->scan(t, "", [&](std::string_view k, std::string_view v) {
-      stored.emplace(k, v);
-      return true;
-    });
-    ASSERT_EQ(stored, model) << "round " << round;
-    ASSERT_EQ(*snap->balance("s:a", "USD"), Amount::from_minor(posted));
+    ASSERT_EQ(table_rows(*snap, t), m.rows) << "round " << round;
+    ASSERT_EQ(*snap->balance("s:a", "USD"), Amount::from_minor(m.posted));
     auto v = snap->verify();
     ASSERT_TRUE(v.ok) << v.problem;
-    ASSERT_EQ(v.entries, static_cast<uint64_t>(entries));
-    ASSERT_EQ(snap->last_seq(), static_cast<uint64_t>(entries));  // undone entries left no gap
+    ASSERT_EQ(v.entries, static_cast<uint64_t>(m.entries));
+    ASSERT_EQ(snap->last_seq(), static_cast<uint64_t>(m.entries));  // undone entries left no gap
   }
   size_t opened = 0;
   for (int i = 0; i < next; ++i)
     opened += ledger->snapshot()->account("s:x" + std::to_string(i)).has_value();
-  EXPECT_EQ(opened, static_cast<size_t>(accounts));
-  EXPECT_GT(entries, 50);
-  EXPECT_GT(accounts, 5);
+  EXPECT_EQ(opened, static_cast<size_t>(m.accounts));
+  EXPECT_GT(m.entries, 50);
+  EXPECT_GT(m.accounts, 5);
 }
 
 TEST(LedgerTables, SweepDeletesWhatItIsToldAcrossPagesAndStopsWhereItIsTold) {
   TempDir dir;
-  LedgerOptions o;
-  o.extra_tables = {"t"};
-  auto ledger = open_ledger(dir.sub("data"), o);
+  auto ledger = open_with_table(dir);
   TableId t = ledger->table("t");
   // 20,000 rows of ~100 bytes: several hundred LMDB pages, so deleting runs of rows empties
   // pages, merges them and moves the cursor across page boundaries.
@@ -811,12 +806,7 @@ TEST(LedgerTables, SweepDeletesWhatItIsToldAcrossPagesAndStopsWhereItIsTold) {
   for (int i = 0; i < 20000; ++i)
     if (doomed(i)) model.erase(key(i)), ++want;
   EXPECT_EQ(erased, want);
-  std::map<std::string, std::string> stored;
-  ledger->snapshot()->scan(t, "", [&](std::string_view k, std::string_view v) {
-    stored.emplace(k, v);
-    return true;
-  });
-  EXPECT_EQ(stored, model);
+  EXPECT_EQ(table_rows(*ledger->snapshot(), t), model);
   // A sweep to the end of the table erasing everything leaves it empty.
   ASSERT_TRUE(ledger
                   ->submit_and_wait(batch(std::make_unique<FnOp>([&](WriteTxn& w) {
