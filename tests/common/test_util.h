@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include "ledger/ledger.h"
 
@@ -78,6 +80,12 @@ Batch batch(Ops... ops) {
   Batch b;
   (b.push_back(std::move(ops)), ...);
   return b;
+}
+
+// Whether the long forms of tests run (TALLY_LONG=1; scripts/test also lifts the `long` label).
+inline bool long_form() {
+  const char* env = std::getenv("TALLY_LONG");
+  return env != nullptr && std::string_view(env) == "1";
 }
 
 inline std::unique_ptr<Ledger> open_ledger(const std::string& dir, LedgerOptions o = {}) {

@@ -885,11 +885,6 @@ std::optional<Amount> rpc_balance(Client& c, const std::string& account, const s
   return r->balances[0].balance;
 }
 
-bool long_form() {
-  const char* env = std::getenv("TALLY_LONG");
-  return env != nullptr && std::string_view(env) == "1";
-}
-
 // kill -9 of `tally serve` while a client posts batches of new ids, at a random moment after the
 // round's first acknowledgement, over several rounds. The model: the ids of every acknowledged
 // batch (which must all be there after a restart) and the batch in flight when the server died

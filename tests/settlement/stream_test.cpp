@@ -355,8 +355,7 @@ TEST_F(StreamTest, ShortForm) {
 }
 
 TEST_F(StreamTest, LongFormMillionEvents) {
-  const char* env = std::getenv("TALLY_LONG");
-  if (!env || std::string_view(env) != "1") GTEST_SKIP() << "set TALLY_LONG=1 to run";
+  if (!long_form()) GTEST_SKIP() << "set TALLY_LONG=1 to run";
   GeneratorOptions o;
   o.seed = 1'000'000;
   o.payees = 10000;
