@@ -28,6 +28,7 @@
 #include "common/test_util.h"
 #include "rpc/cli.h"
 #include "rpc/client.h"
+#include "rpc/serve_fixture.h"
 #include "rpc/tally.capnp.h"
 #include "rpc/wire.h"
 
@@ -35,62 +36,6 @@ namespace tally {
 namespace {
 
 using namespace tally::testing;
-
-constexpr const char* kConfig = R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%", service = "20%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "sale"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = []
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-
-[tokens]
-"tok-poster" = ["poster"]
-"tok-auditor" = ["auditor"]
-"tok-finance" = ["finance"]
-"tok-finaud" = ["finance", "auditor"]
-)toml";
-
-Config test_config() {
-  CurrencyTable t;
-  auto c = load_config(kConfig, t);
-  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
-  return *c;
-}
-
-PostItem open_item(std::string name, AccountKind kind, std::vector<std::string> codes,
-                   uint8_t flags = 0) {
-  return PostItem{OpenItem{account(std::move(name), kind, std::move(codes), flags)}};
-}
-PostItem entry_item(std::string id, std::string amount = "1.00") {
-  return PostItem{entry(std::move(id), {debit("ops:bank", amount), credit("ops:wallet", amount)})};
-}
-PostItem sale_item(std::string id, std::string seller, std::string amount) {
-  Event e;
-  e.header.id = std::move(id);
-  e.header.at = 1'767'607'200'000'000'000;  // 2026-01-05T10:00:00Z
-  e.header.marketplace = "shop";
-  e.body = SaleEvent{std::move(seller), std::move(amount), "EUR", "product", std::nullopt};
-  return PostItem{std::move(e)};
-}
-PostItem details_item(std::string id, std::string payee) {
-  Event e;
-  e.header.id = std::move(id);
-  e.header.at = 1'767'607'200'000'000'000;
-  e.header.marketplace = "shop";
-  e.body =
-      PayeeDetailsEvent{std::move(payee), "Paula", "FR7630006000011234567890189", "AGRIFRPPXXX"};
-  return PostItem{std::move(e)};
-}
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -768,72 +713,6 @@ TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
 
 // --- the tally binary: serve, SIGTERM, --connect equals --data ----------------------------------
 
-std::string tally_binary() {
-  return std::string(TALLY_BINARY_DIR) + "/rpc/tally";
-}
-
-class ServeProcessTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (::access(tally_binary().c_str(), X_OK) != 0)
-      GTEST_SKIP() << "build the tally binary first: " << tally_binary();
-    std::ofstream(dir_.sub("config.toml")) << kConfig;
-    address_ = "unix:" + dir_.sub("tally.sock");
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void spawn() {
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, 2);
-      std::string bin = tally_binary(), data = dir_.sub("data"), cfg = dir_.sub("config.toml");
-      ::execl(bin.c_str(), bin.c_str(), "serve", "--data", data.c_str(), "--listen",
-              address_.c_str(), "--config", cfg.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    // Ready when a login succeeds.
-    for (int i = 0; i < 500; ++i) {
-      ClientOptions o;
-      o.address = address_;
-      o.token = "tok-poster";
-      o.max_attempts = 1;
-      if (Client::connect(o).ok()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "tally serve did not come up";
-  }
-  // A client's options for the spawned server: retrying (across restarts) unless told otherwise.
-  ClientOptions options(const std::string& token, int max_attempts = 200) const {
-    ClientOptions o;
-    o.address = address_;
-    o.token = token;
-    o.max_attempts = max_attempts;
-    o.retry_delay_ms = 5;
-    return o;
-  }
-  void kill_nine() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  TempDir dir_;
-  std::string address_;
-  pid_t pid_ = -1;
-};
-
 TEST_F(ServeProcessTest, SigtermDrainsInFlightBatchesAndARestartServesAtOnce) {
   spawn();
   ClientOptions o = options("tok-poster");
@@ -875,14 +754,6 @@ TEST_F(ServeProcessTest, SigtermDrainsInFlightBatchesAndARestartServesAtOnce) {
   EXPECT_TRUE(v->ok) << v->problem;
   EXPECT_EQ(v->entries, uint64_t(kBatches) * kPerBatch);  // none lost, none doubled
   EXPECT_EQ(terminate(), 0);
-}
-
-// An account's balance in one currency through RPC; nullopt when the query is refused (an
-// account not yet opened, say).
-std::optional<Amount> rpc_balance(Client& c, const std::string& account, const std::string& code) {
-  auto r = c.balance(BalanceQuery{account, code, std::nullopt});
-  if (!r.ok() || r->balances.size() != 1) return std::nullopt;
-  return r->balances[0].balance;
 }
 
 // kill -9 of `tally serve` while a client posts batches of new ids, at a random moment after the
