@@ -1324,11 +1324,13 @@ class LedgerImpl final : public Ledger {
       done(std::move(r));
       return;
     }
+    size_t weight = 0;
+    for (const auto& op : batch) weight += op->weight();
     std::unique_lock lk(mu_);
     // Back-pressure: bound the memory queued behind the writer.
     space_cv_.wait(lk, [&] { return queued_items_ < kQueuedItemsMax || queue_.empty(); });
-    queued_items_ += batch.size();
-    queue_.push_back({std::move(batch), std::move(done)});
+    queued_items_ += weight;
+    queue_.push_back({std::move(batch), std::move(done), weight});
     lk.unlock();
     cv_.notify_one();
   }
@@ -1359,6 +1361,7 @@ class LedgerImpl final : public Ledger {
   struct Pending {
     Batch batch;
     Done done;
+    size_t weight = 0;  // sum of its ops' weight()
   };
 
   static Status lmdb_status(int rc, const std::string& what) {
@@ -1378,8 +1381,8 @@ class LedgerImpl final : public Ledger {
         if (queue_.empty()) return;  // stopping and drained
         size_t items = 0;
         while (!queue_.empty() &&
-               (group.empty() || items + queue_.front().batch.size() <= opt_.group_items_max)) {
-          items += queue_.front().batch.size();
+               (group.empty() || items + queue_.front().weight <= opt_.group_items_max)) {
+          items += queue_.front().weight;
           group.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -1414,6 +1417,9 @@ class LedgerImpl final : public Ledger {
         if (!committed) mdb_txn_abort(txn);
         if (e.rc == MDB_MAP_FULL && grow_map()) continue;
         return fail_group(group, e.rc, e.where);
+      } catch (const StoreCorruption& e) {  // a higher layer's record did not decode
+        if (!committed) mdb_txn_abort(txn);
+        return fail_group(group, MDB_CORRUPTED, e.what());
       }
     }
   }

@@ -34,9 +34,10 @@ struct LedgerOptions {
   size_t map_size_bytes = size_t(1) << 32;      // initial map (address space, not disk)
   size_t map_size_max_bytes = size_t(1) << 40;  // growth stops here: store_full
   size_t batch_items_max = 10000;               // per submitted batch; more: batch_too_large
-  // Items per write transaction. It bounds the pages one transaction dirties, whose buffers LMDB
-  // keeps until the store closes: with 12 clients posting, 10,000 kept tally serve at 189 MiB
-  // where 50,000 reached 367-419 MiB, for 0.77x the sales per second (docs/performance.md).
+  // Items (WriteOp::weight) per write transaction. It bounds the pages one transaction dirties,
+  // whose buffers LMDB keeps until the store closes: with 12 clients posting, 10,000 kept tally
+  // serve at 189 MiB where 50,000 reached 367-419 MiB, for 0.77x the sales per second
+  // (docs/performance.md).
   size_t group_items_max = 10000;
   std::vector<std::string> extra_tables;  // named tables for higher layers
   Clock clock = system_now_ns;            // commit times (injectable for tests)
@@ -84,6 +85,18 @@ using TableId = unsigned int;
 class WriteTxn;
 class Snapshot;
 
+// Read access to the tables of higher layers (LedgerOptions::extra_tables), in a read snapshot or
+// inside the writer's transaction: a higher layer's readers take this and work in both.
+class TableReader {
+ public:
+  virtual ~TableReader() = default;
+  virtual std::optional<std::string> get(TableId table, std::string_view key) = 0;
+  // Visits keys >= `from` in order while visit returns true; the views live for the call only.
+  virtual void scan(
+      TableId table, std::string_view from,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+};
+
 // One item of a batch. apply() runs on the writer thread inside the write transaction.
 // Contract: run every rejection check before changing anything; on rejection return an error
 // result having changed nothing; otherwise apply completely. apply() may run more than once for
@@ -93,6 +106,9 @@ class WriteOp {
  public:
   virtual ~WriteOp() = default;
   virtual ItemResult apply(WriteTxn& txn) = 0;
+  // How many ordinary items this op's writes are worth, for group_items_max and the queue's
+  // back-pressure: 1 for an entry or an event; a settlement chunk counts its payees.
+  virtual size_t weight() const { return 1; }
   bool linked = false;  // this item and the next commit or fail together
 };
 
@@ -127,9 +143,8 @@ struct PreparedEntry {
 
 // --- the writer's transaction ---------------------------------------------------------------
 
-class WriteTxn {
+class WriteTxn : public TableReader {
  public:
-  virtual ~WriteTxn() = default;
   // The commit time every entry of this transaction gets.
   virtual TimeNs commit_ns() const = 0;
 
@@ -161,15 +176,10 @@ class WriteTxn {
   virtual void begin_savepoint() = 0;
   virtual void end_savepoint(bool keep) = 0;
 
-  // Generic tables for higher layers. Keys at most 511 bytes (LMDB's limit).
-  virtual std::optional<std::string> get(TableId table, std::string_view key) = 0;
+  // Generic tables for higher layers (get and scan: TableReader; a scanned range must not be
+  // modified during the visit). Keys at most 511 bytes (LMDB's limit).
   virtual void put(TableId table, std::string_view key, std::string_view value) = 0;
   virtual void del(TableId table, std::string_view key) = 0;
-  // Visits keys >= `from` in order while visit returns true (the range must not be modified
-  // during the visit).
-  virtual void scan(
-      TableId table, std::string_view from,
-      const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
   // Visits keys >= `from` in order until `decide` returns Sweep::stop (or the table ends),
   // deleting each row for which it returns Sweep::erase. The deletion goes through the visiting
   // cursor, so a range emptied row by row costs one search, not one per row. Returns the number
@@ -244,9 +254,8 @@ struct VerifyReport {
   Digest head{};
 };
 
-class Snapshot {
+class Snapshot : public TableReader {
  public:
-  virtual ~Snapshot() = default;
   virtual uint64_t last_seq() = 0;
   virtual TimeNs last_commit_ns() = 0;
   virtual std::optional<TimeNs> closed_through() = 0;
@@ -277,10 +286,7 @@ class Snapshot {
   // Recomputes the hash chain, every running balance, every book's balance and the id index
   // from the journal; reports the first discrepancy. progress(done, total) is called now and then.
   virtual VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress = {}) = 0;
-
-  virtual std::optional<std::string> get(TableId table, std::string_view key) = 0;
-  virtual void scan(TableId table, std::string_view from,
-                    const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+  // get and scan of higher layers' tables: TableReader.
 };
 
 class Ledger {

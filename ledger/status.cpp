@@ -43,9 +43,10 @@ constexpr std::array kCodeNames = {
     "not_a_pay_date",
     "unknown_payout",
     "payout_already_settled",
+    "run_in_progress",
+    "interrupted",
 };
-static_assert(kCodeNames.size() == static_cast<size_t>(Code::payout_already_settled) + 1,
-              "every Code has a name");
+static_assert(kCodeNames.size() == static_cast<size_t>(kCodeLast) + 1, "every Code has a name");
 }  // namespace
 
 std::string_view code_name(Code code) {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,7 +62,11 @@ enum class Code : uint16_t {
   not_a_pay_date,
   unknown_payout,
   payout_already_settled,
+  run_in_progress,  // another run of the marketplace is in progress: it completes first
+  interrupted,      // the work stopped part way (the server is shutting down): resumable
 };
+// The last code: the name table and the wire's ErrorCode enum cover every code up to it.
+inline constexpr Code kCodeLast = Code::interrupted;
 
 std::string_view code_name(Code code);
 std::optional<Code> code_from_name(std::string_view name);
@@ -128,6 +133,16 @@ class [[nodiscard]] Status {
   Status(Kind k, std::string m) : kind_(k), message_(std::move(m)) {}
   Kind kind_ = Kind::ok;
   std::string message_;
+};
+
+// A stored record that does not decode: the store is damaged. Readers of higher layers' tables
+// throw it where a record is unreadable; like the ledger's own store failures it unwinds out of a
+// WriteOp to the writer (which reports it on every item of the transaction, nothing committed)
+// and out of a read to the caller's boundary (a server answers the call with an error, the CLI
+// exits 3). Never an assertion: a damaged store is the environment, not our bug.
+struct StoreCorruption : std::runtime_error {
+  explicit StoreCorruption(const std::string& what)
+      : std::runtime_error("corrupt record: " + what) {}
 };
 
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const std::string& why);

@@ -1,4 +1,4 @@
-// Defaults of Backend's settlement methods and the names of results.h's enums.
+// The names of results.h's enums and Backend's one default.
 #include "rpc/backend.h"
 
 namespace tally {
@@ -37,8 +37,14 @@ std::string_view carry_reason_name(CarryReason r) {
       return "on_hold";
     case CarryReason::no_details:
       return "no_details";
+    case CarryReason::account_closed:
+      return "account_closed";
   }
   TALLY_ASSERT(false, "carry reason " + std::to_string(static_cast<int>(r)));
+}
+
+std::string_view run_state_result_name(RunStateResult s) {
+  return s == RunStateResult::in_progress ? "in_progress" : "complete";
 }
 
 std::optional<PayoutFormat> parse_payout_format(std::string_view name) {
@@ -50,19 +56,6 @@ std::optional<PayoutFormat> parse_payout_format(std::string_view name) {
 std::optional<Currency> Backend::find_currency(std::string_view code) {
   static const CurrencyTable builtins;
   return builtins.find(code);
-}
-
-Reply<RunResult> Backend::settle(const SettleRequest&) {
-  return reject(Code::internal, "settle: not implemented");
-}
-Reply<std::vector<RunSummary>> Backend::runs(const std::string&) {
-  return reject(Code::internal, "runs: not implemented");
-}
-Reply<std::string> Backend::payouts(const std::string&, PayoutFormat) {
-  return reject(Code::internal, "payouts: not implemented");
-}
-Reply<ItemResult> Backend::hold(const HoldRequest&) {
-  return reject(Code::internal, "hold: not implemented");
 }
 
 }  // namespace tally

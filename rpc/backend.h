@@ -69,14 +69,16 @@ class Backend {
   // --- finance ---
   // Closes the books through `date` (YYYY-MM-DD, inclusive, UTC). bad_date.
   virtual Reply<ClosePeriodResult> close_period(const std::string& date) = 0;
-  // Settlement. Not implemented here yet: the defaults return a Rejection (Code::internal,
-  // "<command>: not implemented"). The settlement work overrides them.
-  virtual Reply<RunResult> settle(const SettleRequest& req);
-  virtual Reply<std::vector<RunSummary>> runs(const std::string& marketplace);
+  // Runs, previews, resumes or replays a settlement run (Settlement::settle), with its rows.
+  // progress(done, total, stage) reports planning and committed chunks.
+  virtual Reply<RunResult> settle(const SettleRequest& req,
+                                  const StagedProgressFn& progress = {}) = 0;
+  // Runs of a marketplace (complete and in progress), by pay date.
+  virtual Reply<std::vector<RunSummary>> runs(const std::string& marketplace) = 0;
   // A run's payout file as text (CSV header per SPEC section 5, or pain.001.001.03 XML).
-  virtual Reply<std::string> payouts(const std::string& run, PayoutFormat format);
+  virtual Reply<std::string> payouts(const std::string& run, PayoutFormat format) = 0;
   // Puts a payee on hold or takes it off (a payee_hold event).
-  virtual Reply<ItemResult> hold(const HoldRequest& req);
+  virtual Reply<ItemResult> hold(const HoldRequest& req) = 0;
 };
 
 // --- hooks the RPC work implements (rpc/client*.cpp, rpc/server*.cpp) ---------------------------

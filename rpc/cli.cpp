@@ -149,7 +149,8 @@ class Progress {
   Progress(bool enabled, std::ostream& err, std::string what)
       : enabled_(enabled), err_(err), what_(std::move(what)) {}
   ~Progress() { finish(); }
-  void update(uint64_t done, uint64_t total) {
+  // `stage`, when given, replaces the label ("planning chunk 2/9").
+  void update(uint64_t done, uint64_t total, const std::string& stage = {}) {
     if (!enabled_) return;
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now().time_since_epoch())
@@ -157,7 +158,7 @@ class Progress {
     if (shown_ && now - last_ < 200) return;
     last_ = now;
     shown_ = true;
-    err_ << "\r" << what_ << " " << done;
+    err_ << "\r\033[K" << (stage.empty() ? what_ : what_ + ": " + stage) << " " << done;
     if (total) err_ << "/" << total;
     err_ << std::flush;
   }
@@ -806,7 +807,9 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
   SettleRequest req{p.positional[0], *date, p.flags.count("--dry-run") > 0};
   Progress progress(c.terminal, c.err, "settling");
   progress.update(0, 0);
-  auto r = c.backend->settle(req);
+  auto r = c.backend->settle(req, [&](uint64_t done, uint64_t total, const std::string& stage) {
+    progress.update(done, total, stage);
+  });
   progress.finish();
   if (!r.ok()) return report(c, r);
   const RunResult& run = r.value();
@@ -820,7 +823,12 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
         .key("dry_run")
         .boolean(run.dry_run)
         .key("existing")
-        .boolean(run.existing);
+        .boolean(run.existing)
+        .field("state", run_state_result_name(run.state))
+        .key("chunks")
+        .unsigned_number(run.chunks)
+        .key("payees")
+        .unsigned_number(run.payees);
     w.key("released").begin_array();
     for (auto& l : run.released)
       w.begin_object()
@@ -858,7 +866,8 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
         << ", pay date " << run.pay_date << ", cut-off " << format_rfc3339(run.cutoff) << ")"
         << (run.existing ? ": already done, nothing posted" : "") << "\n";
   c.out << "released " << run.released.size() << ", paid " << run.payouts.size() << ", carried "
-        << run.carried.size() << "\n";
+        << run.carried.size() << " (" << run.payees << " payees in " << run.chunks
+        << (run.chunks == 1 ? " chunk" : " chunks") << ")\n";
   if (!run.payouts.empty()) {
     Table t({false, false, true});
     t.row({"PAYOUT", "PAYEE", "AMOUNT"});
@@ -892,8 +901,13 @@ int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
           .field("run", s.run)
           .field("pay_date", s.pay_date)
           .field("cutoff", format_rfc3339(s.cutoff))
-          .field("committed", format_rfc3339(s.committed_ns))
-          .key("payees_paid")
+          .field("state", run_state_result_name(s.state))
+          .key("chunks")
+          .unsigned_number(s.chunks)
+          .key("payees")
+          .unsigned_number(s.payees);
+      if (s.state == RunStateResult::complete) w.field("committed", format_rfc3339(s.committed_ns));
+      w.key("payees_paid")
           .unsigned_number(s.payees_paid)
           .key("payees_carried")
           .unsigned_number(s.payees_carried)
@@ -910,14 +924,18 @@ int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
     c.out << w.str() << "\n";
     return kExitOk;
   }
-  Table t({false, false, true, true, false});
-  t.row({"RUN", "PAY DATE", "PAID", "CARRIED", "TOTALS"});
+  Table t({false, false, false, true, true, false});
+  t.row({"RUN", "PAY DATE", "STATE", "PAID", "CARRIED", "TOTALS"});
   for (auto& s : r.value()) {
     std::string totals;
     for (auto& tot : s.paid_totals)
       totals += (totals.empty() ? "" : ", ") + money(tot.balance, tot.currency);
-    t.row({s.run, s.pay_date, std::to_string(s.payees_paid), std::to_string(s.payees_carried),
-           totals});
+    std::string state = s.state == RunStateResult::complete
+                            ? "complete"
+                            : "in progress (" + std::to_string(s.payees) + " payees, " +
+                                  std::to_string(s.chunks) + " chunks)";
+    t.row({s.run, s.pay_date, state, std::to_string(s.payees_paid),
+           std::to_string(s.payees_carried), totals});
   }
   t.print(c.out);
   return kExitOk;

@@ -134,19 +134,43 @@ class SinkImpl final : public wire::TextSink::Server {
   const TextSink* sink_;
 };
 
+// Relays progress to the calling thread; the stage, when the server names one, too.
 class ProgressImpl final : public wire::Progress::Server {
  public:
-  ProgressImpl(std::shared_ptr<CallerQueue> q, const ProgressFn* fn) : q_(std::move(q)), fn_(fn) {}
+  ProgressImpl(std::shared_ptr<CallerQueue> q, StagedProgressFn fn)
+      : q_(std::move(q)), fn_(std::move(fn)) {}
   kj::Promise<void> update(UpdateContext ctx) override {
     uint64_t done = ctx.getParams().getDone(), total = ctx.getParams().getTotal();
-    const ProgressFn* fn = fn_;
-    q_->push([fn, done, total] { (*fn)(done, total); });
+    std::string stage = wire::text(ctx.getParams().getStage());
+    q_->push([fn = fn_, done, total, stage = std::move(stage)] { fn(done, total, stage); });
     return kj::READY_NOW;
   }
 
  private:
   std::shared_ptr<CallerQueue> q_;
-  const ProgressFn* fn_;
+  StagedProgressFn fn_;
+};
+
+// Collects a run's rows as they arrive (on the I/O thread).
+class RunRowsImpl final : public wire::RunRows::Server {
+ public:
+  explicit RunRowsImpl(std::shared_ptr<RunRowsResult> into) : into_(std::move(into)) {}
+  kj::Promise<void> rows(RowsContext ctx) override {
+    auto part = wire::decode_rows(ctx.getParams());
+    if (!part)
+      return KJ_EXCEPTION(FAILED, "malformed run rows from the server: " + part.error().message);
+    auto move_all = [](auto& into, auto& from) {
+      into.insert(into.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+    };
+    move_all(into_->released, part->released);
+    move_all(into_->payouts, part->payouts);
+    move_all(into_->carried, part->carried);
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::shared_ptr<RunRowsResult> into_;
 };
 
 template <class T>
@@ -595,11 +619,15 @@ Reply<TrialBalanceResult> Client::trial_balance(std::optional<TimeNs> as_of) {
 
 Reply<VerifyReport> Client::verify(const ProgressFn& progress) {
   Impl& impl = *impl_;
-  const ProgressFn* prog = progress ? &progress : nullptr;
-  return impl.call<VerifyReport>([&impl, prog](std::shared_ptr<CallerQueue> q) {
-    return impl.auditor_read<VerifyReport>([prog, q](wire::Auditor::Client& a) {
+  StagedProgressFn staged;
+  if (progress)
+    staged = [&progress](uint64_t done, uint64_t total, const std::string&) {
+      progress(done, total);
+    };
+  return impl.call<VerifyReport>([&impl, staged](std::shared_ptr<CallerQueue> q) {
+    return impl.auditor_read<VerifyReport>([staged, q](wire::Auditor::Client& a) {
       auto req = a.verifyRequest();
-      if (prog) req.setProgress(kj::heap<ProgressImpl>(q, prog));
+      if (staged) req.setProgress(kj::heap<ProgressImpl>(q, staged));
       return req.send().then([](auto resp) -> Reply<VerifyReport> {
         if (resp.hasError()) return wire::decode_error(resp.getError());
         return wire::decode(resp.getResult());
@@ -678,22 +706,37 @@ class StringSink final : public wire::TextSink::Server {
 };
 }  // namespace
 
-Reply<RunResult> Client::settle(const SettleRequest& sr) {
+Reply<RunResult> Client::settle(const SettleRequest& sr, const StagedProgressFn& progress) {
   Impl& impl = *impl_;
-  // A settlement run is idempotent per (marketplace, pay date): retrying is safe.
-  return impl.call<RunResult>([&impl, sr](std::shared_ptr<CallerQueue>) {
-    return impl.retry<Reply<RunResult>>(finance_call<RunResult>([sr](wire::Finance::Client& f) {
-      auto req = f.settleRequest();
-      req.setMarketplace(wire::text_of(sr.marketplace));
-      req.setPayDate(wire::text_of(sr.pay_date));
-      req.setDryRun(sr.dry_run);
-      return req.send().then([](auto resp) -> Reply<RunResult> {
-        if (resp.hasError()) return wire::decode_error(resp.getError());
-        auto r = wire::decode(resp.getResult());
-        if (!r) return malformed<RunResult>(r.error());
-        return std::move(*r);
-      });
-    }));
+  // A settlement run is idempotent per (marketplace, pay date): retrying is safe, and a retry of a
+  // run cut off part way completes it. Each attempt gets the run's rows from the start.
+  StagedProgressFn staged;
+  if (progress)
+    staged = [&progress](uint64_t done, uint64_t total, const std::string& stage) {
+      progress(done, total, stage);
+    };
+  return impl.call<RunResult>([&impl, sr, staged](std::shared_ptr<CallerQueue> q) {
+    return impl.retry<Reply<RunResult>>(
+        finance_call<RunResult>([sr, staged, q](wire::Finance::Client& f) {
+          auto rows = std::make_shared<RunRowsResult>();
+          auto req = f.settleRequest();
+          req.setMarketplace(wire::text_of(sr.marketplace));
+          req.setPayDate(wire::text_of(sr.pay_date));
+          req.setDryRun(sr.dry_run);
+          req.setRows(kj::heap<RunRowsImpl>(rows));
+          if (staged) req.setProgress(kj::heap<ProgressImpl>(q, staged));
+          return req.send().then([rows](auto resp) -> Reply<RunResult> {
+            if (resp.hasError()) return wire::decode_error(resp.getError());
+            auto r = wire::decode(resp.getResult());
+            if (!r) return malformed<RunResult>(r.error());
+            if (rows->size() != r->rows)
+              return Failure{Failure::Kind::server_error,
+                             "the run's rows arrived short: " + std::to_string(rows->size()) +
+                                 " of " + std::to_string(r->rows)};
+            static_cast<RunRowsResult&>(*r) = std::move(*rows);
+            return std::move(*r);
+          });
+        }));
   });
 }
 

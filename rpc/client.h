@@ -84,7 +84,10 @@ class Client {
   Reply<VerifyReport> verify(const ProgressFn& progress = {});
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink);
   Reply<ClosePeriodResult> close_period(const std::string& date);
-  Reply<RunResult> settle(const SettleRequest& req);
+  // A run with its rows (the server streams them; they are collected here), and its progress.
+  // Retried across disconnects: a run is idempotent per (marketplace, pay date), and a retry of a
+  // run cut off part way completes it.
+  Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress = {});
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace);
   // The run's payout file, whole.
   Reply<std::string> payouts(const std::string& run, PayoutFormat format);

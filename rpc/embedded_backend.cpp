@@ -170,8 +170,9 @@ Reply<ItemResult> EmbeddedBackend::hold(const HoldRequest& req) {
   return std::move(r[0]);
 }
 
-Reply<RunResult> EmbeddedBackend::settle(const SettleRequest& req) {
-  auto r = settle_op(*service_, req);
+Reply<RunResult> EmbeddedBackend::settle(const SettleRequest& req,
+                                         const StagedProgressFn& progress) {
+  auto r = settle_op(*service_, req, progress);
   if (!r.ok()) return r.error();
   return std::move(r.value());
 }

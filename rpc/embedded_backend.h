@@ -43,7 +43,7 @@ class EmbeddedBackend : public Backend {
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink) override;
   Reply<ClosePeriodResult> close_period(const std::string& date) override;
   Reply<ItemResult> hold(const HoldRequest& req) override;
-  Reply<RunResult> settle(const SettleRequest& req) override;
+  Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress) override;
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace) override;
   Reply<std::string> payouts(const std::string& run, PayoutFormat format) override;
 

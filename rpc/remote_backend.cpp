@@ -135,7 +135,9 @@ class RemoteBackend final : public Backend {
     return client_->close_period(date);
   }
   Reply<ItemResult> hold(const HoldRequest& req) override { return client_->hold(req); }
-  Reply<RunResult> settle(const SettleRequest& req) override { return client_->settle(req); }
+  Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress) override {
+    return client_->settle(req, progress);
+  }
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace) override {
     return client_->runs(marketplace);
   }

@@ -147,7 +147,8 @@ struct PayoutLineResult {
   Amount amount;
 };
 // no_details: the payee has no bank details to pay to (see docs/settlement.md, "Runs").
-enum class CarryReason : uint8_t { below_minimum, negative, on_hold, no_details };
+// account_closed: a payee account is closed; nothing is released or paid.
+enum class CarryReason : uint8_t { below_minimum, negative, on_hold, no_details, account_closed };
 std::string_view carry_reason_name(CarryReason r);
 struct CarriedLine {
   std::string payee;
@@ -155,28 +156,51 @@ struct CarriedLine {
   Amount balance;
   CarryReason reason = CarryReason::below_minimum;
 };
-// SPEC section 5 `settle --json`: run, marketplace, pay_date, cutoff, released, payouts, carried.
-struct RunResult {
+// A run's rows, or a chunk of them, in payee order.
+struct RunRowsResult {
+  std::vector<ReleasedLine> released;
+  std::vector<PayoutLineResult> payouts;
+  std::vector<CarriedLine> carried;
+  size_t size() const { return released.size() + payouts.size() + carried.size(); }
+};
+struct RunTotalLine {
+  Currency currency;
+  Amount released, paid, carried;
+  uint64_t payees_paid = 0, payees_carried = 0;
+};
+enum class RunStateResult : uint8_t { in_progress, complete };
+std::string_view run_state_result_name(RunStateResult s);  // "in_progress", "complete"
+// SPEC section 5 `settle --json`: run, marketplace, pay_date, cutoff, released, payouts, carried;
+// and the run's state, chunks and totals.
+struct RunResult : RunRowsResult {
   std::string run;  // run id
   std::string marketplace;
   std::string pay_date;  // YYYY-MM-DD
   TimeNs cutoff = 0;
   bool dry_run = false;
   bool existing = false;  // the run already existed: returned as it was, nothing posted
-  std::vector<ReleasedLine> released;
-  std::vector<PayoutLineResult> payouts;
-  std::vector<CarriedLine> carried;
   std::vector<CurrencyTotal> paid_totals;  // per currency
+  RunStateResult state = RunStateResult::complete;
+  uint64_t chunks = 0;  // committed (a dry run: a run would commit)
+  uint64_t payees = 0;  // the run went through
+  uint64_t rows = 0;    // rows the run reported (released + payouts + carried)
+  std::vector<RunTotalLine> totals;
 };
 struct RunSummary {
   std::string run;
   std::string pay_date;
   TimeNs cutoff = 0;
-  TimeNs committed_ns = 0;
+  TimeNs committed_ns = 0;  // of the last chunk, once complete
   uint64_t payees_paid = 0;
   uint64_t payees_carried = 0;
   std::vector<CurrencyTotal> paid_totals;
+  RunStateResult state = RunStateResult::complete;
+  uint64_t chunks = 0;
+  uint64_t payees = 0;
 };
+// progress(done, total, stage) of work in stages ("planning chunk 2/9", "committing chunk 2/9").
+using StagedProgressFn =
+    std::function<void(uint64_t done, uint64_t total, const std::string& stage)>;
 
 enum class PayoutFormat : uint8_t { csv, pain001 };
 std::optional<PayoutFormat> parse_payout_format(std::string_view name);

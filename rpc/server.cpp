@@ -7,6 +7,7 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <capnp/rpc.h>
+#include <capnp/serialize.h>
 #include <kj/async-unix.h>
 #include <kj/debug.h>
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -91,9 +94,9 @@ class Channel {
     wake_locked();
     return true;
   }
-  void progress(uint64_t done, uint64_t total) {
+  void progress(uint64_t done, uint64_t total, std::string stage = {}) {
     std::lock_guard lock(m_);
-    progress_ = {done, total};
+    progress_ = {done, total, std::move(stage)};
     has_progress_ = true;
     wake_locked();
   }
@@ -113,9 +116,13 @@ class Channel {
   }
 
   // Loop side: the next thing to do, or a promise that resolves when there may be one.
+  struct Progress {
+    uint64_t done = 0, total = 0;
+    std::string stage;
+  };
   struct Next {
     std::optional<std::string> chunk;
-    std::optional<std::pair<uint64_t, uint64_t>> progress;
+    std::optional<Progress> progress;
     bool finished = false;
   };
   Next take() {
@@ -153,7 +160,7 @@ class Channel {
   std::condition_variable cv_;
   std::deque<std::string> chunks_;
   size_t queued_bytes_ = 0;
-  std::pair<uint64_t, uint64_t> progress_{0, 0};
+  Progress progress_;
   bool has_progress_ = false;
   bool finished_ = false;
   bool cancelled_ = false;
@@ -220,11 +227,12 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::Promise<void> post(Ctx ctx, const RoleSet& roles);
   // Posts decoded items (Service::post); resolves once they are durable.
   kj::Promise<std::vector<ItemResult>> submit(std::vector<PostItem> items, const RoleSet& roles);
-  // Runs `work` on a thread of its own (at most limits().max_long_reads at once), relaying what
-  // it writes to `sink` and its progress to `progress`; resolves to work's result.
+  // Sends one chunk a worker produced to the client (a TextSink write, a RunRows call).
+  using Sender = std::function<kj::Promise<void>(std::string chunk)>;
+  // Runs `work` on a thread of its own (at most limits().max_long_reads at once), relaying the
+  // chunks it produces through `send` and its progress to `progress`; resolves to work's result.
   template <class T>
-  kj::Promise<T> off_loop(std::function<T(ChunkingSink&, Channel&)> work,
-                          kj::Maybe<wire::TextSink::Client> sink,
+  kj::Promise<T> off_loop(std::function<T(ChunkingSink&, Channel&)> work, kj::Maybe<Sender> send,
                           kj::Maybe<wire::Progress::Client> progress);
 
   void remove(Connection* c) { connections_.erase(c); }
@@ -236,7 +244,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::Promise<void> accept_loop();
   kj::Promise<void> acquire_long_slot();
   void release_long_slot();
-  kj::Promise<void> pump(std::shared_ptr<Channel> ch, kj::Maybe<wire::TextSink::Client> sink,
+  kj::Promise<void> pump(std::shared_ptr<Channel> ch, kj::Maybe<Sender> send,
                          kj::Maybe<wire::Progress::Client> progress);
   kj::Promise<void> drain(uint64_t deadline_ms);
 
@@ -263,6 +271,35 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::TaskSet tasks_;
   friend class Connection;
 };
+
+namespace {
+// Chunks of text to a client's TextSink.
+// (A capability client does not copy; a Sender does: it holds the client by shared_ptr.)
+RpcServerImpl::Sender text_sender(wire::TextSink::Client client) {
+  auto sink = std::make_shared<wire::TextSink::Client>(kj::mv(client));
+  return [sink](std::string chunk) -> kj::Promise<void> {
+    auto req = sink->writeRequest();
+    req.setChunk(
+        capnp::Data::Reader(reinterpret_cast<const kj::byte*>(chunk.data()), chunk.size()));
+    return req.send();
+  };
+}
+// A run's rows, encoded on the worker as a RunRows.rows params message, to the client's RunRows.
+RpcServerImpl::Sender rows_sender(wire::RunRows::Client client) {
+  auto sink = std::make_shared<wire::RunRows::Client>(kj::mv(client));
+  return [sink](std::string chunk) -> kj::Promise<void> {
+    kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(chunk.data()),
+                                          chunk.size() / sizeof(capnp::word));
+    capnp::FlatArrayMessageReader message(words);
+    auto rows = message.getRoot<wire::RunRows::RowsParams>();
+    auto req = sink->rowsRequest();
+    req.setReleased(rows.getReleased());
+    req.setPayouts(rows.getPayouts());
+    req.setCarried(rows.getCarried());
+    return req.send().ignoreResult();
+  };
+}
+}  // namespace
 
 namespace {
 
@@ -411,7 +448,7 @@ class AuditorImpl final : public wire::Auditor::Server {
               sink.flush();
               return summary;
             },
-            p.getSink(), nullptr)
+            text_sender(p.getSink()), nullptr)
         .then([ctx](ExportSummary r) mutable { wire::encode(ctx.getResults().initResult(), r); });
   }
 
@@ -448,14 +485,38 @@ class FinanceImpl final : public wire::Finance::Server {
         });
   }
 
-  // Settlement runs on a thread of its own (planning is parallel, the commit waits for fsync).
+  // Settlement runs on a thread of its own (planning is parallel, each chunk waits for its
+  // commit). Its rows go to the caller's RunRows sink as the chunks commit; a caller that goes
+  // away does not stop the run.
   kj::Promise<void> settle(SettleContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
     auto p = ctx.getParams();
     SettleRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayDate()), p.getDryRun()};
+    kj::Maybe<wire::Progress::Client> progress;
+    if (p.hasProgress()) progress = p.getProgress();
+    kj::Maybe<RpcServerImpl::Sender> rows;
+    if (p.hasRows()) rows = rows_sender(p.getRows());
+    const bool want_rows = p.hasRows();
     return s_
         .off_loop<Result<RunResult>>(
-            [&svc = s_.service(), req](ChunkingSink&, Channel&) { return settle_op(svc, req); },
-            nullptr, nullptr)
+            [&svc = s_.service(), req, want_rows](ChunkingSink&, Channel& ch) {
+              std::function<void(RunRowsResult &&)> sink;
+              if (want_rows)
+                sink = [&ch](RunRowsResult&& part) {
+                  capnp::MallocMessageBuilder m;
+                  wire::encode_rows(m.initRoot<wire::RunRows::RowsParams>(), part);
+                  auto words = capnp::messageToFlatArray(m);
+                  auto bytes = words.asBytes();
+                  ch.push(std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+                };
+              return settle_op(
+                  svc, req,
+                  [&ch](uint64_t done, uint64_t total, const std::string& stage) {
+                    ch.progress(done, total, stage);
+                  },
+                  sink);
+            },
+            kj::mv(rows), kj::mv(progress))
         .then([ctx](Result<RunResult> r) mutable {
           if (!r)
             set_error(ctx.getResults(), r.error());
@@ -516,7 +577,7 @@ class FinanceImpl final : public wire::Finance::Server {
               sink.flush();
               return uint64_t{file->size()};
             },
-            p.getSink(), nullptr)
+            text_sender(p.getSink()), nullptr)
         .then([ctx](Result<uint64_t> r) mutable {
           if (!r)
             set_error(ctx.getResults(), r.error());
@@ -803,40 +864,38 @@ void RpcServerImpl::release_long_slot() {
   --long_running_;
 }
 
-kj::Promise<void> RpcServerImpl::pump(std::shared_ptr<Channel> ch,
-                                      kj::Maybe<wire::TextSink::Client> sink,
+kj::Promise<void> RpcServerImpl::pump(std::shared_ptr<Channel> ch, kj::Maybe<Sender> send,
                                       kj::Maybe<wire::Progress::Client> progress) {
   auto next = ch->take();
   kj::Promise<void> step = kj::READY_NOW;
   if (next.progress) {
     KJ_IF_MAYBE (p, progress) {
       auto req = p->updateRequest();
-      req.setDone(next.progress->first);
-      req.setTotal(next.progress->second);
+      req.setDone(next.progress->done);
+      req.setTotal(next.progress->total);
+      req.setStage(wire::text_of(next.progress->stage));
       step = req.send();
     }
   }
   if (next.chunk) {
-    KJ_IF_MAYBE (s, sink) {
-      auto req = s->writeRequest();
-      req.setChunk(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(next.chunk->data()),
-                                       next.chunk->size()));
-      step = step.then([req = kj::mv(req)]() mutable { return req.send(); });
+    KJ_IF_MAYBE (s, send) {
+      step = step.then(
+          [s = *s, chunk = std::move(*next.chunk)]() mutable { return s(std::move(chunk)); });
     }
   }
   if (next.finished) return step;
   bool got = next.chunk || next.progress;
-  return step.then([this, ch, got, sink = kj::mv(sink), progress = kj::mv(progress)]() mutable {
+  return step.then([this, ch, got, send = kj::mv(send), progress = kj::mv(progress)]() mutable {
     kj::Promise<void> wait = got ? kj::Promise<void>(kj::READY_NOW) : ch->when_ready();
-    return wait.then([this, ch, sink = kj::mv(sink), progress = kj::mv(progress)]() mutable {
-      return pump(ch, kj::mv(sink), kj::mv(progress));
+    return wait.then([this, ch, send = kj::mv(send), progress = kj::mv(progress)]() mutable {
+      return pump(ch, kj::mv(send), kj::mv(progress));
     });
   });
 }
 
 template <class T>
 kj::Promise<T> RpcServerImpl::off_loop(std::function<T(ChunkingSink&, Channel&)> work,
-                                       kj::Maybe<wire::TextSink::Client> sink,
+                                       kj::Maybe<Sender> sink,
                                        kj::Maybe<wire::Progress::Client> progress) {
   if (draining_) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
   return acquire_long_slot().then([this, work = kj::mv(work), sink = kj::mv(sink),
@@ -1002,7 +1061,7 @@ ServerStats ServerThread::stats() const {
 // --- tally serve --------------------------------------------------------------------------------
 
 int serve_main(const std::string& data_dir, const std::string& config_file,
-               const std::string& listen, std::ostream& err) {
+               const std::string& listen, uint64_t settle_chunk_payees, std::ostream& err) {
   if (data_dir.empty()) {
     err << "tally serve: --data DIR is required\n";
     return 2;
@@ -1026,12 +1085,30 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
   }
   if (so.config.tokens.empty())
     err << "tally serve: warning: no [tokens] configured; every login will be refused\n";
+  so.settle_chunk_payees = settle_chunk_payees;
+  so.log = [&err](const std::string& line) { err << "tally: " << line << "\n" << std::flush; };
   std::unique_ptr<Service> service;
   Status s = Service::open(std::move(so), &service);
   if (!s.ok()) {
     err << "tally serve: " << s.to_string() << "\n";
     return 3;
   }
+
+  // Runs a crash left in progress are completed before anything else of theirs can run (a run
+  // of another pay date of the marketplace waits for it), on a thread of their own while the
+  // server serves; a shutdown stops them between chunks, still resumable.
+  std::atomic<bool> stopping{false};
+  std::thread resume([&service, &stopping] {
+    for (const auto& [mk, date] : service->settlement().runs_in_progress()) {
+      if (stopping.load()) return;
+      SettleOptions o = service->settle_options();
+      o.stop = &stopping;
+      auto r = service->settlement().settle(mk, date, o);
+      if (!r && r.error().code != Code::interrupted)
+        service->log("run " + mk + ":" + date +
+                     " could not be completed at start: " + r.error().message);
+    }
+  });
 
   int code = 0;
   {
@@ -1055,6 +1132,8 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
       server.shutdown(30000).wait(io.waitScope);
     }
   }
+  stopping.store(true);
+  resume.join();
   service.reset();  // the ledger drains anything still queued and closes the store
   if (code == 0) err << "tally: stopped\n";
   return code;
@@ -1062,7 +1141,7 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
 
 int run_serve_command(const CliGlobals& globals, std::span<const std::string> args, std::istream&,
                       std::ostream&, std::ostream& err) {
-  std::string data = globals.data_dir, config = globals.config_file, listen;
+  std::string data = globals.data_dir, config = globals.config_file, listen, chunk;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& into) {
@@ -1077,6 +1156,8 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
       ok = value(config);
     else if (a == "--listen")
       ok = value(listen);
+    else if (a == "--settle-chunk-payees")
+      ok = value(chunk);
     else if (a.rfind("--data=", 0) == 0)
       data = a.substr(7);
     else if (a.rfind("--config=", 0) == 0)
@@ -1086,11 +1167,22 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
     else
       ok = false;
     if (!ok) {
-      err << "usage: tally serve --data DIR [--listen HOST:PORT|unix:/PATH] [--config FILE]\n";
+      err << "usage: tally serve --data DIR [--listen HOST:PORT|unix:/PATH] [--config FILE] "
+             "[--settle-chunk-payees N]\n";
       return 2;
     }
   }
-  return serve_main(data, config, listen, err);
+  uint64_t chunk_payees = 0;
+  if (!chunk.empty()) {
+    auto [end, ec] = std::from_chars(chunk.data(), chunk.data() + chunk.size(), chunk_payees);
+    if (ec != std::errc() || end != chunk.data() + chunk.size() || chunk_payees == 0 ||
+        chunk_payees > kSettleChunkPayeesMax) {
+      err << "tally serve: --settle-chunk-payees: a number of payees, 1.." << kSettleChunkPayeesMax
+          << "\n";
+      return 2;
+    }
+  }
+  return serve_main(data, config, listen, chunk_payees, err);
 }
 
 }  // namespace tally

@@ -102,11 +102,13 @@ class ServerThread {
   std::shared_ptr<State> state_;
 };
 
-// `tally serve [--data DIR] [--listen ADDR] [--config FILE]` (also reached as
-// run_serve_command from the CLI, rpc/backend.h). Opens the service, listens, prints
-// "tally: listening on ADDR" on `err`, serves until SIGTERM or SIGINT, drains and returns 0.
-// 2 for usage errors, 3 when the data directory, config or address cannot be used.
+// `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]` (also
+// reached as run_serve_command from the CLI, rpc/backend.h). Opens the service, completes the
+// settlement runs a crash left in progress (on a thread of their own, while serving), listens,
+// prints "tally: listening on ADDR" on `err`, logs there (a run's start, chunks and end), serves
+// until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors, 3 when the data directory,
+// config or address cannot be used. settle_chunk_payees 0: the default.
 int serve_main(const std::string& data_dir, const std::string& config_file,
-               const std::string& listen, std::ostream& err);
+               const std::string& listen, uint64_t settle_chunk_payees, std::ostream& err);
 
 }  // namespace tally

@@ -68,6 +68,19 @@ std::string post_item_id(const PostBody& body) {
                     body);
 }
 
+SettleOptions Service::settle_options() const {
+  SettleOptions o;
+  o.chunk_payees = options_.settle_chunk_payees;
+  if (options_.log) o.log = [this](const std::string& line) { log(line); };
+  return o;
+}
+
+void Service::log(const std::string& line) const {
+  if (!options_.log) return;
+  std::lock_guard lock(log_mu_);
+  options_.log(line);
+}
+
 Status Service::open(ServiceOptions options, std::unique_ptr<Service>* out) {
   std::unique_ptr<Service> s(new Service());
   s->options_ = std::move(options);

@@ -5,7 +5,9 @@
 // Thread safety: every method may be called from any thread concurrently.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,8 +51,12 @@ std::string post_item_id(const PostBody& body);
 
 struct ServiceOptions {
   std::string data_dir;
-  Config config;         // marketplaces and tokens
-  LedgerOptions ledger;  // dir and extra_tables are filled in by Service::open
+  Config config;                     // marketplaces and tokens
+  LedgerOptions ledger;              // dir and extra_tables are filled in by Service::open
+  uint64_t settle_chunk_payees = 0;  // payees per chunk of a settlement run; 0: the default
+  // Where the service logs what an operator wants to know (a run's start, chunks and end), a
+  // line at a time without a newline; called from any thread, one call at a time. May be empty.
+  std::function<void(const std::string&)> log;
 };
 
 class Service {
@@ -64,6 +70,10 @@ class Service {
   const Rules& rules() const { return *rules_; }
   // Settlement runs of the configured marketplaces (settle, runs, stored runs).
   Settlement& settlement() { return *settlement_; }
+  // The options every run of this service starts from: chunk size and log.
+  SettleOptions settle_options() const;
+  // Logs a line (ServiceOptions::log), if anyone listens.
+  void log(const std::string& line) const;
 
   // Posts items as one batch; items `roles` may not post get not_allowed and are not sent to
   // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable,
@@ -84,6 +94,7 @@ class Service {
   Service() = default;
   std::unique_ptr<WriteOp> make_op(PostItem item) const;
   ServiceOptions options_;
+  mutable std::mutex log_mu_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Rules> rules_;
   std::unique_ptr<Settlement> settlement_;

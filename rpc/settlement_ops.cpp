@@ -1,7 +1,5 @@
 #include "rpc/settlement_ops.h"
 
-#include <map>
-
 namespace tally {
 
 namespace {
@@ -15,6 +13,8 @@ CarryReason carry_of(SettlementCarry c) {
       return CarryReason::on_hold;
     case SettlementCarry::no_details:
       return CarryReason::no_details;
+    case SettlementCarry::account_closed:
+      return CarryReason::account_closed;
   }
   TALLY_ASSERT(false, "carry reason " + std::to_string(static_cast<int>(c)));
 }
@@ -24,34 +24,81 @@ Currency currency_of(const std::vector<Currency>& currencies, std::string_view c
     if (c.code() == code) return c;
   TALLY_ASSERT(false, "run currency " + std::string(code));
 }
+
+std::string stage_of(const RunProgress& p) {
+  std::string chunk =
+      "chunk " + std::to_string(p.chunks_done + 1) + "/" + std::to_string(p.chunks_total);
+  switch (p.phase) {
+    case RunProgress::Phase::planning:
+      return "planning " + chunk;
+    case RunProgress::Phase::committing:
+      return "committed " + std::to_string(p.chunks_done) + "/" + std::to_string(p.chunks_total) +
+             " chunks";
+    case RunProgress::Phase::replaying:
+      return "replaying";
+  }
+  return {};
+}
 }  // namespace
 
-RunResult to_run_result(const SettlementRun& r, bool dry_run) {
+RunRowsResult to_run_rows(const RunRows& r, const std::vector<Currency>& currencies) {
+  RunRowsResult out;
+  for (const auto& x : r.released)
+    out.released.push_back({x.payee, currency_of(currencies, x.currency), x.amount});
+  for (const auto& x : r.payouts)
+    out.payouts.push_back({x.payout, x.payee, currency_of(currencies, x.currency), x.amount});
+  for (const auto& x : r.carried)
+    out.carried.push_back(
+        {x.payee, currency_of(currencies, x.currency), x.balance, carry_of(x.reason)});
+  return out;
+}
+
+RunResult to_run_result(const SettlementRun& r) {
   RunResult out;
+  static_cast<RunRowsResult&>(out) = to_run_rows(r, r.currencies);
   out.run = r.run;
   out.marketplace = r.marketplace;
   out.pay_date = r.pay_date;
   out.cutoff = r.cutoff;
-  out.dry_run = dry_run;
+  out.dry_run = r.dry_run;
   out.existing = r.replayed;
-  for (const auto& x : r.released)
-    out.released.push_back({x.payee, currency_of(r.currencies, x.currency), x.amount});
-  for (const auto& x : r.payouts)
-    out.payouts.push_back({x.payout, x.payee, currency_of(r.currencies, x.currency), x.amount});
-  for (const auto& x : r.carried)
-    out.carried.push_back(
-        {x.payee, currency_of(r.currencies, x.currency), x.balance, carry_of(x.reason)});
-  for (const auto& t : r.totals)
-    out.paid_totals.push_back({currency_of(r.currencies, t.currency), t.paid, false});
+  out.state =
+      r.state == RunState::complete ? RunStateResult::complete : RunStateResult::in_progress;
+  out.chunks = r.chunks;
+  out.payees = r.payees;
+  out.rows = out.size();
+  for (const auto& t : r.totals) {
+    Currency c = currency_of(r.currencies, t.currency);
+    out.paid_totals.push_back({c, t.paid, false});
+    out.totals.push_back({c, t.released, t.paid, t.carried, t.payees_paid, t.payees_carried});
+  }
   return out;
 }
 
-Result<RunResult> settle_op(Service& service, const SettleRequest& req) {
-  SettleOptions o;
+Result<RunResult> settle_op(Service& service, const SettleRequest& req,
+                            const StagedProgressFn& progress,
+                            const std::function<void(RunRowsResult&&)>& rows) {
+  SettleOptions o = service.settle_options();
   o.dry_run = req.dry_run;
+  uint64_t sent = 0;
+  std::vector<Currency> currencies;
+  if (const MarketplaceConfig* mk = service.config().marketplace(req.marketplace))
+    currencies = mk->currencies;
+  if (rows)
+    o.rows = [&](RunRows&& part) {
+      RunRowsResult r = to_run_rows(part, currencies);
+      sent += r.size();
+      rows(std::move(r));
+    };
+  if (progress)
+    o.progress = [&](const RunProgress& p) {
+      progress(p.payees_done, p.payees_total, stage_of(p));
+    };
   auto r = service.settlement().settle(req.marketplace, req.pay_date, o);
   if (!r) return r.error();
-  return to_run_result(*r, req.dry_run && !r->replayed);
+  RunResult out = to_run_result(*r);
+  if (rows) out.rows = sent;
+  return out;
 }
 
 Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& marketplace) {
@@ -66,6 +113,10 @@ Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& mar
     x.pay_date = s.pay_date;
     x.cutoff = s.cutoff;
     x.committed_ns = s.committed_ns;
+    x.state =
+        s.state == RunState::complete ? RunStateResult::complete : RunStateResult::in_progress;
+    x.chunks = s.chunks;
+    x.payees = s.payees;
     for (const auto& t : s.totals) {
       x.payees_paid += t.payees_paid;
       x.payees_carried += t.payees_carried;
@@ -79,6 +130,10 @@ Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& mar
 Result<std::string> payouts_op(Service& service, const std::string& run, PayoutFormat format) {
   auto r = service.settlement().run(run);
   if (!r) return r.error();
+  if (r->state != RunState::complete)
+    return reject(Code::run_in_progress, "run: " + r->run +
+                                             " is in progress; its payout file exists once it "
+                                             "completes (settle it again to complete it)");
   if (format == PayoutFormat::csv) return payout_csv(r->lines);
   const MarketplaceConfig* mk = service.config().marketplace(r->marketplace);
   if (!mk)

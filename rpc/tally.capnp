@@ -101,6 +101,8 @@ enum ErrorCode {
   notAPayDate @34;
   unknownPayout @35;
   payoutAlreadySettled @36;
+  runInProgress @37;
+  interrupted @38;
 }
 
 # A business rejection: a stable code and a message naming the field.
@@ -363,6 +365,7 @@ enum CarryReason {
   negative @1;
   onHold @2;
   noDetails @3;  # the payee has no bank details to pay to
+  accountClosed @4;  # a payee account is closed: nothing released or paid
 }
 
 struct CarriedLine {
@@ -371,6 +374,23 @@ struct CarriedLine {
   reason @2 :CarryReason;
 }
 
+enum RunState {
+  inProgress @0;  # committed in part: the next settle of the run (or a restart) completes it
+  complete @1;
+}
+
+struct RunTotal {
+  currency @0 :Currency;
+  released @1 :Amount128;
+  paid @2 :Amount128;
+  carried @3 :Amount128;
+  payeesPaid @4 :UInt64;
+  payeesCarried @5 :UInt64;
+}
+
+# A run's header. Its rows (released, payouts, carried) go to the RunRows sink the caller passes
+# to `settle`, chunk by chunk in payee order; the lists here stay empty (a run of 10^6 payees
+# does not fit one message).
 struct Run {
   run @0 :Text;
   marketplace @1 :Text;
@@ -382,16 +402,24 @@ struct Run {
   payouts @7 :List(PayoutLine);
   carried @8 :List(CarriedLine);
   paidTotals @9 :List(CurrencyAmount);
+  state @10 :RunState;
+  chunks @11 :UInt64;   # chunks committed (a dry run: chunks a run would commit)
+  payees @12 :UInt64;   # payees the run went through
+  totals @13 :List(RunTotal);
+  rows @14 :UInt64;     # rows sent to the sink (released + payouts + carried)
 }
 
 struct RunSummary {
   run @0 :Text;
   payDate @1 :Text;
   cutoff @2 :Int64;
-  committedNs @3 :Int64;
+  committedNs @3 :Int64;  # the last chunk's commit time, once complete (0 while in progress)
   payeesPaid @4 :UInt64;
   payeesCarried @5 :UInt64;
   paidTotals @6 :List(CurrencyAmount);
+  state @7 :RunState;
+  chunks @8 :UInt64;
+  payees @9 :UInt64;
 }
 
 enum PayoutFormat {
@@ -406,9 +434,16 @@ interface TextSink {
   write @0 (chunk :Data) -> stream;
 }
 
-# Receives progress of long work (done of total; total 0 when unknown).
+# Receives progress of long work (done of total; total 0 when unknown). `stage` says what is being
+# counted when the work has stages ("planning chunk 3/20", "committing chunk 3/20"), else empty.
 interface Progress {
-  update @0 (done :UInt64, total :UInt64) -> stream;
+  update @0 (done :UInt64, total :UInt64, stage :Text) -> stream;
+}
+
+# Receives a settlement run's rows, a chunk at a time, in payee order. The server sends the next
+# call only once the previous one has returned: a slow receiver slows its own call only.
+interface RunRows {
+  rows @0 (released :List(ReleasedLine), payouts :List(PayoutLine), carried :List(CarriedLine));
 }
 
 # --- capabilities -------------------------------------------------------------------------------
@@ -448,7 +483,9 @@ interface Auditor {
 interface Finance {
   post @0 (items :List(Item)) -> (results :List(ItemResult));
   closePeriod @1 (date :Text) -> (error :Error, result :ClosePeriodResult);
-  settle @2 (marketplace :Text, payDate :Text, dryRun :Bool) -> (error :Error, result :Run);
+  # Runs, previews, resumes or replays a run. progress and rows may be null.
+  settle @2 (marketplace :Text, payDate :Text, dryRun :Bool, progress :Progress, rows :RunRows)
+      -> (error :Error, result :Run);
   runs @3 (marketplace :Text) -> (error :Error, runs :List(RunSummary));
   payouts @4 (run :Text, format :PayoutFormat, sink :TextSink) -> (error :Error, bytes :UInt64);
   hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)

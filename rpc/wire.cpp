@@ -5,9 +5,10 @@
 
 namespace tally::wire {
 
-static_assert(static_cast<uint16_t>(ErrorCode::PAYOUT_ALREADY_SETTLED) ==
-                  static_cast<uint16_t>(Code::payout_already_settled),
-              "ErrorCode must mirror tally::Code value for value");
+static_assert(static_cast<uint16_t>(ErrorCode::INTERRUPTED) == static_cast<uint16_t>(kCodeLast),
+              "ErrorCode must mirror tally::Code value for value, up to the last");
+static_assert(static_cast<uint16_t>(ErrorCode::RUN_IN_PROGRESS) ==
+              static_cast<uint16_t>(Code::run_in_progress));
 static_assert(static_cast<uint16_t>(ErrorCode::NOT_ALLOWED) ==
               static_cast<uint16_t>(Code::not_allowed));
 static_assert(static_cast<uint16_t>(ErrorCode::INTERNAL) == static_cast<uint16_t>(Code::internal));
@@ -17,7 +18,7 @@ namespace {
 using AccountKind_ = ::tally::wire::AccountKind;
 using Side_ = ::tally::wire::Side;
 
-constexpr uint16_t kErrorCodeCount = static_cast<uint16_t>(ErrorCode::PAYOUT_ALREADY_SETTLED) + 1;
+constexpr uint16_t kErrorCodeCount = static_cast<uint16_t>(kCodeLast) + 1;
 
 // Business times the ledger accepts (years 1900..2200, as in parse_rfc3339).
 const TimeNs kTimeMin = days_from_civil(1900, 1, 1) * kNsPerDay;
@@ -741,6 +742,8 @@ CarryReason carry_to_wire(tally::CarryReason c) {
       return CarryReason::ON_HOLD;
     case tally::CarryReason::no_details:
       return CarryReason::NO_DETAILS;
+    case tally::CarryReason::account_closed:
+      return CarryReason::ACCOUNT_CLOSED;
   }
   return CarryReason::BELOW_MINIMUM;
 }
@@ -754,6 +757,8 @@ Result<tally::CarryReason> carry_from_wire(CarryReason c) {
       return tally::CarryReason::on_hold;
     case CarryReason::NO_DETAILS:
       return tally::CarryReason::no_details;
+    case CarryReason::ACCOUNT_CLOSED:
+      return tally::CarryReason::account_closed;
   }
   return reject(Code::bad_request, "carried.reason: unknown carry reason");
 }
@@ -774,13 +779,10 @@ Result<std::vector<CurrencyTotal>> decode_totals(capnp::List<CurrencyAmount>::Re
 }
 }  // namespace
 
-void encode(Run::Builder b, const tally::RunResult& v) {
-  b.setRun(text_of(v.run));
-  b.setMarketplace(text_of(v.marketplace));
-  b.setPayDate(text_of(v.pay_date));
-  b.setCutoff(v.cutoff);
-  b.setDryRun(v.dry_run);
-  b.setExisting(v.existing);
+namespace {
+// Rows of a run: in a Run or in a RunRows.rows call (the same three lists).
+template <class B>
+void encode_rows_into(B b, const tally::RunRowsResult& v) {
   auto rel = b.initReleased(static_cast<unsigned>(v.released.size()));
   for (size_t i = 0; i < v.released.size(); ++i) {
     auto e = rel[static_cast<unsigned>(i)];
@@ -801,17 +803,10 @@ void encode(Run::Builder b, const tally::RunResult& v) {
     set_money(e.initBalance(), v.carried[i].currency, v.carried[i].balance);
     e.setReason(carry_to_wire(v.carried[i].reason));
   }
-  encode_totals(b.initPaidTotals(static_cast<unsigned>(v.paid_totals.size())), v.paid_totals);
 }
 
-Result<tally::RunResult> decode(Run::Reader r) {
-  tally::RunResult v;
-  v.run = text(r.getRun());
-  v.marketplace = text(r.getMarketplace());
-  v.pay_date = text(r.getPayDate());
-  v.cutoff = r.getCutoff();
-  v.dry_run = r.getDryRun();
-  v.existing = r.getExisting();
+template <class R>
+Result<bool> decode_rows_from(R r, tally::RunRowsResult& v) {
   auto rel = r.getReleased();
   for (size_t i = 0; i < rel.size(); ++i) {
     auto e = rel[static_cast<unsigned>(i)];
@@ -836,9 +831,91 @@ Result<tally::RunResult> decode(Run::Reader r) {
     if (!reason) return reason.error();
     v.carried.push_back(tally::CarriedLine{text(e.getPayee()), m->currency, m->balance, *reason});
   }
+  return true;
+}
+
+RunState state_to_wire(tally::RunStateResult s) {
+  return s == tally::RunStateResult::complete ? RunState::COMPLETE : RunState::IN_PROGRESS;
+}
+Result<tally::RunStateResult> state_from_wire(RunState s) {
+  switch (s) {
+    case RunState::COMPLETE:
+      return tally::RunStateResult::complete;
+    case RunState::IN_PROGRESS:
+      return tally::RunStateResult::in_progress;
+  }
+  return reject(Code::bad_request, "state: unknown run state");
+}
+}  // namespace
+
+void encode(Run::Builder b, const tally::RunResult& v) {
+  b.setRun(text_of(v.run));
+  b.setMarketplace(text_of(v.marketplace));
+  b.setPayDate(text_of(v.pay_date));
+  b.setCutoff(v.cutoff);
+  b.setDryRun(v.dry_run);
+  b.setExisting(v.existing);
+  encode_rows_into(b, v);
+  encode_totals(b.initPaidTotals(static_cast<unsigned>(v.paid_totals.size())), v.paid_totals);
+  b.setState(state_to_wire(v.state));
+  b.setChunks(v.chunks);
+  b.setPayees(v.payees);
+  b.setRows(v.rows);
+  auto tl = b.initTotals(static_cast<unsigned>(v.totals.size()));
+  for (size_t i = 0; i < v.totals.size(); ++i) {
+    auto e = tl[static_cast<unsigned>(i)];
+    const auto& t = v.totals[i];
+    set_currency(e.initCurrency(), t.currency);
+    set_amount(e.initReleased(), t.released);
+    set_amount(e.initPaid(), t.paid);
+    set_amount(e.initCarried(), t.carried);
+    e.setPayeesPaid(t.payees_paid);
+    e.setPayeesCarried(t.payees_carried);
+  }
+}
+
+Result<tally::RunResult> decode(Run::Reader r) {
+  tally::RunResult v;
+  v.run = text(r.getRun());
+  v.marketplace = text(r.getMarketplace());
+  v.pay_date = text(r.getPayDate());
+  v.cutoff = r.getCutoff();
+  v.dry_run = r.getDryRun();
+  v.existing = r.getExisting();
+  if (auto rows = decode_rows_from(r, v); !rows) return rows.error();
   auto totals = decode_totals(r.getPaidTotals(), "paidTotals");
   if (!totals) return totals.error();
   v.paid_totals = std::move(*totals);
+  auto state = state_from_wire(r.getState());
+  if (!state) return state.error();
+  v.state = *state;
+  v.chunks = r.getChunks();
+  v.payees = r.getPayees();
+  v.rows = r.getRows();
+  auto tl = r.getTotals();
+  for (size_t i = 0; i < tl.size(); ++i) {
+    auto e = tl[static_cast<unsigned>(i)];
+    std::string field = at("totals", i);
+    auto c = get_currency(e.getCurrency(), field + ".currency");
+    if (!c) return c.error();
+    tally::RunTotalLine t{*c,
+                          get_amount(e.getReleased()),
+                          get_amount(e.getPaid()),
+                          get_amount(e.getCarried()),
+                          e.getPayeesPaid(),
+                          e.getPayeesCarried()};
+    v.totals.push_back(t);
+  }
+  return v;
+}
+
+void encode_rows(RunRows::RowsParams::Builder b, const tally::RunRowsResult& v) {
+  encode_rows_into(b, v);
+}
+
+Result<tally::RunRowsResult> decode_rows(RunRows::RowsParams::Reader r) {
+  tally::RunRowsResult v;
+  if (auto rows = decode_rows_from(r, v); !rows) return rows.error();
   return v;
 }
 
@@ -850,6 +927,9 @@ void encode(RunSummary::Builder b, const tally::RunSummary& v) {
   b.setPayeesPaid(v.payees_paid);
   b.setPayeesCarried(v.payees_carried);
   encode_totals(b.initPaidTotals(static_cast<unsigned>(v.paid_totals.size())), v.paid_totals);
+  b.setState(state_to_wire(v.state));
+  b.setChunks(v.chunks);
+  b.setPayees(v.payees);
 }
 
 Result<tally::RunSummary> decode(RunSummary::Reader r) {
@@ -863,6 +943,11 @@ Result<tally::RunSummary> decode(RunSummary::Reader r) {
   auto totals = decode_totals(r.getPaidTotals(), "paidTotals");
   if (!totals) return totals.error();
   v.paid_totals = std::move(*totals);
+  auto state = state_from_wire(r.getState());
+  if (!state) return state.error();
+  v.state = *state;
+  v.chunks = r.getChunks();
+  v.payees = r.getPayees();
   return v;
 }
 

@@ -74,6 +74,9 @@ void encode(ClosePeriodResult::Builder b, const tally::ClosePeriodResult& v);
 tally::ClosePeriodResult decode(ClosePeriodResult::Reader r);
 void encode(Run::Builder b, const tally::RunResult& v);
 Result<tally::RunResult> decode(Run::Reader r);
+// The rows of a RunRows.rows call.
+void encode_rows(RunRows::RowsParams::Builder b, const tally::RunRowsResult& v);
+Result<tally::RunRowsResult> decode_rows(RunRows::RowsParams::Reader r);
 void encode(RunSummary::Builder b, const tally::RunSummary& v);
 Result<tally::RunSummary> decode(RunSummary::Reader r);
 

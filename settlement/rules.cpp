@@ -165,7 +165,6 @@ class EventOp final : public WriteOp {
     }
     Committed c = t.apply_entry(*prepared);
     extra();
-    tables::bump_market_version(t, h_, mk_->name);
     if (*need) t.end_savepoint(true);
     ItemResult r;
     r.id = ev_.header.id;
@@ -178,7 +177,6 @@ class EventOp final : public WriteOp {
   void record_event(WriteTxn& t) {
     t.put(h_.events, ev_.header.id,
           std::string_view(reinterpret_cast<const char*>(digest_.data()), digest_.size()));
-    tables::bump_market_version(t, h_, mk_->name);
   }
 
   ItemResult ok_no_entry(std::string detail = {}) const {

@@ -7,12 +7,12 @@
 namespace tally::tables {
 
 std::vector<std::string> all() {
-  return {kSales, kHolds, kPayees, kPayeeDetails, kEvents, kPayouts, kRuns, kMarketVersion};
+  return {kSales, kHolds, kPayees, kPayeeDetails, kEvents, kPayouts, kRuns, kRunChunks};
 }
 
 Handles Handles::of(const Ledger& l) {
   return Handles{l.table(kSales),  l.table(kHolds),   l.table(kPayees), l.table(kPayeeDetails),
-                 l.table(kEvents), l.table(kPayouts), l.table(kRuns),   l.table(kMarketVersion)};
+                 l.table(kEvents), l.table(kPayouts), l.table(kRuns),   l.table(kRunChunks)};
 }
 
 namespace {
@@ -43,7 +43,7 @@ bool decode_hold(std::string_view s, HoldValue& v) {
 }
 
 void visit_payee_holds(
-    Snapshot& snap, const Handles& h, std::string_view mk, std::string_view payee,
+    TableReader& snap, const Handles& h, std::string_view mk, std::string_view payee,
     const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit) {
   std::string prefix = join({mk, payee, ""});
   snap.scan(h.holds, prefix, [&](std::string_view k, std::string_view v) {
@@ -51,13 +51,14 @@ void visit_payee_holds(
     std::string_view rest = k.substr(prefix.size());  // currency \0 origin
     size_t z = rest.find('\0');
     HoldValue hv;
-    TALLY_ASSERT(z != std::string_view::npos && decode_hold(v, hv), "hold record");
+    if (z == std::string_view::npos || !decode_hold(v, hv))
+      throw StoreCorruption("hold of " + std::string(mk) + ":" + std::string(payee));
     visit(rest.substr(0, z), rest.substr(z + 1), hv);
     return true;
   });
 }
 
-std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view mk,
+std::vector<Hold> payee_holds(TableReader& snap, const Handles& h, std::string_view mk,
                               std::string_view payee) {
   std::vector<Hold> out;
   visit_payee_holds(snap, h, mk, payee,
@@ -120,26 +121,28 @@ bool decode_payee_details(std::string_view s, PayeeDetailsValue& v) {
   return d.done();
 }
 
-std::optional<PayeeDetailsValue> latest_payee_details(Snapshot& snap, const Handles& h,
+std::optional<PayeeDetailsValue> latest_payee_details(TableReader& snap, const Handles& h,
                                                       std::string_view mk, std::string_view payee) {
   std::string prefix = join({mk, payee, ""});
   std::optional<PayeeDetailsValue> out;
   snap.scan(h.payee_details, prefix, [&](std::string_view k, std::string_view v) {
     if (k.substr(0, prefix.size()) != prefix) return false;
     PayeeDetailsValue d;
-    TALLY_ASSERT(decode_payee_details(v, d), "payee details record");
+    if (!decode_payee_details(v, d))
+      throw StoreCorruption("payee details of " + std::string(mk) + ":" + std::string(payee));
     out = std::move(d);  // keys sort by business time: the last one is current
     return true;
   });
   return out;
 }
 
-std::optional<PayeeValue> payee_state(Snapshot& snap, const Handles& h, std::string_view mk,
+std::optional<PayeeValue> payee_state(TableReader& snap, const Handles& h, std::string_view mk,
                                       std::string_view payee) {
   auto v = snap.get(h.payees, payee_key(mk, payee));
   if (!v) return std::nullopt;
   PayeeValue p;
-  TALLY_ASSERT(decode_payee(*v, p), "payee record");
+  if (!decode_payee(*v, p))
+    throw StoreCorruption("payee record of " + std::string(mk) + ":" + std::string(payee));
   return p;
 }
 
@@ -164,25 +167,10 @@ std::string run_key(std::string_view mk, std::string_view pay_date) {
   return join({mk, pay_date});
 }
 
-uint64_t market_version(Snapshot& snap, const Handles& h, std::string_view mk) {
-  auto v = snap.get(h.market_version, mk);
-  uint64_t x = 0;
-  if (v) {
-    TALLY_ASSERT(v->size() == 8, "market version");
-    std::memcpy(&x, v->data(), 8);
-  }
-  return x;
-}
-uint64_t bump_market_version(WriteTxn& txn, const Handles& h, std::string_view mk) {
-  auto v = txn.get(h.market_version, mk);
-  uint64_t x = 0;
-  if (v) {
-    TALLY_ASSERT(v->size() == 8, "market version");
-    std::memcpy(&x, v->data(), 8);
-  }
-  ++x;
-  txn.put(h.market_version, mk, std::string_view(reinterpret_cast<const char*>(&x), 8));
-  return x;
+std::string run_chunk_key(std::string_view mk, std::string_view pay_date, uint64_t chunk) {
+  std::string k = join({mk, pay_date, ""});
+  put_be64(k, chunk);
+  return k;
 }
 
 std::string cash(std::string_view mk) {

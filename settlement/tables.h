@@ -25,12 +25,12 @@ inline constexpr const char* kPayeeDetails = "payee_details";
 inline constexpr const char* kEvents = "events";
 inline constexpr const char* kPayouts = "payouts";
 inline constexpr const char* kRuns = "runs";
-inline constexpr const char* kMarketVersion = "market_version";
+inline constexpr const char* kRunChunks = "run_chunks";
 std::vector<std::string> all();
 
 // Table handles of an open ledger.
 struct Handles {
-  TableId sales, holds, payees, payee_details, events, payouts, runs, market_version;
+  TableId sales, holds, payees, payee_details, events, payouts, runs, run_chunks;
   static Handles of(const Ledger& ledger);
 };
 
@@ -58,12 +58,12 @@ std::string encode_hold(const HoldValue& v);
 bool decode_hold(std::string_view s, HoldValue& v);
 
 // Every hold of one payee (any release), in (currency, origin) order.
-std::vector<Hold> payee_holds(Snapshot& snap, const Handles& h, std::string_view mk,
+std::vector<Hold> payee_holds(TableReader& snap, const Handles& h, std::string_view mk,
                               std::string_view payee);
 // The same without copying: visit(currency, origin, value) for every hold of one payee, in
 // (currency, origin) order; the views live for the call only.
 void visit_payee_holds(
-    Snapshot& snap, const Handles& h, std::string_view mk, std::string_view payee,
+    TableReader& snap, const Handles& h, std::string_view mk, std::string_view payee,
     const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit);
 
 // --- sales ------------------------------------------------------------------------------------
@@ -105,9 +105,9 @@ std::string payee_details_key(std::string_view mk, std::string_view payee, TimeN
                               std::string_view event_id);
 std::string encode_payee_details(const PayeeDetailsValue& v);
 bool decode_payee_details(std::string_view s, PayeeDetailsValue& v);
-std::optional<PayeeDetailsValue> latest_payee_details(Snapshot& snap, const Handles& h,
+std::optional<PayeeDetailsValue> latest_payee_details(TableReader& snap, const Handles& h,
                                                       std::string_view mk, std::string_view payee);
-std::optional<PayeeValue> payee_state(Snapshot& snap, const Handles& h, std::string_view mk,
+std::optional<PayeeValue> payee_state(TableReader& snap, const Handles& h, std::string_view mk,
                                       std::string_view payee);
 
 // --- events without an entry (delivered, payee_hold, payee_details, payout_result) --------------
@@ -126,13 +126,10 @@ std::string encode_payout(const PayoutValue& v);
 bool decode_payout(std::string_view s, PayoutValue& v);
 
 // --- runs -------------------------------------------------------------------------------------
-// runs: marketplace \0 YYYY-MM-DD -> the run's stored record (owned by settlement/run.h)
+// runs: marketplace \0 YYYY-MM-DD -> the run's record (the run journal: settlement/run_journal.h)
 std::string run_key(std::string_view mk, std::string_view pay_date);
-
-// --- market_version: marketplace -> u64, bumped by every write of the marketplace layer, so a
-// settlement run computed on a snapshot can tell, at commit, whether anything moved under it.
-uint64_t market_version(Snapshot& snap, const Handles& h, std::string_view mk);
-uint64_t bump_market_version(WriteTxn& txn, const Handles& h, std::string_view mk);
+// run_chunks: marketplace \0 YYYY-MM-DD \0 be64(chunk) -> the rows of one committed chunk
+std::string run_chunk_key(std::string_view mk, std::string_view pay_date, uint64_t chunk);
 
 // --- account names of the default chart (SPEC section 3) --------------------------------------
 std::string cash(std::string_view mk);

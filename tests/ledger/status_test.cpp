@@ -6,7 +6,7 @@ namespace tally {
 namespace {
 
 TEST(Status, CodeNamesRoundTrip) {
-  for (uint16_t i = 0; i <= static_cast<uint16_t>(Code::payout_already_settled); ++i) {
+  for (uint16_t i = 0; i <= static_cast<uint16_t>(kCodeLast); ++i) {
     auto c = static_cast<Code>(i);
     auto back = code_from_name(code_name(c));
     ASSERT_TRUE(back.has_value()) << i;

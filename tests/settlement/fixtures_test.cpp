@@ -978,9 +978,8 @@ std::vector<std::pair<std::string, std::string>> doc_examples() {
        "D shop:payees:p2:available 15.00 | C shop:revenue:fee_recharge 15.00"},
       {"pr-0126-p1", "D shop:payouts:in_transit 104.27 | C shop:cash 104.27"},
       {"pr-0126-p3", "D shop:payouts:in_transit 192.50 | C shop:payees:p3:available 192.50"},
-      {"~shop:2026-01-26:release:p1",
-       "D shop:payees:p1:pending 104.27 | C shop:payees:p1:available 104.27"},
-      {"~shop:2026-01-26:payout:p1",
+      {"~shop:2026-01-26:settle:p1",
+       "D shop:payees:p1:pending 104.27 | C shop:payees:p1:available 104.27 | "
        "D shop:payees:p1:available 104.27 | C shop:payouts:in_transit 104.27"},
       {"s-2001",
        "D shopper:cash 235839.03 | D shopper:expense:bank_fees 9460.97 | "
@@ -1128,16 +1127,15 @@ TEST_P(FixtureTest, QuarterMatchesTheIndependentlyComputedBooks) {
   EXPECT_TRUE(report.ok) << report.problem;
 
   // An auditor's trace: every line of every payee account's statement is one of the fixture's
-  // events or one of the runs' release and payout entries, and the lines add up to the balance.
+  // events or one of the runs' settlement entries, and the lines add up to the balance.
   std::set<std::string> ids;
   for (auto& e : events) ids.insert(e.event.header.id);
   for (auto d : pay_dates) {
     std::string run = mk + ":" + ymd(d);
     for (auto& a : snap->accounts(mk + ":payees")) {
       std::string p = a.name.substr(mk.size() + 8, a.name.rfind(':') - mk.size() - 8);
-      // Run entries are "~M:DATE:release:P": '~' starts the ids only tally makes.
-      ids.insert(kSystemIdPrefix + run + ":release:" + p);
-      ids.insert(kSystemIdPrefix + run + ":payout:" + p);
+      // A run's entry for a payee is "~M:DATE:settle:P": '~' starts the ids only tally makes.
+      ids.insert(kSystemIdPrefix + run + ":settle:" + p);
     }
   }
   for (auto& a : snap->accounts(mk + ":payees")) {

@@ -1,0 +1,223 @@
+#include "settlement/run_journal.h"
+
+#include <algorithm>
+
+#include "ledger/codec.h"
+
+namespace tally {
+
+namespace {
+
+constexpr std::string_view kRecordMagic = "tally.run.v2";
+constexpr std::string_view kRowsMagic = "tally.rows.v1";
+constexpr uint8_t kCarryMax = static_cast<uint8_t>(SettlementCarry::account_closed);
+
+void put_currency(Encoder& e, const Currency& c) {
+  e.str(c.code());
+  e.u8(static_cast<uint8_t>(c.exponent()));
+}
+std::optional<Currency> get_currency(Decoder& d) {
+  std::string code(d.str());
+  int exponent = d.u8();
+  if (!d.ok()) return std::nullopt;
+  return Currency::make(code, exponent);
+}
+
+// Amount text in a row needs its currency; rows store the code and look the exponent up.
+bool known(const std::vector<Currency>& currencies, std::string_view code) {
+  for (const auto& c : currencies)
+    if (c.code() == code) return true;
+  return false;
+}
+std::optional<Currency> find(const std::vector<Currency>& currencies, std::string_view code) {
+  for (const auto& c : currencies)
+    if (c.code() == code) return c;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode_run_record(const RunRecord& r) {
+  Encoder e;
+  e.bytes(kRecordMagic);
+  e.str(r.run), e.str(r.marketplace), e.str(r.pay_date), e.i64(r.cutoff);
+  e.u32(static_cast<uint32_t>(r.currencies.size()));
+  for (const auto& c : r.currencies) put_currency(e, c);
+  e.u8(static_cast<uint8_t>(r.state));
+  e.u64(r.chunks), e.u64(r.payees), e.str(r.last_payee);
+  e.u32(static_cast<uint32_t>(r.totals.size()));
+  for (const auto& t : r.totals) {
+    e.str(t.currency), e.i128(t.released.minor()), e.i128(t.paid.minor()),
+        e.i128(t.carried.minor());
+    e.u64(t.payees_paid), e.u64(t.payees_carried);
+  }
+  e.i64(r.started_ns), e.i64(r.committed_ns);
+  e.u64(r.released_rows), e.u64(r.payout_rows), e.u64(r.carried_rows);
+  return e.take();
+}
+
+bool decode_run_record(std::string_view bytes, RunRecord& r) {
+  Decoder d(bytes);
+  if (d.bytes(kRecordMagic.size()) != kRecordMagic) return false;
+  r.run = d.str(), r.marketplace = d.str(), r.pay_date = d.str(), r.cutoff = d.i64();
+  r.currencies.clear();
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    auto c = get_currency(d);
+    if (!c) return false;
+    r.currencies.push_back(*c);
+  }
+  uint8_t state = d.u8();
+  if (state != static_cast<uint8_t>(RunState::in_progress) &&
+      state != static_cast<uint8_t>(RunState::complete))
+    return false;
+  r.state = static_cast<RunState>(state);
+  r.chunks = d.u64(), r.payees = d.u64(), r.last_payee = d.str();
+  r.totals.clear();
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunTotal t;
+    t.currency = d.str();
+    t.released = Amount::from_minor(d.i128());
+    t.paid = Amount::from_minor(d.i128());
+    t.carried = Amount::from_minor(d.i128());
+    t.payees_paid = d.u64(), t.payees_carried = d.u64();
+    if (!known(r.currencies, t.currency)) return false;
+    r.totals.push_back(std::move(t));
+  }
+  r.started_ns = d.i64(), r.committed_ns = d.i64();
+  r.released_rows = d.u64(), r.payout_rows = d.u64(), r.carried_rows = d.u64();
+  return d.done();
+}
+
+std::string encode_run_rows(const RunRows& rows) {
+  Encoder e;
+  e.bytes(kRowsMagic);
+  e.u32(static_cast<uint32_t>(rows.released.size()));
+  for (const auto& x : rows.released) e.str(x.payee), e.str(x.currency), e.i128(x.amount.minor());
+  e.u32(static_cast<uint32_t>(rows.payouts.size()));
+  for (size_t i = 0; i < rows.payouts.size(); ++i) {
+    const auto& x = rows.payouts[i];
+    const auto& l = rows.lines[i];
+    e.str(x.payout), e.str(x.payee), e.str(x.currency), e.i128(x.amount.minor());
+    e.str(l.creditor_name), e.str(l.creditor_account), e.str(l.creditor_bic);
+  }
+  e.u32(static_cast<uint32_t>(rows.carried.size()));
+  for (const auto& x : rows.carried) {
+    e.str(x.payee), e.str(x.currency), e.i128(x.balance.minor());
+    e.u8(static_cast<uint8_t>(x.reason));
+  }
+  return e.take();
+}
+
+bool decode_run_rows(std::string_view bytes, const std::vector<Currency>& currencies,
+                     RunRows& rows) {
+  Decoder d(bytes);
+  if (d.bytes(kRowsMagic.size()) != kRowsMagic) return false;
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunRelease x{std::string(d.str()), std::string(d.str()), Amount::from_minor(d.i128())};
+    if (!known(currencies, x.currency)) return false;
+    rows.released.push_back(std::move(x));
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunPayout x{std::string(d.str()), std::string(d.str()), std::string(d.str()),
+                Amount::from_minor(d.i128())};
+    PayoutLine l;
+    l.creditor_name = d.str(), l.creditor_account = d.str(), l.creditor_bic = d.str();
+    auto c = find(currencies, x.currency);
+    if (!c) return false;
+    l.payout_id = x.payout, l.payee = x.payee, l.currency = *c, l.amount = x.amount;
+    rows.payouts.push_back(std::move(x));
+    rows.lines.push_back(std::move(l));
+  }
+  for (uint32_t i = 0, n = d.u32(); d.ok() && i < n; ++i) {
+    RunCarried x{std::string(d.str()), std::string(d.str()), Amount::from_minor(d.i128()), {}};
+    uint8_t reason = d.u8();
+    if (reason > kCarryMax || !known(currencies, x.currency)) return false;
+    x.reason = static_cast<SettlementCarry>(reason);
+    rows.carried.push_back(std::move(x));
+  }
+  return d.done();
+}
+
+std::optional<RunRecord> load_run_record(TableReader& t, const tables::Handles& h,
+                                         std::string_view mk, std::string_view pay_date) {
+  auto v = t.get(h.runs, tables::run_key(mk, pay_date));
+  if (!v) return std::nullopt;
+  RunRecord r;
+  if (!decode_run_record(*v, r))
+    throw StoreCorruption("run record " + std::string(mk) + ":" + std::string(pay_date));
+  return r;
+}
+
+void visit_run_records(TableReader& t, const tables::Handles& h, std::string_view mk,
+                       const std::function<bool(const RunRecord&)>& visit) {
+  std::string prefix = mk.empty() ? std::string() : std::string(mk) + '\0';
+  t.scan(h.runs, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.substr(0, prefix.size()) != prefix) return false;
+    RunRecord r;
+    if (!decode_run_record(v, r)) {
+      std::string id(k);
+      std::replace(id.begin(), id.end(), '\0', ':');
+      throw StoreCorruption("run record " + id);
+    }
+    return visit(r);
+  });
+}
+
+void visit_run_rows(TableReader& t, const tables::Handles& h, const RunRecord& record,
+                    const std::function<void(RunRows&&)>& visit) {
+  for (uint64_t k = 0; k < record.chunks; ++k) {
+    auto v = t.get(h.run_chunks, tables::run_chunk_key(record.marketplace, record.pay_date, k));
+    RunRows rows;
+    if (!v || !decode_run_rows(*v, record.currencies, rows))
+      throw StoreCorruption("rows of chunk " + std::to_string(k) + " of run " + record.run);
+    visit(std::move(rows));
+  }
+}
+
+std::optional<std::vector<RunTotal>> totals_with(std::vector<RunTotal> totals,
+                                                 const RunRows& rows) {
+  auto total = [&](const std::string& code) -> RunTotal& {
+    auto it =
+        std::lower_bound(totals.begin(), totals.end(), code,
+                         [](const RunTotal& t, const std::string& c) { return t.currency < c; });
+    if (it == totals.end() || it->currency != code)
+      it = totals.insert(it, RunTotal{code, {}, {}, {}});
+    return *it;
+  };
+  auto add = [](Amount& a, Amount b) {
+    auto s = checked_add(a, b);
+    if (s) a = *s;
+    return s.has_value();
+  };
+  for (const auto& x : rows.released)
+    if (!add(total(x.currency).released, x.amount)) return std::nullopt;
+  for (const auto& x : rows.payouts) {
+    RunTotal& t = total(x.currency);
+    if (!add(t.paid, x.amount)) return std::nullopt;
+    ++t.payees_paid;
+  }
+  for (const auto& x : rows.carried) {
+    RunTotal& t = total(x.currency);
+    if (!add(t.carried, x.balance)) return std::nullopt;
+    ++t.payees_carried;
+  }
+  return totals;
+}
+
+SettlementRun run_header(const RunRecord& r) {
+  SettlementRun s;
+  s.run = r.run;
+  s.marketplace = r.marketplace;
+  s.pay_date = r.pay_date;
+  s.cutoff = r.cutoff;
+  s.currencies = r.currencies;
+  s.totals = r.totals;
+  s.state = r.state;
+  s.chunks = r.chunks;
+  s.payees = r.payees;
+  s.started_ns = r.started_ns;
+  s.committed_ns = r.committed_ns;
+  return s;
+}
+
+}  // namespace tally
