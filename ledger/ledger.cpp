@@ -362,24 +362,55 @@ class WriteTxnImpl final : public WriteTxn {
   void begin_nested() {
     MDB_txn* child;
     check(mdb_txn_begin(mdb_txn_env(txn_), txn_, 0, &child), "nested begin");
-    saved_.push_back({txn_, st_});
+    saved_.push_back({txn_, st_, book_undo_.size(), account_undo_.size()});
     txn_ = child;
   }
   void end_nested(bool commit) {
     TALLY_ASSERT(!saved_.empty());
-    auto [parent, st] = saved_.back();
+    Saved saved = saved_.back();
     saved_.pop_back();
     if (commit) {
       MDB_txn* child = txn_;
-      txn_ = parent;
+      txn_ = parent_of(saved);
       check(mdb_txn_commit(child), "nested commit");
+      // The undo records stay while an enclosing savepoint may still undo them.
+      if (saved_.empty()) book_undo_.clear(), account_undo_.clear();
     } else {
       mdb_txn_abort(txn_);
-      txn_ = parent;
-      st_ = st;
+      txn_ = parent_of(saved);
+      st_ = saved.state;
+      while (book_undo_.size() > saved.book_undo) {
+        auto& [id, before] = book_undo_.back();
+        if (before)
+          books_[id] = *before;
+        else
+          books_.erase(id);
+        book_undo_.pop_back();
+      }
+      while (account_undo_.size() > saved.account_undo) {
+        auto& [name, before] = account_undo_.back();
+        auto it = accounts_.find(name);
+        if (before)
+          it->second = std::move(*before);
+        else
+          accounts_.erase(it);
+        account_undo_.pop_back();
+      }
     }
   }
+  // Writes the book rows this transaction changed, once each, in book order.
+  void flush_books() {
+    std::vector<uint64_t> ids;
+    ids.reserve(books_.size());
+    for (const auto& [id, b] : books_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (uint64_t id : ids) put_raw(dbs_.books, store::book_key(id), store::pod_bytes(books_[id]));
+    books_.clear();
+    book_undo_.clear();
+  }
   void write_meta() {
+    TALLY_ASSERT(saved_.empty(), "a savepoint is still open at the commit");
+    flush_books();
     put_pod(dbs_.meta, kMetaLastSeq, st_.last_seq);
     put_raw(dbs_.meta, kMetaHead, store::pod_bytes(st_.head));
     put_pod(dbs_.meta, kMetaNextAccount, st_.next_account_id);
@@ -397,7 +428,7 @@ class WriteTxnImpl final : public WriteTxn {
   TimeNs commit_ns() const override { return commit_ns_; }
 
   std::optional<Account> account(std::string_view name) override {
-    auto r = rd_.account_record(txn_, name);
+    const AccountRecord* r = account_record(name);
     if (!r) return std::nullopt;
     return TxnReader::to_account(name, *r);
   }
@@ -405,11 +436,11 @@ class WriteTxnImpl final : public WriteTxn {
     return rd_.currency(txn_, code);
   }
   Amount balance(std::string_view account, const Currency& c) override {
-    auto r = rd_.account_record(txn_, account);
+    const AccountRecord* r = account_record(account);
     if (!r) return Amount();
     for (const auto& b : r->books) {
       if (b.currency.code() == c.code()) {
-        auto book = rd_.book(txn_, b.book_id);
+        auto book = this->book(b.book_id);
         TALLY_ASSERT(book.has_value(), "book " + std::to_string(b.book_id));
         return Amount::from_minor(book->balance);
       }
@@ -432,60 +463,60 @@ class WriteTxnImpl final : public WriteTxn {
                                              format_rfc3339(st_.closed_end) + ")");
     PreparedEntry p;
     p.request_digest = request_digest;
-    std::unordered_map<std::string_view, AccountRecord> accounts;
+    p.books.reserve(entry.postings.size());
     struct Pending {
-      i128 balance;
+      uint64_t book_id;
+      i128 balance;  // after this entry's postings so far
       bool no_overdraft;
       size_t posting;
     };
-    std::map<uint64_t, Pending> pending;  // book -> balance after this entry's postings so far
+    std::vector<Pending> pending;  // one per book, in first-posting order
     for (size_t i = 0; i < entry.postings.size(); ++i) {
       const Posting& ps = entry.postings[i];
-      std::string field = "postings[" + std::to_string(i) + "]";
-      auto it = accounts.find(ps.account);
-      if (it == accounts.end()) {
-        auto rec = rd_.account_record(txn_, ps.account);
-        if (!rec)
-          return reject(Code::unknown_account,
-                        field + ".account: \"" + ps.account + "\" was never opened");
-        it = accounts.emplace(ps.account, std::move(*rec)).first;
-      }
-      const AccountRecord& acc = it->second;
+      auto field = [i] { return "postings[" + std::to_string(i) + "]"; };  // for messages only
+      const AccountRecord* rec = account_record(ps.account);
+      if (!rec)
+        return reject(Code::unknown_account,
+                      field() + ".account: \"" + ps.account + "\" was never opened");
+      const AccountRecord& acc = *rec;
       if (acc.flags & kClosed)
-        return reject(Code::account_closed, field + ".account: \"" + ps.account + "\" is closed");
+        return reject(Code::account_closed, field() + ".account: \"" + ps.account + "\" is closed");
       const store::AccountCurrency* ac = nullptr;
       for (const auto& b : acc.books)
         if (b.currency.code() == ps.currency.code()) ac = &b;
       if (!ac)
-        return reject(Code::currency_not_allowed, field + ".currency: \"" + ps.account +
+        return reject(Code::currency_not_allowed, field() + ".currency: \"" + ps.account +
                                                       "\" does not hold " +
                                                       std::string(ps.currency.code()));
       if (ac->currency.exponent() != ps.currency.exponent())
-        return reject(Code::bad_currency, field + ".currency: exponent mismatch for " +
+        return reject(Code::bad_currency, field() + ".currency: exponent mismatch for " +
                                               std::string(ps.currency.code()));
       i128 delta = posting_increases(ps.side, acc.kind) ? ps.amount.minor() : -ps.amount.minor();
-      auto pit = pending.find(ac->book_id);
+      auto pit = std::find_if(pending.begin(), pending.end(),
+                              [&](const Pending& x) { return x.book_id == ac->book_id; });
       if (pit == pending.end()) {
-        auto book = rd_.book(txn_, ac->book_id);
+        auto book = this->book(ac->book_id);
         TALLY_ASSERT(book.has_value(), "book " + std::to_string(ac->book_id) + " of " + ps.account);
-        pit =
-            pending.emplace(ac->book_id, Pending{book->balance, bool(acc.flags & kNoOverdraft), i})
-                .first;
+        pending.push_back(Pending{ac->book_id, book->balance, bool(acc.flags & kNoOverdraft), i});
+        pit = pending.end() - 1;
       }
       i128 next;
-      if (__builtin_add_overflow(pit->second.balance, delta, &next))
+      if (__builtin_add_overflow(pit->balance, delta, &next))
         return reject(Code::overflow,
-                      field + ".amount: the balance of \"" + ps.account + "\" would overflow");
-      pit->second.balance = next;
-      pit->second.posting = i;
+                      field() + ".amount: the balance of \"" + ps.account + "\" would overflow");
+      pit->balance = next;
+      pit->posting = i;
       p.books.push_back({ac->book_id, acc.kind, delta});
     }
     // Overdraft is judged on the entry's net effect per book: an entry may move money through a
     // no_overdraft account as long as the account ends the entry at or above zero.
-    for (const auto& [book_id, pend] : pending) {
+    // The first book (in book order) that would go below zero is the one reported.
+    std::sort(pending.begin(), pending.end(),
+              [](const Pending& a, const Pending& b) { return a.book_id < b.book_id; });
+    for (const Pending& pend : pending) {
       if (pend.no_overdraft && pend.balance < 0) {
         const Posting& ps = entry.postings[pend.posting];
-        auto cur = rd_.book(txn_, book_id);
+        auto cur = this->book(pend.book_id);
         return reject(
             Code::overdraft,
             "postings[" + std::to_string(pend.posting) + "]: \"" + ps.account +
@@ -512,7 +543,7 @@ class WriteTxnImpl final : public WriteTxn {
     rec.meta = p.entry.meta;
     for (size_t i = 0; i < p.books.size(); ++i) {
       const auto& b = p.books[i];
-      auto book = rd_.book(txn_, b.book_id);
+      auto book = this->book(b.book_id);
       TALLY_ASSERT(book.has_value(), "book " + std::to_string(b.book_id));
       i128 next;
       TALLY_ASSERT(!__builtin_add_overflow(book->balance, b.delta, &next),
@@ -523,7 +554,7 @@ class WriteTxnImpl final : public WriteTxn {
       PostingRecord pr{b.delta, next, p.entry.at, commit_ns_};
       put_raw(dbs_.postings, store::posting_key(b.book_id, seq, static_cast<uint16_t>(i)),
               store::pod_bytes(pr));
-      put_raw(dbs_.books, store::book_key(b.book_id), store::pod_bytes(*book));
+      set_book(b.book_id, *book);
       rec.postings.push_back(
           {b.book_id, p.entry.postings[i].side, p.entry.postings[i].amount.minor()});
     }
@@ -548,7 +579,8 @@ class WriteTxnImpl final : public WriteTxn {
                                               "]: unknown currency \"" +
                                               std::string(a.currencies[i].code()) + "\"");
     }
-    auto existing = rd_.account_record(txn_, a.name);
+    std::optional<AccountRecord> existing;
+    if (const AccountRecord* r = account_record(a.name)) existing = *r;
     AccountRecord rec;
     if (existing) {
       rec = *existing;
@@ -586,22 +618,26 @@ class WriteTxnImpl final : public WriteTxn {
               [](const auto& x, const auto& y) { return x.currency < y.currency; });
     put_raw(dbs_.accounts, a.name, store::encode_account(rec));
     if (!existing) put_raw(dbs_.account_names, store::book_key(rec.account_id), a.name);
+    set_account(a.name, std::move(rec));
     return true;
   }
 
   Result<bool> close_account(std::string_view name) {
-    auto rec = rd_.account_record(txn_, name);
-    if (!rec)
+    const AccountRecord* found = account_record(name);
+    if (!found)
       return reject(Code::unknown_account,
                     "account: \"" + std::string(name) + "\" was never opened");
-    if (rec->flags & kClosed) return false;
-    rec->flags |= kClosed;
-    put_raw(dbs_.accounts, name, store::encode_account(*rec));
+    if (found->flags & kClosed) return false;
+    AccountRecord rec = *found;
+    rec.flags |= kClosed;
+    put_raw(dbs_.accounts, name, store::encode_account(rec));
+    set_account(name, std::move(rec));
     return true;
   }
 
   Result<bool> close_period(TimeNs end) {
     if (end == st_.closed_end) return false;
+    flush_books();  // it reads the books table
     if (end < st_.closed_end)
       return reject(Code::bad_date, "through: the books are already closed before " +
                                         format_rfc3339(st_.closed_end));
@@ -670,6 +706,52 @@ class WriteTxnImpl final : public WriteTxn {
   }
 
  private:
+  struct Saved {
+    MDB_txn* parent;
+    State state;
+    size_t book_undo, account_undo;  // the undo logs' sizes when the savepoint began
+  };
+  static MDB_txn* parent_of(const Saved& s) { return s.parent; }
+
+  // Books go through a write-back cache: read once, changed in memory, written once per
+  // transaction (flush_books). The in-transit account of a settlement run is posted to by every
+  // payee of a chunk, a marketplace's cash account by every sale of a group.
+  std::optional<BookRecord> book(uint64_t id) {
+    if (auto it = books_.find(id); it != books_.end()) return it->second;
+    return rd_.book(txn_, id);
+  }
+  void set_book(uint64_t id, const BookRecord& b) {
+    auto it = books_.find(id);
+    if (!saved_.empty())  // a savepoint may undo this
+      book_undo_.emplace_back(
+          id, it == books_.end() ? std::nullopt : std::optional<BookRecord>(it->second));
+    if (it == books_.end())
+      books_.emplace(id, b);
+    else
+      it->second = b;
+  }
+
+  // Account records are read once per transaction and kept decoded (a sale's marketplace
+  // accounts, a payee's accounts that a settlement chunk reads twice); opening and closing
+  // accounts write the store and this cache alike, with an undo log like the books'.
+  const AccountRecord* account_record(std::string_view name) {
+    if (auto it = accounts_.find(name); it != accounts_.end()) return &it->second;
+    auto r = rd_.account_record(txn_, name);
+    if (!r) return nullptr;
+    return &accounts_.emplace(std::string(name), std::move(*r)).first->second;
+  }
+  void set_account(std::string_view name, AccountRecord rec) {
+    auto it = accounts_.find(name);
+    if (!saved_.empty())
+      account_undo_.emplace_back(std::string(name), it == accounts_.end()
+                                                        ? std::nullopt
+                                                        : std::optional<AccountRecord>(it->second));
+    if (it == accounts_.end())
+      accounts_.emplace(std::string(name), std::move(rec));
+    else
+      it->second = std::move(rec);
+  }
+
   void put_raw(MDB_dbi db, std::string_view key, std::string_view value, unsigned flags = 0) {
     MDB_val k = to_val(key), v = to_val(value);
     check(mdb_put(txn_, db, &k, &v, flags), "mdb_put");
@@ -684,7 +766,15 @@ class WriteTxnImpl final : public WriteTxn {
   const Dbs& dbs_;
   TimeNs commit_ns_;
   State st_;
-  std::vector<std::pair<MDB_txn*, State>> saved_;
+  std::vector<Saved> saved_;
+  std::unordered_map<uint64_t, BookRecord> books_;  // changed in this transaction
+  std::vector<std::pair<uint64_t, std::optional<BookRecord>>> book_undo_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, AccountRecord, NameHash, std::equal_to<>> accounts_;
+  std::vector<std::pair<std::string, std::optional<AccountRecord>>> account_undo_;
 };
 
 // ------------------------------------------------------------------------------------------

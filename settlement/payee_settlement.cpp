@@ -104,7 +104,7 @@ std::string run_payout_id(std::string_view run_id, std::string_view payee, std::
 }
 
 PayeeWork payee_work(std::string payee, PayeeState state, const MarketplaceConfig& mk,
-                     std::string_view run_id, TimeNs cutoff) {
+                     std::string_view run_id, TimeNs cutoff, bool build_entry) {
   PayeeWork w;
   w.payee = std::move(payee);
   w.state = std::move(state);
@@ -134,7 +134,7 @@ PayeeWork payee_work(std::string payee, PayeeState state, const MarketplaceConfi
       w.rows.carried.push_back({w.payee, code, after, *d.carry});
     }
   }
-  if (!e.postings.empty()) {
+  if (build_entry && !e.postings.empty()) {
     Digest digest = sha256("run-entry", canonical_entry_bytes(e));
     w.entry.emplace(std::move(e), digest);
   }

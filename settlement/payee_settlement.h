@@ -78,7 +78,8 @@ struct PayeeWork {
   RunRows rows;
 };
 // Decides and builds. The entry is dated at the cut-off, kind "settlement", meta {"run": id}.
+// A preview (build_entry false) needs the rows only.
 PayeeWork payee_work(std::string payee, PayeeState state, const MarketplaceConfig& mk,
-                     std::string_view run_id, TimeNs cutoff);
+                     std::string_view run_id, TimeNs cutoff, bool build_entry = true);
 
 }  // namespace tally

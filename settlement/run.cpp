@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "settlement/payee_settlement.h"
 #include "settlement/run_chunk.h"
@@ -69,12 +70,16 @@ std::vector<PayeeWork> plan_chunk(Ledger& ledger, const tables::Handles& h,
   tbb::enumerable_thread_specific<std::unique_ptr<Snapshot>> snaps(
       [&] { return ledger.snapshot(); });
   std::atomic<uint64_t> done{0};
-  in_arena(opt.threads, [&] {
+  // A real run plans the next chunk while the writer commits this one: one core is the writer's.
+  int threads = opt.threads;
+  if (threads == 0 && !opt.dry_run)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
+  in_arena(threads, [&] {
     tbb::parallel_for(tbb::blocked_range<size_t>(begin, end, 64), [&](const auto& range) {
       auto& s = snaps.local();
       for (size_t i = range.begin(); i != range.end(); ++i)
         work[i - begin] = payee_work(payees[i], read_payee_state(*s, h, mk, payees[i], cutoff), mk,
-                                     run_id, cutoff);
+                                     run_id, cutoff, !opt.dry_run);
       if (planned) planned(done.fetch_add(range.size()) + range.size());
     });
   });
@@ -279,17 +284,21 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
     }
 
     // Commit chunk k while chunk k+1 is planned.
-    std::shared_ptr<const ChunkPlan> next = plan(0);
+    std::shared_ptr<ChunkPlan> next = plan(0);
     bool restart = false;
     for (uint64_t k = 0; k < chunks && !restart; ++k) {
       auto out = std::make_shared<ChunkOutcome>();
       std::promise<std::vector<ItemResult>> done;
       auto committed = done.get_future();
       const auto c0 = std::chrono::steady_clock::now();
+      std::chrono::steady_clock::time_point c1;  // when the writer reported the chunk durable
+      std::shared_ptr<ChunkPlan> current = std::move(next);
       Batch b;
-      b.push_back(make_chunk_op(rules_, next, out));
-      ledger.submit(std::move(b),
-                    [&done](std::vector<ItemResult> r) { done.set_value(std::move(r)); });
+      b.push_back(make_chunk_op(rules_, current, out));
+      ledger.submit(std::move(b), [&done, &c1](std::vector<ItemResult> r) {
+        c1 = std::chrono::steady_clock::now();
+        done.set_value(std::move(r));
+      });
       next = k + 1 < chunks ? plan(k + 1) : nullptr;
       std::vector<ItemResult> r = committed.get();
       if (!r[0].ok() && out->kind != ChunkOutcome::Kind::refused) {
@@ -312,15 +321,18 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
           break;
       }
       committed_any = true;
-      header.redecided += out->redecided;
+      header.redecided += out->redecided.size();
+      header.commit_wait_ns +=
+          std::chrono::duration_cast<std::chrono::nanoseconds>(c1 - c0).count();
       SettlementRun now = run_header(out->record);
       now.dry_run = false;
       now.redecided = header.redecided;
+      now.commit_wait_ns = header.commit_wait_ns;
       header = std::move(now);
-      emit(std::move(out->rows));
+      emit(take_rows(*current, *out));
       log("chunk " + std::to_string(out->record.chunks) + "/" +
           std::to_string(first_chunk + chunks) + ": " + std::to_string(out->payees) + " payees (" +
-          std::to_string(out->redecided) + " decided again) in " + ms_text(c0));
+          std::to_string(out->redecided.size()) + " decided again) in " + ms_text(c0));
       progress(RunProgress::Phase::committing, out->record.payees, payees_total, out->record.chunks,
                first_chunk + chunks);
       if (out->kind == ChunkOutcome::Kind::stopped) {

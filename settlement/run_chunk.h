@@ -20,6 +20,7 @@
 // caller; the outcome is written by the op and read by the caller once the batch is done.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,12 +44,17 @@ struct ChunkPlan {
 struct ChunkOutcome {
   enum class Kind : uint8_t { committed, stopped, conflict, refused };
   Kind kind = Kind::refused;
-  RunRecord record;              // as the op left it (committed, stopped) or found it (conflict)
-  RunRows rows;                  // the rows the chunk committed
-  uint64_t payees = 0;           // payees gone through
-  uint64_t redecided = 0;        // of which decided again at commit
+  RunRecord record;     // as the op left it (committed, stopped) or found it (conflict)
+  uint64_t payees = 0;  // payees gone through: the plan's first `payees`
+  // The payees decided again at commit, by their index in the plan; the others committed as
+  // planned. (The writer does not copy the plan's rows: take_rows gathers them from both.)
+  std::deque<std::pair<size_t, PayeeWork>> redecided;  // a deque: the op keeps pointers into it
   std::optional<Rejection> why;  // stopped: the payee's rejection; refused: why
 };
+
+// The rows a chunk committed, in payee order, moved out of its plan and outcome (once the op is
+// done with them).
+RunRows take_rows(ChunkPlan& plan, ChunkOutcome& out);
 
 // The op. `out` is reset each time the op applies (the writer may apply it more than once).
 std::unique_ptr<WriteOp> make_chunk_op(const Rules& rules, std::shared_ptr<const ChunkPlan> plan,

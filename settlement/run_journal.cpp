@@ -89,22 +89,35 @@ bool decode_run_record(std::string_view bytes, RunRecord& r) {
 }
 
 std::string encode_run_rows(const RunRows& rows) {
+  const RunRows* one = &rows;
+  return encode_run_rows(std::span<const RunRows* const>(&one, 1));
+}
+
+std::string encode_run_rows(std::span<const RunRows* const> parts) {
   Encoder e;
   e.bytes(kRowsMagic);
-  e.u32(static_cast<uint32_t>(rows.released.size()));
-  for (const auto& x : rows.released) e.str(x.payee), e.str(x.currency), e.i128(x.amount.minor());
-  e.u32(static_cast<uint32_t>(rows.payouts.size()));
-  for (size_t i = 0; i < rows.payouts.size(); ++i) {
-    const auto& x = rows.payouts[i];
-    const auto& l = rows.lines[i];
-    e.str(x.payout), e.str(x.payee), e.str(x.currency), e.i128(x.amount.minor());
-    e.str(l.creditor_name), e.str(l.creditor_account), e.str(l.creditor_bic);
-  }
-  e.u32(static_cast<uint32_t>(rows.carried.size()));
-  for (const auto& x : rows.carried) {
-    e.str(x.payee), e.str(x.currency), e.i128(x.balance.minor());
-    e.u8(static_cast<uint8_t>(x.reason));
-  }
+  auto count = [&](auto member) {
+    size_t n = 0;
+    for (const RunRows* r : parts) n += (r->*member).size();
+    e.u32(static_cast<uint32_t>(n));
+  };
+  count(&RunRows::released);
+  for (const RunRows* r : parts)
+    for (const auto& x : r->released) e.str(x.payee), e.str(x.currency), e.i128(x.amount.minor());
+  count(&RunRows::payouts);
+  for (const RunRows* r : parts)
+    for (size_t i = 0; i < r->payouts.size(); ++i) {
+      const auto& x = r->payouts[i];
+      const auto& l = r->lines[i];
+      e.str(x.payout), e.str(x.payee), e.str(x.currency), e.i128(x.amount.minor());
+      e.str(l.creditor_name), e.str(l.creditor_account), e.str(l.creditor_bic);
+    }
+  count(&RunRows::carried);
+  for (const RunRows* r : parts)
+    for (const auto& x : r->carried) {
+      e.str(x.payee), e.str(x.currency), e.i128(x.balance.minor());
+      e.u8(static_cast<uint8_t>(x.reason));
+    }
   return e.take();
 }
 

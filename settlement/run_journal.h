@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,8 @@ bool decode_run_record(std::string_view bytes, RunRecord& r);
 // One chunk's rows. Amounts are stored as minor units with their currency code; `currencies`
 // (the run's) gives their exponents back.
 std::string encode_run_rows(const RunRows& rows);
+// The same bytes for rows given in parts (a chunk's, payee by payee), without gathering them.
+std::string encode_run_rows(std::span<const RunRows* const> parts);
 bool decode_run_rows(std::string_view bytes, const std::vector<Currency>& currencies,
                      RunRows& rows);
 
