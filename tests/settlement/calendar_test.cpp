@@ -29,7 +29,7 @@ MarketplaceConfig market(Date anchor, int every_days, std::vector<Date> holidays
   m.name = "m";
   m.timezone = std::string(tz);
   m.zone = date::locate_zone(tz);
-  m.schedule = Schedule{anchor, every_days};
+  m.schedule = EveryDaysSchedule{anchor, every_days};
   m.holidays = std::move(holidays);
   return m;
 }
@@ -89,7 +89,7 @@ TEST(CalendarTest, AnchorInThePastAndInTheFuture) {
   EXPECT_EQ(p->k, -52);
   EXPECT_FALSE(pay_date_for(m, day(2026, 3, 3)).has_value());    // a Tuesday
   EXPECT_FALSE(pay_date_for(m, day(2025, 12, 30)).has_value());  // a Tuesday before the anchor
-  EXPECT_EQ(scheduled_date(m, -2), day(2025, 12, 22));
+  EXPECT_EQ(scheduled_date(m.schedule, -2), day(2025, 12, 22));
   EXPECT_THAT(dates_of(next_pay_dates(m, day(2025, 12, 20), 3)),
               ElementsAre(day(2025, 12, 22), day(2025, 12, 29), day(2026, 1, 5)));
 }
@@ -109,7 +109,7 @@ TEST(CalendarTest, WeekendMovesToTheNextBusinessDay) {
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->k, 0);
   EXPECT_EQ(p->scheduled, day(2026, 1, 3));
-  EXPECT_EQ(adjusted_date(m, 1), day(2026, 1, 12));
+  EXPECT_EQ(adjusted_date(m.schedule, m.holidays, 1), day(2026, 1, 12));
 }
 
 TEST(CalendarTest, HolidayMovesToTheNextBusinessDay) {
@@ -161,7 +161,7 @@ TEST(CalendarTest, PayDateForAgreesWithNextPayDates) {
       if (p) {
         EXPECT_EQ(*p, it->second) << every << " " << format_date(d);
         EXPECT_TRUE(is_business_day(d, holidays));
-        EXPECT_EQ(adjusted_date(m, p->k), d);
+        EXPECT_EQ(adjusted_date(m.schedule, m.holidays, p->k), d);
       }
     }
   }

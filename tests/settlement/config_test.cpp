@@ -152,8 +152,8 @@ TEST(ConfigTest, SpecExampleLoadsToTheRightValues) {
   EXPECT_EQ(shop.fee_payer, FeePayer::payee);
   EXPECT_EQ(shop.hold_days, 14);
   EXPECT_EQ(shop.hold_from, HoldFrom::delivery);
-  EXPECT_EQ(shop.schedule.every_days, 14);
-  EXPECT_EQ(shop.schedule.anchor, day(2026, 1, 5));
+  EXPECT_EQ(std::get<EveryDaysSchedule>(shop.schedule).every_days, 14);
+  EXPECT_EQ(std::get<EveryDaysSchedule>(shop.schedule).anchor, day(2026, 1, 5));
   EXPECT_EQ(shop.minimum_payout_for("EUR"), minor(1000));
   EXPECT_THAT(shop.holidays, ElementsAre(day(2026, 4, 6), day(2026, 5, 1)));
   EXPECT_EQ(shop.payout_account,
@@ -210,8 +210,8 @@ TEST(ConfigTest, FixtureLoads) {
   ASSERT_EQ(c.marketplaces.size(), 3u);
 
   const MarketplaceConfig& shop = *c.marketplace("shop");
-  EXPECT_EQ(shop.schedule.every_days, 7);
-  EXPECT_EQ(date::weekday{shop.schedule.anchor}, date::Monday);
+  EXPECT_EQ(std::get<EveryDaysSchedule>(shop.schedule).every_days, 7);
+  EXPECT_EQ(date::weekday{std::get<EveryDaysSchedule>(shop.schedule).anchor}, date::Monday);
   EXPECT_EQ(shop.commission_rate.at("product"), pct("10%"));
   EXPECT_EQ(shop.commission_rate.at("service"), pct("20%"));
   EXPECT_EQ(shop.affiliate_rate, pct("7%"));
@@ -229,7 +229,7 @@ TEST(ConfigTest, FixtureLoads) {
   EXPECT_EQ(shopper.currencies[0].code(), "USD");
   EXPECT_EQ(shopper.currencies[1].code(), "COP");
   EXPECT_EQ(shopper.timezone, "America/Bogota");
-  EXPECT_EQ(shopper.schedule.every_days, 14);
+  EXPECT_EQ(std::get<EveryDaysSchedule>(shopper.schedule).every_days, 14);
   EXPECT_EQ(shopper.fee_payer, FeePayer::platform);
   EXPECT_EQ(shopper.fee_fixed_for("COP"), minor(90000));
   const EarningRule& session = shopper.earning.at("session");
@@ -261,7 +261,7 @@ TEST(ConfigTest, TomlDatesAreAcceptedAsWellAsStrings) {
                                 {"holidays", R"([2026-05-01, "2026-04-06", 2026-05-01])"}}));
   ASSERT_TRUE(r.ok()) << r.error().message;
   const MarketplaceConfig& m = *r->marketplace("shop");
-  EXPECT_EQ(m.schedule.anchor, day(2026, 1, 5));
+  EXPECT_EQ(std::get<EveryDaysSchedule>(m.schedule).anchor, day(2026, 1, 5));
   EXPECT_THAT(m.holidays, ElementsAre(day(2026, 4, 6), day(2026, 5, 1)));  // sorted, deduplicated
 }
 
