@@ -1,10 +1,15 @@
 // Marketplace and server configuration (SPEC section 3): the TOML file, read into plain structs.
 //
 // The file has two top-level tables, both optional: `marketplaces` (one table per marketplace,
-// with exactly the keys of SPEC section 3) and `tokens` (token -> roles). Loading is all or
-// nothing: an invalid file is refused with every problem found, one per line, each starting
-// with the key path ("marketplaces.shop.affiliate_rate: 12% is above commission_rate.product
-// 10%"), and nothing of it is used. docs/settlement.md ("Configuration") lists the rules.
+// with exactly the keys of SPEC section 3 and the optional ones of section 8: the schedule
+// forms, reserve, minimum_balance, payout_tax, ach, co_dispersion) and `tokens` (token ->
+// roles). Loading is all or nothing: an invalid file is refused with every problem found, one
+// per line, each starting with the key path ("marketplaces.shop.affiliate_rate: 12% is above
+// commission_rate.product 10%"), and nothing of it is used. docs/settlement.md
+// ("Configuration") lists the rules.
+//
+// Includes settlement/calendar.h (pay dates and cut-offs of a MarketplaceConfig are below);
+// calendar.h and schedule.h never include this header.
 //
 // Thread safety: the structs are plain values; load_config* are pure functions (they only read
 // the CurrencyTable and the system tz database) and may run concurrently.
