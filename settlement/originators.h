@@ -2,7 +2,7 @@
 // gives them: `ach` (a US NACHA file) and `co_dispersion` (a Colombian dispersion file). Each is
 // optional; load_config checks every field (docs/settlement.md, "Configuration").
 //
-// Thread safety: plain values.
+// Thread safety: plain values and pure functions; use them from any thread.
 #pragma once
 
 #include <cstddef>
