@@ -657,7 +657,9 @@ TEST(ConfigTest, Reserve) {
 }
 
 TEST(ConfigTest, MinimumBalance) {
-  const MarketplaceConfig& none = *load(shop())->marketplace("shop");
+  Result<Config> base = load(shop());
+  ASSERT_TRUE(base.ok());
+  const MarketplaceConfig& none = *base->marketplace("shop");
   EXPECT_EQ(none.minimum_balance_for("EUR"), minor(0));
   EXPECT_EQ(none.minimum_balance.size(), 1u);  // every currency has its entry
   Result<Config> r = load(shop({{"minimum_balance", R"("50.00")"}}));
