@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "settlement/config.h"
-
 namespace tally {
 
 namespace {
@@ -17,13 +15,6 @@ unsigned to_uint(std::string_view s) {
   unsigned v = 0;
   for (char c : s) v = v * 10 + unsigned(c - '0');
   return v;
-}
-
-// Rounds toward negative infinity (C++ division truncates toward zero): k for dates before the
-// anchor must be the k whose scheduled date is at or before them.
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
 }  // namespace
@@ -65,44 +56,39 @@ Date next_business_day(Date d, std::span<const Date> holidays) {
   return d;
 }
 
-Date scheduled_date(const MarketplaceConfig& config, int64_t k) {
-  TALLY_ASSERT(config.schedule.every_days >= 1,
-               "every_days " + std::to_string(config.schedule.every_days));
-  return config.schedule.anchor + date::days{k * config.schedule.every_days};
+Date adjusted_date(const Schedule& schedule, std::span<const Date> holidays, int64_t k) {
+  return next_business_day(scheduled_date(schedule, k), holidays);
 }
 
-Date adjusted_date(const MarketplaceConfig& config, int64_t k) {
-  return next_business_day(scheduled_date(config, k), config.holidays);
+std::optional<PayDate> pay_date_for(const Schedule& schedule, std::span<const Date> holidays,
+                                    Date d) {
+  // Scheduled dates, hence adjusted dates, never decrease with k. Let k be the last k scheduled
+  // at or before d: larger ones are scheduled, hence adjusted, after d; smaller ones adjust to
+  // at most k's adjusted date, which is at most d when d is a business day. So a business day d
+  // is a pay date exactly when k adjusts onto it, and k is then the largest k that does.
+  if (!is_business_day(d, holidays)) return std::nullopt;
+  int64_t k = last_scheduled_on_or_before(schedule, d);
+  if (adjusted_date(schedule, holidays, k) != d) return std::nullopt;
+  return PayDate{d, k, scheduled_date(schedule, k)};
 }
 
-std::optional<PayDate> pay_date_for(const MarketplaceConfig& config, Date d) {
-  // Adjusted dates never decrease with k. Let k be the last k scheduled at or before d: larger
-  // ones are scheduled, hence adjusted, after d; smaller ones adjust to at most k's adjusted
-  // date, which is at most d when d is a business day. So a business day d is a pay date exactly
-  // when k adjusts onto it, and k is then the largest k that does.
-  if (!is_business_day(d, config.holidays)) return std::nullopt;
-  int64_t k = floor_div((d - config.schedule.anchor).count(), config.schedule.every_days);
-  if (adjusted_date(config, k) != d) return std::nullopt;
-  return PayDate{d, k, scheduled_date(config, k)};
-}
-
-std::vector<PayDate> next_pay_dates(const MarketplaceConfig& config, Date from, size_t n) {
+std::vector<PayDate> next_pay_dates(const Schedule& schedule, std::span<const Date> holidays,
+                                    Date from, size_t n) {
   std::vector<PayDate> out;
   if (n == 0) return out;
   // The smallest k scheduled on or after `from`, then back while an earlier k still lands on or
   // after `from` (it may, when a weekend or holidays push it forward).
-  int64_t k =
-      floor_div((from - config.schedule.anchor).count() - 1, config.schedule.every_days) + 1;
-  while (adjusted_date(config, k - 1) >= from) --k;
+  int64_t k = last_scheduled_on_or_before(schedule, from - date::days{1}) + 1;
+  while (adjusted_date(schedule, holidays, k - 1) >= from) --k;
   for (;; ++k) {
-    Date a = adjusted_date(config, k);
+    Date a = adjusted_date(schedule, holidays, k);
     if (!out.empty() && out.back().date == a) {
       out.back().k = k;  // merged pay date: keep the largest k, as pay_date_for does
-      out.back().scheduled = scheduled_date(config, k);
+      out.back().scheduled = scheduled_date(schedule, k);
       continue;
     }
     if (out.size() == n) break;
-    out.push_back(PayDate{a, k, scheduled_date(config, k)});
+    out.push_back(PayDate{a, k, scheduled_date(schedule, k)});
   }
   return out;
 }
@@ -118,11 +104,6 @@ Result<int64_t> start_of_day_ns(const date::time_zone& zone, Date d) {
     return reject(Code::bad_date,
                   "date " + format_date(d) + " is outside the range of nanosecond timestamps");
   return ns;
-}
-
-Result<int64_t> cutoff(const MarketplaceConfig& config, Date pay_date) {
-  TALLY_ASSERT(config.zone != nullptr, "marketplace " + config.name + " has no resolved zone");
-  return start_of_day_ns(*config.zone, pay_date);
 }
 
 }  // namespace tally

@@ -1,7 +1,5 @@
 #include "settlement/config.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +7,9 @@
 #include <iterator>
 #include <stdexcept>
 #include <utility>
+
+#include "ledger/entry.h"
+#include "settlement/config_reader.h"
 
 namespace tally {
 
@@ -167,14 +168,32 @@ std::optional<size_t> bank_text_length(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A marketplace's calendar.
+
+std::optional<PayDate> pay_date_for(const MarketplaceConfig& m, Date d) {
+  return pay_date_for(m.schedule, m.holidays, d);
+}
+
+std::vector<PayDate> next_pay_dates(const MarketplaceConfig& m, Date from, size_t n) {
+  return next_pay_dates(m.schedule, m.holidays, from, n);
+}
+
+Result<int64_t> cutoff(const MarketplaceConfig& m, Date pay_date) {
+  TALLY_ASSERT(m.zone != nullptr, "marketplace " + m.name + " has no resolved zone");
+  return start_of_day_ns(*m.zone, pay_date);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Loading.
 
 namespace {
 
+using namespace config_reader;
+
 constexpr size_t kMarketplaceNameMax = 64;
 constexpr int64_t kHoldDaysMax = 3650;
-constexpr int64_t kEveryDaysMax = 366;
 constexpr size_t kTokenBytesMax = 256;
+constexpr Rate kHundredPercent = Rate::from_numerator(Rate::kDenominator);
 
 bool valid_segment(std::string_view s) {
   auto ok = [](char c, bool first) {
@@ -188,71 +207,9 @@ bool printable_ascii_no_space(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7F; });
 }
 
-// A key as TOML would write it: bare when it can be, else a quoted string.
-std::string key_text(std::string_view k) {
-  bool bare = !k.empty() && std::all_of(k.begin(), k.end(),
-                                        [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
-  if (bare) return std::string(k);
-  std::string out = "\"";
-  for (char c : k) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      static const char* hex = "0123456789ABCDEF";
-      out += "\\u00";
-      out += hex[(c >> 4) & 0xF];
-      out += hex[c & 0xF];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-std::string join(std::string_view path, std::string_view key) {
-  std::string out(path);
-  if (!out.empty()) out += '.';
-  return out + key_text(key);
-}
-
-std::string in_quotes(std::string_view s) {
-  return "\"" + std::string(s) + "\"";
-}
-
-std::string_view type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
-struct Problem {
-  uint32_t line;
-  std::string text;
-};
-
-class Loader {
+class Loader : public Reader {
  public:
-  explicit Loader(const CurrencyTable& table) : table_(table) {}
+  explicit Loader(const CurrencyTable& table) : Reader(table) {}
 
   Result<Config> load(const toml::table& root) {
     Config config;
@@ -270,198 +227,12 @@ class Loader {
     if (const toml::node* n = root.get("tokens")) {
       if (const toml::table* t = want_table(*n, "tokens")) config.tokens = tokens(*t);
     }
-    if (problems_.empty()) return config;
-    std::stable_sort(problems_.begin(), problems_.end(),
-                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
-    std::string message;
-    for (const Problem& p : problems_) {
-      if (!message.empty()) message += '\n';
-      message += p.text;
-    }
-    return reject(Code::bad_request, std::move(message));
+    if (problem_count() == 0) return config;
+    return reject(Code::bad_request, problems());
   }
 
  private:
-  void fail(const toml::source_region& where, std::string_view path, std::string_view what) {
-    problems_.push_back({where.begin.line, std::string(path) + ": " + std::string(what)});
-  }
-  void fail(const toml::node& where, std::string_view path, std::string_view what) {
-    fail(where.source(), path, what);
-  }
-  // A rejection from money.h (whose message names `field` already) as a problem at `where`.
-  void fail_with(const toml::node& where, std::string_view path, const Rejection& r) {
-    if (r.message.starts_with(path)) {
-      problems_.push_back({where.source().begin.line, r.message});
-    } else {
-      fail(where, path, r.message);
-    }
-  }
-
-  // Unknown keys are problems; so are missing required ones.
-  void check_keys(const toml::table& t, std::string_view path,
-                  std::initializer_list<std::string_view> allowed,
-                  std::initializer_list<std::string_view> required) {
-    for (auto&& [key, node] : t) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end())
-        fail(key.source(), join(path, key.str()), "unknown key");
-    }
-    for (std::string_view k : required) {
-      if (!t.contains(k)) fail(t, join(path, k), "missing (required)");
-    }
-  }
-
-  const toml::table* want_table(const toml::node& n, std::string_view path) {
-    if (const toml::table* t = n.as_table()) return t;
-    fail(n, path, std::string("must be a table, not ") + std::string(type_name(n)));
-    return nullptr;
-  }
-
-  // `decimal`: the string holds a rate or an amount, which SPEC section 1 writes as text so that
-  // binary floating point never touches it; a TOML number there gets that hint.
-  const std::string* want_string(const toml::node& n, std::string_view path,
-                                 std::string_view what = "a string", bool decimal = false) {
-    if (const auto* v = n.as_string()) return &v->get();
-    std::string msg = "must be " + std::string(what) + ", not " + std::string(type_name(n));
-    if (decimal && (n.is_floating_point() || n.is_integer()))
-      msg += " (write exact decimals as strings)";
-    fail(n, path, msg);
-    return nullptr;
-  }
-
-  std::optional<int64_t> want_integer(const toml::node& n, std::string_view path, int64_t lo,
-                                      int64_t hi) {
-    const auto* v = n.as_integer();
-    if (!v) {
-      fail(n, path, "must be an integer, not " + std::string(type_name(n)));
-      return std::nullopt;
-    }
-    int64_t x = v->get();
-    if (x < lo || x > hi) {
-      fail(
-          n, path,
-          std::to_string(x) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
-      return std::nullopt;
-    }
-    return x;
-  }
-
-  // A date as the string "YYYY-MM-DD" or a TOML local date.
-  std::optional<Date> want_date(const toml::node& n, std::string_view path) {
-    if (const auto* d = n.as_date()) {
-      const toml::date& v = d->get();
-      char text[32];  // through parse_date, for its range and calendar checks
-      std::snprintf(text, sizeof text, "%04u-%02u-%02u", unsigned(v.year), unsigned(v.month),
-                    unsigned(v.day));
-      Result<Date> r = parse_date(text, path);
-      if (r.ok()) return *r;
-      fail_with(n, path, r.error());
-      return std::nullopt;
-    }
-    const std::string* s = want_string(n, path, "a date (\"YYYY-MM-DD\")");
-    if (!s) return std::nullopt;
-    Result<Date> r = parse_date(*s, path);
-    if (r.ok()) return *r;
-    fail_with(n, path, r.error());
-    return std::nullopt;
-  }
-
-  // A rate string, at most `max` (nullopt: no bound beyond Rate's own).
-  std::optional<Rate> want_rate(const toml::node& n, std::string_view path,
-                                std::optional<Rate> max) {
-    const std::string* s = want_string(n, path, "a string", true);
-    if (!s) return std::nullopt;
-    Result<Rate> r = Rate::parse(*s, path);
-    if (!r.ok()) {
-      fail_with(n, path, r.error());
-      return std::nullopt;
-    }
-    if (max && *r > *max) {
-      fail(n, path, r->to_string() + " is above " + max->to_string());
-      return std::nullopt;
-    }
-    return *r;
-  }
-
-  template <class Enum>
-  std::optional<Enum> want_enum(const toml::node& n, std::string_view path,
-                                std::initializer_list<std::pair<std::string_view, Enum>> names) {
-    const std::string* s = want_string(n, path);
-    if (!s) return std::nullopt;
-    std::string choices;
-    for (auto& [name, value] : names) {
-      if (name == *s) return value;
-      choices += choices.empty() ? "" : " | ";
-      choices += name;
-    }
-    fail(n, path, in_quotes(*s) + " is not one of " + choices);
-    return std::nullopt;
-  }
-
-  // A non-negative amount in currency `c`.
-  std::optional<Amount> want_amount(const toml::node& n, std::string_view path, const Currency& c) {
-    const std::string* s = want_string(n, path, "a string", true);
-    if (!s) return std::nullopt;
-    Result<Amount> a = parse_amount(*s, c, path);
-    if (!a.ok()) {
-      fail_with(n, path, a.error());
-      return std::nullopt;
-    }
-    if (a->is_negative()) {
-      fail(n, path, in_quotes(*s) + " is negative");
-      return std::nullopt;
-    }
-    return *a;
-  }
-
-  // SPEC section 3: "a fixed amount is given in the marketplace's first currency unless a table
-  // per currency gives it". Either form yields an entry for every marketplace currency; those
-  // not given are zero. `currencies` empty means the marketplace's currencies are unusable
-  // (already reported): then only what can be checked without them is.
-  std::optional<AmountByCurrency> per_currency(const toml::node& n, std::string_view path,
-                                               const std::vector<Currency>& currencies) {
-    AmountByCurrency out;
-    for (const Currency& c : currencies) out.emplace(std::string(c.code()), Amount());
-    bool ok = true;
-    if (const toml::table* t = n.as_table()) {
-      for (auto&& [key, value] : *t) {
-        std::string code(key.str());
-        std::string p = join(path, code);
-        std::optional<Currency> c = table_.find(code);
-        if (!c) {
-          fail(key.source(), p, "unknown currency " + in_quotes(code));
-          ok = false;
-          continue;
-        }
-        if (!currencies.empty() &&
-            std::find(currencies.begin(), currencies.end(), *c) == currencies.end()) {
-          fail(key.source(), p, in_quotes(code) + " is not one of the marketplace's currencies");
-          ok = false;
-          continue;
-        }
-        std::optional<Amount> a = want_amount(value, p, *c);
-        if (!a)
-          ok = false;
-        else
-          out[code] = *a;
-      }
-    } else if (n.is_string()) {
-      if (currencies.empty()) return std::nullopt;
-      std::optional<Amount> a = want_amount(n, path, currencies.front());
-      if (!a) return std::nullopt;
-      out[std::string(currencies.front().code())] = *a;
-    } else if (n.is_floating_point() || n.is_integer()) {
-      want_string(n, path, "a string", true);  // reports it, with the hint to quote it
-      return std::nullopt;
-    } else {
-      fail(n, path,
-           "must be an amount string or a table of amounts per currency, not " +
-               std::string(type_name(n)));
-      return std::nullopt;
-    }
-    if (!ok) return std::nullopt;
-    return out;
-  }
-
+ private:
   std::optional<std::vector<Currency>> currencies(const toml::node& n, std::string_view path) {
     const toml::array* a = n.as_array();
     if (!a) {
@@ -476,13 +247,13 @@ class Loader {
     bool ok = true;
     for (size_t i = 0; i < a->size(); ++i) {
       const toml::node& e = *a->get(i);
-      std::string p = std::string(path) + "[" + std::to_string(i) + "]";
+      std::string p = index(path, i);
       const std::string* code = want_string(e, p);
       if (!code) {
         ok = false;
         continue;
       }
-      std::optional<Currency> c = table_.find(*code);
+      std::optional<Currency> c = currency_table().find(*code);
       if (!c) {
         fail(e, p, "unknown currency " + in_quotes(*code));
         ok = false;
@@ -495,30 +266,6 @@ class Loader {
     }
     if (!ok) return std::nullopt;
     return out;
-  }
-
-  std::optional<Schedule> schedule(const toml::node& n, std::string_view path) {
-    const toml::table* t = want_table(n, path);
-    if (!t) return std::nullopt;
-    check_keys(*t, path, {"every_days", "anchor"}, {"every_days", "anchor"});
-    Schedule s;
-    bool ok = t->contains("every_days") && t->contains("anchor");
-    if (const toml::node* e = t->get("every_days")) {
-      auto v = want_integer(*e, join(path, "every_days"), 1, kEveryDaysMax);
-      if (v)
-        s.every_days = int(*v);
-      else
-        ok = false;
-    }
-    if (const toml::node* a = t->get("anchor")) {
-      auto d = want_date(*a, join(path, "anchor"));
-      if (d)
-        s.anchor = *d;
-      else
-        ok = false;
-    }
-    if (!ok) return std::nullopt;
-    return s;
   }
 
   std::optional<PayoutAccount> payout_account(const toml::node& n, std::string_view path) {
@@ -563,6 +310,82 @@ class Loader {
     return acct;
   }
 
+  // `reserve = { rate, days }`, both required.
+  std::optional<Reserve> reserve(const toml::node& n, std::string_view path) {
+    const toml::table* t = want_table(n, path);
+    if (!t) return std::nullopt;
+    const size_t before = problem_count();
+    check_keys(*t, path, {"rate", "days"}, {"rate", "days"});
+    Reserve r;
+    if (const toml::node* v = t->get("rate")) {
+      if (auto x = want_rate(*v, join(path, "rate"), kHundredPercent)) r.rate = *x;
+    }
+    if (const toml::node* v = t->get("days")) {
+      if (auto x = want_integer(*v, join(path, "days"), 1, Reserve::reserve_days_max))
+        r.days = int(*x);
+    }
+    if (problem_count() != before) return std::nullopt;
+    return r;
+  }
+
+  // `payout_tax = { rate, account, rounding?, currency? }`. `m` has the marketplace's name,
+  // rounding and currencies read already; `name_ok`: its name is a valid account segment.
+  std::optional<PayoutTax> payout_tax(const toml::node& n, std::string_view path,
+                                      const MarketplaceConfig& m, bool name_ok) {
+    const toml::table* t = want_table(n, path);
+    if (!t) return std::nullopt;
+    const size_t before = problem_count();
+    check_keys(*t, path, {"rate", "account", "rounding", "currency"}, {"rate", "account"});
+    PayoutTax tax;
+    tax.rounding = m.rounding;
+    if (const toml::node* v = t->get("rate")) {
+      if (auto x = want_rate(*v, join(path, "rate"), kHundredPercent)) tax.rate = *x;
+    }
+    if (const toml::node* v = t->get("account")) {
+      std::string p = join(path, "account");
+      if (const std::string* s = want_string(*v, p)) {
+        // Segments relative to the marketplace, under its expense accounts: the tax is an
+        // expense of the platform, and nothing else of the chart may be booked to by it.
+        Result<bool> valid = validate_account_name(*s, p);
+        std::string full = m.name + ":" + *s;
+        if (!valid.ok()) {
+          fail_with(*v, p, valid.error());
+        } else if (!s->starts_with("expense:")) {
+          fail(*v, p,
+               in_quotes(*s) +
+                   " must be an expense account: \"expense:NAME\" (the ledger "
+                   "account is then \"" +
+                   full + "\")");
+        } else if (name_ok && !validate_account_name(full, p).ok()) {
+          fail(*v, p, "the ledger account \"" + full + "\" is longer than 200 bytes");
+        } else {
+          tax.account = full;
+        }
+      }
+    }
+    if (const toml::node* v = t->get("rounding")) {
+      std::string p = join(path, "rounding");
+      if (const std::string* s = want_string(*v, p)) {
+        if (auto r = parse_rounding(*s))
+          tax.rounding = *r;
+        else
+          fail(*v, p, in_quotes(*s) + " is not one of half_even | half_up | down | up");
+      }
+    }
+    if (const toml::node* v = t->get("currency")) {
+      std::string p = join(path, "currency");
+      if (const std::string* s = want_string(*v, p)) {
+        std::optional<Currency> c = m.currency(*s);
+        if (c)
+          tax.currency = *c;
+        else if (!m.currencies.empty())
+          fail(*v, p, in_quotes(*s) + " is not one of the marketplace's currencies");
+      }
+    }
+    if (problem_count() != before) return std::nullopt;
+    return tax;
+  }
+
   std::optional<MarketplaceConfig> marketplace(const std::string& name, const std::string& path,
                                                const toml::node& node,
                                                const toml::source_region& key_source) {
@@ -575,13 +398,14 @@ class Loader {
     }
     const toml::table* t = want_table(node, path);
     if (!t) return std::nullopt;
-    check_keys(*t, path,
-               {"currencies", "timezone", "rounding", "commission_rate", "affiliate_rate",
-                "fee_rate", "fee_fixed", "fee_payer", "hold_days", "hold_from", "schedule",
-                "minimum_payout", "holidays", "payout_account", "earning"},
+    check_keys(*t, path, {"currencies",      "timezone",       "rounding",  "commission_rate",
+                          "affiliate_rate",  "fee_rate",       "fee_fixed", "fee_payer",
+                          "hold_days",       "hold_from",      "schedule",  "minimum_payout",
+                          "holidays",        "payout_account", "earning",   "reserve",
+                          "minimum_balance", "payout_tax",     "ach",       "co_dispersion"},
                {"currencies", "timezone", "commission_rate", "fee_rate", "fee_fixed", "fee_payer",
                 "hold_days", "hold_from", "schedule", "minimum_payout", "payout_account"});
-    const size_t problems_before = problems_.size();
+    const size_t problems_before = problem_count();
     MarketplaceConfig m;
     m.name = name;
     auto sub = [&](std::string_view key) { return join(path, key); };
@@ -609,20 +433,19 @@ class Loader {
                in_quotes(*s) + " is not one of half_even | half_up | down | up");
       }
     }
-    const Rate hundred_percent = Rate::from_numerator(Rate::kDenominator);
     if (const toml::node* n = t->get("commission_rate")) {
       std::string p = sub("commission_rate");
       if (const toml::table* ct = want_table(*n, p)) {
         if (ct->empty()) fail(*n, p, "must give a rate for at least one category");
         for (auto&& [key, value] : *ct) {
-          if (auto r = want_rate(value, join(p, key.str()), hundred_percent))
+          if (auto r = want_rate(value, join(p, key.str()), kHundredPercent))
             m.commission_rate.emplace(std::string(key.str()), *r);
         }
       }
     }
     if (const toml::node* n = t->get("affiliate_rate")) {
       std::string p = sub("affiliate_rate");
-      if (auto r = want_rate(*n, p, hundred_percent)) {
+      if (auto r = want_rate(*n, p, kHundredPercent)) {
         m.affiliate_rate = *r;
         // SPEC section 3: the affiliate is paid out of the platform's commission (A <= C). Equal
         // rates round equal amounts equally, so rate <= rate is what makes A <= C always hold.
@@ -636,7 +459,7 @@ class Loader {
       }
     }
     if (const toml::node* n = t->get("fee_rate")) {
-      if (auto r = want_rate(*n, sub("fee_rate"), hundred_percent)) m.fee_rate = *r;
+      if (auto r = want_rate(*n, sub("fee_rate"), kHundredPercent)) m.fee_rate = *r;
     }
     if (const toml::node* n = t->get("fee_fixed")) {
       if (auto a = per_currency(*n, sub("fee_fixed"), m.currencies)) m.fee_fixed = std::move(*a);
@@ -655,7 +478,7 @@ class Loader {
         m.hold_from = *v;
     }
     if (const toml::node* n = t->get("schedule")) {
-      if (auto s = schedule(*n, sub("schedule"))) m.schedule = *s;
+      if (auto s = read_schedule(*this, *n, sub("schedule"))) m.schedule = std::move(*s);
     }
     if (const toml::node* n = t->get("minimum_payout")) {
       if (auto a = per_currency(*n, sub("minimum_payout"), m.currencies))
@@ -665,8 +488,7 @@ class Loader {
       std::string p = sub("holidays");
       if (const toml::array* a = n->as_array()) {
         for (size_t i = 0; i < a->size(); ++i) {
-          if (auto d = want_date(*a->get(i), p + "[" + std::to_string(i) + "]"))
-            m.holidays.push_back(*d);
+          if (auto d = want_date(*a->get(i), index(p, i))) m.holidays.push_back(*d);
         }
         std::sort(m.holidays.begin(), m.holidays.end());
         m.holidays.erase(std::unique(m.holidays.begin(), m.holidays.end()), m.holidays.end());
@@ -687,7 +509,26 @@ class Loader {
         }
       }
     }
-    if (!ok || problems_.size() != problems_before) return std::nullopt;
+    if (const toml::node* n = t->get("reserve")) {
+      if (auto r = reserve(*n, sub("reserve"))) m.reserve = *r;
+    }
+    for (const Currency& c : m.currencies)
+      m.minimum_balance.emplace(std::string(c.code()), Amount());
+    if (const toml::node* n = t->get("minimum_balance")) {
+      if (auto a = per_currency(*n, sub("minimum_balance"), m.currencies))
+        m.minimum_balance = std::move(*a);
+    }
+    if (const toml::node* n = t->get("payout_tax")) {
+      if (auto tax = payout_tax(*n, sub("payout_tax"), m, ok)) m.payout_tax = std::move(*tax);
+    }
+    if (const toml::node* n = t->get("ach")) {
+      if (auto a = read_ach(*this, *n, sub("ach"), m.currencies)) m.ach = std::move(*a);
+    }
+    if (const toml::node* n = t->get("co_dispersion")) {
+      if (auto o = read_co_dispersion(*this, *n, sub("co_dispersion"), m.currencies))
+        m.co_dispersion = std::move(*o);
+    }
+    if (!ok || problem_count() != problems_before) return std::nullopt;
     return m;
   }
 
@@ -739,7 +580,7 @@ class Loader {
       TokenGrant g{token, {}};
       bool ok = true;
       for (size_t i = 0; i < a->size(); ++i) {
-        std::string p = path + "[" + std::to_string(i) + "]";
+        std::string p = index(path, i);
         const toml::node& e = *a->get(i);
         const std::string* s = want_string(e, p);
         if (!s) {
@@ -760,9 +601,6 @@ class Loader {
               [](const TokenGrant& a, const TokenGrant& b) { return a.token < b.token; });
     return out;
   }
-
-  const CurrencyTable& table_;
-  std::vector<Problem> problems_;
 };
 
 }  // namespace

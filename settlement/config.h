@@ -1,10 +1,15 @@
 // Marketplace and server configuration (SPEC section 3): the TOML file, read into plain structs.
 //
 // The file has two top-level tables, both optional: `marketplaces` (one table per marketplace,
-// with exactly the keys of SPEC section 3) and `tokens` (token -> roles). Loading is all or
-// nothing: an invalid file is refused with every problem found, one per line, each starting
-// with the key path ("marketplaces.shop.affiliate_rate: 12% is above commission_rate.product
-// 10%"), and nothing of it is used. docs/settlement.md ("Configuration") lists the rules.
+// with exactly the keys of SPEC section 3 and the optional ones of section 8: the schedule
+// forms, reserve, minimum_balance, payout_tax, ach, co_dispersion) and `tokens` (token ->
+// roles). Loading is all or nothing: an invalid file is refused with every problem found, one
+// per line, each starting with the key path ("marketplaces.shop.affiliate_rate: 12% is above
+// commission_rate.product 10%"), and nothing of it is used. docs/settlement.md
+// ("Configuration") lists the rules.
+//
+// Includes settlement/calendar.h (pay dates and cut-offs of a MarketplaceConfig are below);
+// calendar.h and schedule.h never include this header.
 //
 // Thread safety: the structs are plain values; load_config* are pure functions (they only read
 // the CurrencyTable and the system tz database) and may run concurrently.
@@ -21,6 +26,8 @@
 #include "ledger/money.h"
 #include "ledger/status.h"
 #include "settlement/calendar.h"
+#include "settlement/originators.h"
+#include "settlement/schedule.h"
 
 namespace tally {
 
@@ -57,9 +64,24 @@ struct PayoutAccount {
   friend bool operator==(const PayoutAccount&, const PayoutAccount&) = default;
 };
 
-struct Schedule {
-  Date anchor;         // any date; the schedule extends both ways from it
-  int every_days = 7;  // 1..366
+// `reserve = { rate, days }`: a rolling reserve, that share of each release kept back for that
+// many days.
+struct Reserve {
+  Rate rate;     // 0..100%
+  int days = 0;  // 1..reserve_days_max
+  static constexpr int reserve_days_max = 3650;
+  friend bool operator==(const Reserve&, const Reserve&) = default;
+};
+
+// `payout_tax`: a tax the platform bears on each transfer it sends (the Colombian GMF, 4 per
+// 1,000), booked as an expense leg of the payout entry.
+struct PayoutTax {
+  Rate rate;                                // 0..100%
+  std::string account;                      // the full ledger account: "<marketplace>:expense:..."
+  Rounding rounding = Rounding::half_even;  // the config's, else the marketplace's rounding
+  std::optional<Currency> currency;         // the one currency taxed; nullopt: every currency
+  // Does the tax apply to a payout in `code`?
+  bool applies_to(std::string_view code) const { return !currency || currency->code() == code; }
 };
 
 struct MarketplaceConfig {
@@ -75,11 +97,16 @@ struct MarketplaceConfig {
   FeePayer fee_payer = FeePayer::payee;
   int hold_days = 0;  // 0..3650
   HoldFrom hold_from = HoldFrom::sale;
-  Schedule schedule;
+  Schedule schedule;                // exactly one form (settlement/schedule.h)
   AmountByCurrency minimum_payout;  // >= 0
   std::vector<Date> holidays;       // sorted, no duplicates
   PayoutAccount payout_account;
   std::map<std::string, EarningRule, std::less<>> earning;
+  std::optional<Reserve> reserve;       // absent: no reserve
+  AmountByCurrency minimum_balance;     // >= 0, every currency (zero where not given)
+  std::optional<PayoutTax> payout_tax;  // absent: no tax on payouts
+  std::optional<AchOriginator> ach;     // the US NACHA originator (needs USD)
+  std::optional<CoDispersionOriginator> co_dispersion;  // the Colombian one (needs COP)
 
   // The marketplace's currency with this code, or nullopt when it does not hold it.
   std::optional<Currency> currency(std::string_view code) const;
@@ -87,7 +114,18 @@ struct MarketplaceConfig {
   Amount minimum_payout_for(std::string_view code) const {
     return amount_for(minimum_payout, code);
   }
+  Amount minimum_balance_for(std::string_view code) const {
+    return amount_for(minimum_balance, code);
+  }
 };
+
+// A marketplace's calendar: settlement/calendar.h's functions with its schedule, holidays and
+// time zone (same contracts).
+std::optional<PayDate> pay_date_for(const MarketplaceConfig& m, Date d);
+std::vector<PayDate> next_pay_dates(const MarketplaceConfig& m, Date from, size_t n);
+// A run's cut-off (SPEC section 4): start_of_day_ns(m's zone, pay_date). Requires m.zone
+// (load_config sets it).
+Result<int64_t> cutoff(const MarketplaceConfig& m, Date pay_date);
 
 struct TokenGrant {
   std::string token;

@@ -1231,8 +1231,9 @@ TEST(FixtureModel, ParametersMatchTheConfigFile) {
     EXPECT_EQ(c->fee_payer == FeePayer::payee, m.fee_on_payee);
     EXPECT_EQ(c->hold_days, m.hold_days);
     EXPECT_EQ(c->hold_from == HoldFrom::delivery, m.hold_from_delivery);
-    EXPECT_EQ(c->schedule.anchor, m.anchor);
-    EXPECT_EQ(c->schedule.every_days, m.every_days);
+    ASSERT_TRUE(std::holds_alternative<EveryDaysSchedule>(c->schedule));
+    EXPECT_EQ(std::get<EveryDaysSchedule>(c->schedule).anchor, m.anchor);
+    EXPECT_EQ(std::get<EveryDaysSchedule>(c->schedule).every_days, m.every_days);
     EXPECT_EQ(c->holidays, m.holidays);
     Rounding r = m.rounding == Mode::half_even ? Rounding::half_even
                  : m.rounding == Mode::half_up ? Rounding::half_up
