@@ -28,7 +28,7 @@ constexpr size_t kFreeTextCharsMax = 1000;  // AddtlInf (Max105Text; some banks 
 // XML_PARSE_DTDLOAD are left out on purpose), no parser limits lifted (no XML_PARSE_HUGE), errors
 // kept in the context instead of printed.
 constexpr int kXmlOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                            XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
+                            XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES | XML_PARSE_NOBLANKS;
 
 struct CtxtFree {
   void operator()(xmlParserCtxt* c) const { xmlFreeParserCtxt(c); }
@@ -479,8 +479,9 @@ void read_camt054(Reader& r, const El& doc, BankReport& out) {
 
 Result<BankReport> parse_iso20022_report(std::string_view xml) {
   if (xml.size() > bank_report_bytes_max)
-    return reject(Code::bad_request, "bank report: " + std::to_string(xml.size()) +
-                                         " bytes, more than the 64 MiB a report may have");
+    return reject(Code::bad_request,
+                  "bank report: " + std::to_string(xml.size()) + " bytes, more than the " +
+                      std::to_string(bank_report_bytes_max >> 20) + " MiB a report may have");
   static std::once_flag init;
   std::call_once(init, [] { xmlInitParser(); });
 

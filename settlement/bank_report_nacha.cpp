@@ -97,9 +97,9 @@ bool padding(const Record& r) {
   return r.text.find_first_not_of('9') == std::string_view::npos;
 }
 
-// The records of a file: lines ending in "\n" (a "\r" before it is dropped), or, in a file
-// without newlines, consecutive blocks of 94 characters. Every record has 94 printable ASCII
-// characters.
+// The records of a file: lines ending in "\n" (a "\r" before it is dropped; blank lines at the
+// end are dropped), or, in a file without newlines, consecutive blocks of 94 characters. Every
+// record must have 94 printable ASCII characters.
 std::vector<Record> split(std::string_view text, Problems& problems) {
   std::vector<Record> out;
   if (text.find('\n') == std::string_view::npos && text.size() % kRecordChars == 0) {
@@ -115,6 +115,8 @@ std::vector<Record> split(std::string_view text, Problems& problems) {
       at = nl + 1;
     }
   }
+  // Blank lines at the very end (an editor's or a transfer's) are not records.
+  while (!out.empty() && out.back().text.empty()) out.pop_back();
   for (const Record& r : out) {
     if (r.text.size() != kRecordChars)
       problems.add(Code::bad_request, "nacha: line " + std::to_string(r.line) + ": " +
@@ -131,8 +133,9 @@ std::vector<Record> split(std::string_view text, Problems& problems) {
 
 Result<BankReport> parse_nacha_return(std::string_view text) {
   if (text.size() > bank_report_bytes_max)
-    return reject(Code::bad_request, "bank report: " + std::to_string(text.size()) +
-                                         " bytes, more than the 64 MiB a report may have");
+    return reject(Code::bad_request,
+                  "bank report: " + std::to_string(text.size()) + " bytes, more than the " +
+                      std::to_string(bank_report_bytes_max >> 20) + " MiB a report may have");
   Problems problems;
   std::vector<Record> recs = split(text, problems);
   if (recs.empty()) return reject(Code::bad_request, "nacha: the file is empty");

@@ -102,31 +102,28 @@ Result<CoDocument> parse_co_document(CoDocumentType type, std::string_view numbe
                                      std::string_view field) {
   std::string f = std::string(field) + ": " + std::string(co_document_type_name(type)) + " " +
                   in_quotes(number);
-  switch (type) {
-    case CoDocumentType::nit: {
-      std::optional<Nit> nit = nit_form(number);
-      if (!nit)
-        return reject(Code::bad_request, f + " is not a NIT with its check digit (3..15 digits, "
-                                             "'-', the check digit: \"890903938-8\")");
-      int dv = *nit_check_digit(nit->number);  // 3..15 digits here
-      if (dv != nit->check_digit)
-        return reject(Code::bad_request,
-                      f + " has the wrong check digit (DIAN's is " + std::to_string(dv) + ")");
-      return CoDocument{type, nit->number, dv};
-    }
-    case CoDocumentType::cc:
-    case CoDocumentType::ce:
-      if (all_digits(number) && number.size() >= kCedulaDigitsMin &&
-          number.size() <= kCedulaDigitsMax && number[0] != '0')
-        return CoDocument{type, std::string(number), std::nullopt};
-      return reject(Code::bad_request, f + " must be 3..10 digits, not starting with 0");
-    case CoDocumentType::pa:
-      if (number.size() >= kPassportCharsMin && number.size() <= kPassportCharsMax &&
-          upper_alnum(number))
-        return CoDocument{type, std::string(number), std::nullopt};
-      return reject(Code::bad_request, f + " must be 3..20 upper-case letters and digits");
+  if (type == CoDocumentType::nit) {
+    std::optional<Nit> nit = nit_form(number);
+    if (!nit)
+      return reject(Code::bad_request, f + " is not a NIT with its check digit (3..15 digits, "
+                                           "'-', the check digit: \"890903938-8\")");
+    int dv = *nit_check_digit(nit->number);  // 3..15 digits here
+    if (dv != nit->check_digit)
+      return reject(Code::bad_request,
+                    f + " has the wrong check digit (DIAN's is " + std::to_string(dv) + ")");
+    return CoDocument{type, nit->number, dv};
   }
-  TALLY_ASSERT(false, "document type " + std::to_string(static_cast<int>(type)));
+  if (type == CoDocumentType::cc || type == CoDocumentType::ce) {
+    if (all_digits(number) && number.size() >= kCedulaDigitsMin &&
+        number.size() <= kCedulaDigitsMax && number[0] != '0')
+      return CoDocument{type, std::string(number), std::nullopt};
+    return reject(Code::bad_request, f + " must be 3..10 digits, not starting with 0");
+  }
+  // A passport.
+  if (number.size() >= kPassportCharsMin && number.size() <= kPassportCharsMax &&
+      upper_alnum(number))
+    return CoDocument{type, std::string(number), std::nullopt};
+  return reject(Code::bad_request, f + " must be 3..20 upper-case letters and digits");
 }
 
 std::string_view co_account_type_name(CoAccountType t) {

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <random>
 
+#include "common/test_util.h"
 #include "settlement/ach.h"
 
 namespace tally {
@@ -354,6 +355,11 @@ TEST(BankReportNachaTest, LineEndingsAndUnbrokenFiles) {
   EXPECT_EQ(parsed(crlf).lines, want.lines);
   BankReport u = parsed(unbroken);
   EXPECT_EQ(u.lines, want.lines);
+  // Blank lines at the end are not records; one in the middle is.
+  EXPECT_EQ(parsed(text + "\n\r\n").lines, want.lines);
+  std::string blank = text;
+  blank.insert(95, "\n");
+  EXPECT_EQ(refused(blank).message, "nacha: line 2: 0 characters; a NACHA record has 94");
   // Without the padding (a file that stops after its file control) is fine too.
   EXPECT_EQ(parsed(text.substr(0, 14 * 95)).lines, want.lines);
 }
@@ -504,7 +510,7 @@ TEST(BankReportTest, DetectionAndLimits) {
               HasSubstr("line 2: not well-formed XML: XML declaration allowed only at the start"));
   // Too large: refused unread.
   std::string big(bank_report_bytes_max + 1, ' ');
-  EXPECT_THAT(refused(big).message, HasSubstr("more than the 64 MiB a report may have"));
+  EXPECT_THAT(refused(big).message, HasSubstr("more than the 32 MiB a report may have"));
   // Deep nesting stops at libxml2's depth limit.
   std::string deep = "<Document xmlns=\"" + std::string(kPainNs) + "\">";
   for (int i = 0; i < 5000; ++i) deep += "<a>";
@@ -512,6 +518,7 @@ TEST(BankReportTest, DetectionAndLimits) {
 }
 
 // Mutated and truncated reports: every outcome is a report or a bad_request, never a crash.
+// (Not labelled `long`: its short form runs always; TALLY_LONG=1 only adds rounds.)
 TEST(BankReportTest, HostileMutationsNeverCrash) {
   std::mt19937 rng(20260108);
   const char bytes[] = {'<', '>',  '/',  '&',    '"', '\'', '9', '0', '1',
@@ -525,7 +532,9 @@ TEST(BankReportTest, HostileMutationsNeverCrash) {
         EXPECT_EQ(r.error().code, Code::bad_request) << name << " cut " << cut;
       }
     }
-    for (int round = 0; round < 1500; ++round) {
+    // TALLY_LONG=1: 50,000 mutants per sample (run it under scripts/build asan).
+    const int rounds = testing::long_form() ? 50'000 : 1'500;
+    for (int round = 0; round < rounds; ++round) {
       std::string s = original;
       int edits = 1 + int(rng() % 4);
       for (int k = 0; k < edits; ++k) {
