@@ -143,12 +143,12 @@ std::optional<int64_t> seconds_to_ns(const std::string& text) {
   std::string frac = dot == std::string::npos ? "" : t.substr(dot + 1);
   if (whole.empty() || frac.size() > 9) return std::nullopt;
   frac.resize(9, '0');
-  int64_t v = 0;
+  uint64_t v = 0;  // the magnitude: INT64_MIN's does not fit int64_t
   for (char c : whole + frac) {
     if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
+    v = v * 10 + static_cast<uint64_t>(c - '0');
   }
-  return neg ? -v : v;
+  return neg ? static_cast<int64_t>(~v + 1) : static_cast<int64_t>(v);
 }
 
 // --- values -------------------------------------------------------------------------------------
