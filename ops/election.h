@@ -90,7 +90,8 @@ class LeaderElection : private kj::TaskSet::ErrorHandler {
   // keep-alives run, term() is the new term. Lost: the holder. An error (etcd unreachable, a
   // timeout) leaves us not leading; the lease, if granted, is revoked best effort. Already
   // leading: resolves to our own tenure without a new campaign. Invalid options: Kind::invalid.
-  // A standby loops: campaign(); if lost, EtcdClient::wait_for_change on the key; again.
+  // One campaign at a time. A standby loops: campaign(); if lost, EtcdClient::wait_for_change
+  // on the key until it is deleted; again.
   kj::Promise<OpsResult<CampaignOutcome>> campaign();
 
   // True only while we lead and the lease is certainly alive at `now_ns` (the election's clock).
