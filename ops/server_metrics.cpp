@@ -1,0 +1,76 @@
+#include "ops/server_metrics.h"
+
+#include "ops/process_memory.h"
+
+namespace tally {
+
+namespace {
+
+constexpr int64_t kUs = 1'000;
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kS = 1'000'000'000;
+
+constexpr std::string_view kPostedHelp = "Items answered by post calls, by status.";
+constexpr std::string_view kRunsHelp = "Settlement runs committed or failed.";
+
+}  // namespace
+
+std::vector<int64_t> latency_buckets_ns() {
+  return {100 * kUs, 250 * kUs, 500 * kUs, 1 * kMs,   2500 * kUs, 5 * kMs,    10 * kMs, 25 * kMs,
+          50 * kMs,  100 * kMs, 250 * kMs, 500 * kMs, 1 * kS,     2500 * kMs, 5 * kS,   10 * kS};
+}
+
+std::vector<int64_t> run_buckets_ns() {
+  return {100 * kMs, 500 * kMs, 1 * kS,   5 * kS,   10 * kS,
+          30 * kS,   60 * kS,   300 * kS, 600 * kS, 1800 * kS};
+}
+
+std::vector<int64_t> group_items_buckets() {
+  return {1, 10, 100, 1000, 10000};
+}
+
+ServerMetrics::ServerMetrics(MetricsRegistry& r)
+    : post_seconds(r.histogram("tally_post_seconds",
+                               "Post calls from arrival to reply, including the wait for the "
+                               "durable commit.",
+                               MetricUnit::seconds, latency_buckets_ns())),
+      posted_ok(r.counter("tally_posted_items_total", kPostedHelp, {{"status", "ok"}})),
+      posted_duplicate(
+          r.counter("tally_posted_items_total", kPostedHelp, {{"status", "duplicate"}})),
+      posted_error(r.counter("tally_posted_items_total", kPostedHelp, {{"status", "error"}})),
+      queue_items(r.gauge("tally_queue_items",
+                          "Items submitted to the writer and not yet taken into a commit group.")),
+      commit_seconds(r.histogram("tally_commit_seconds",
+                                 "Commit groups from being taken off the queue to durable.",
+                                 MetricUnit::seconds, latency_buckets_ns())),
+      fsync_seconds(r.histogram("tally_fsync_seconds",
+                                "mdb_txn_commit of a commit group (LMDB's fsyncs).",
+                                MetricUnit::seconds, latency_buckets_ns())),
+      commit_group_items(r.histogram("tally_commit_group_items", "Items per commit group.",
+                                     MetricUnit::none, group_items_buckets())),
+      runs_ok(r.counter("tally_settlement_runs_total", kRunsHelp, {{"result", "ok"}})),
+      runs_error(r.counter("tally_settlement_runs_total", kRunsHelp, {{"result", "error"}})),
+      run_seconds(r.histogram("tally_settlement_run_seconds",
+                              "Settlement runs from start to commit.", MetricUnit::seconds,
+                              run_buckets_ns())),
+      replication_lag_entries(r.gauge("tally_replication_lag_entries",
+                                      "Standby: entries the leader has committed and this "
+                                      "standby has not yet applied.")),
+      replication_lag_seconds(r.gauge("tally_replication_lag_seconds",
+                                      "Standby: commit time of the leader's last entry minus "
+                                      "that of the last applied entry.",
+                                      {}, MetricUnit::seconds)),
+      leader(r.gauge("tally_leader", "1 while this server is the leader with a live lease.")),
+      leader_term(r.gauge("tally_leader_term",
+                          "The term (etcd revision) of this server's current or last tenure.")),
+      lmdb_map_bytes(
+          r.gauge("tally_lmdb_map_bytes", "Size of the LMDB map.", {}, MetricUnit::bytes)),
+      lmdb_used_bytes(r.gauge("tally_lmdb_used_bytes", "LMDB pages in use times the page size.", {},
+                              MetricUnit::bytes)),
+      lmdb_readers(r.gauge("tally_lmdb_readers", "LMDB reader slots in use.")),
+      connections_open(r.gauge("tally_connections_open", "Open RPC connections.")),
+      logins_refused(r.counter("tally_logins_refused_total", "Logins with an unknown token.")) {
+  register_process_memory(r);
+}
+
+}  // namespace tally

@@ -1,0 +1,59 @@
+// The metrics `tally serve --metrics ADDR` exposes (SPEC section 9), registered in one place so
+// that their names, units, help texts and buckets are defined once. docs/operations.md lists
+// them. The server (rpc/) updates them; this file only declares them.
+//
+// Thread safety: ServerMetrics is built once; its members are the registry's metrics, updated
+// from any thread (see ops/metrics.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/metrics.h"
+
+namespace tally {
+
+// Latency buckets in nanoseconds: 100 us .. 10 s.
+std::vector<int64_t> latency_buckets_ns();
+// Settlement run buckets in nanoseconds: 100 ms .. 30 min.
+std::vector<int64_t> run_buckets_ns();
+// Items per commit group: 1 .. 10,000 (the writer's group_items_max).
+std::vector<int64_t> group_items_buckets();
+
+struct ServerMetrics {
+  explicit ServerMetrics(MetricsRegistry& registry);
+
+  // Posting.
+  Histogram& post_seconds;  // a post call, arrival to reply (the fsync wait included)
+  Counter& posted_ok;       // tally_posted_items_total{status="ok"}
+  Counter& posted_duplicate;
+  Counter& posted_error;
+  Gauge& queue_items;  // items submitted and not yet taken by the writer
+
+  // The writer.
+  Histogram& commit_seconds;      // one group: taken from the queue to durable
+  Histogram& fsync_seconds;       // mdb_txn_commit of one group (LMDB's fsyncs)
+  Histogram& commit_group_items;  // items per group
+
+  // Settlement runs.
+  Counter& runs_ok;
+  Counter& runs_error;
+  Histogram& run_seconds;
+
+  // Replication and leadership.
+  Gauge& replication_lag_entries;  // standby: leader's last seq - applied seq
+  Gauge& replication_lag_seconds;  // standby: leader's last commit time - applied commit time
+  Gauge& leader;                   // 1 while am_leader, else 0
+  Gauge& leader_term;              // the term of the current (or last) tenure
+
+  // LMDB.
+  Gauge& lmdb_map_bytes;   // the map's size (address space reserved)
+  Gauge& lmdb_used_bytes;  // pages in use * page size
+  Gauge& lmdb_readers;     // reader slots in use
+
+  // Connections.
+  Gauge& connections_open;
+  Counter& logins_refused;
+};
+
+}  // namespace tally
