@@ -126,14 +126,6 @@ struct Entry {
 
 }  // namespace
 
-bool aba_routing_ok(std::string_view routing) {
-  if (routing.size() != 9 || !all_digits(routing)) return false;
-  static constexpr int kWeights[3] = {3, 7, 1};
-  int sum = 0;
-  for (size_t i = 0; i < 9; ++i) sum += (routing[i] - '0') * kWeights[i % 3];
-  return sum % 10 == 0;
-}
-
 std::string_view ach_account_type_name(AchAccountType t) {
   return t == AchAccountType::checking ? "checking" : "savings";
 }

@@ -23,14 +23,10 @@
 
 #include "ledger/money.h"
 #include "ledger/status.h"
+#include "settlement/bank_ids.h"  // aba_routing_ok
 #include "settlement/calendar.h"
 
 namespace tally {
-
-// Is `routing` an ABA routing transit number: exactly 9 ASCII digits whose check digit holds
-// (weights 3, 7, 1 repeated from the left; the weighted sum is a multiple of 10)? "" and any
-// other character are false.
-bool aba_routing_ok(std::string_view routing);
 
 enum class AchAccountType : uint8_t { checking, savings };     // transaction codes 22 and 32
 enum class AchReceiverKind : uint8_t { individual, company };  // SEC codes PPD and CCD

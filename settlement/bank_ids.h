@@ -1,7 +1,5 @@
-// Check digits of bank and tax identifiers used by payout rails (SPEC section 8).
-//
-// Kept apart so that it can be reconciled with settlement/ach.h (another branch adds the same
-// ABA check there) by deleting one of the two.
+// Check digits of bank and tax identifiers used by payout rails (SPEC section 8): the one owner
+// of these rules, for the config's originators and the payout files alike.
 //
 // Thread safety: pure functions; call them from any thread.
 #pragma once

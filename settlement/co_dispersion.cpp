@@ -12,10 +12,7 @@ namespace tally {
 
 namespace {
 
-// DIAN's weights, applied from the rightmost digit of the number.
-constexpr std::array<int, 15> kNitWeights = {3,  7,  13, 17, 19, 23, 29, 37,
-                                             41, 43, 47, 53, 59, 67, 71};
-constexpr size_t kNitDigitsMin = 3;
+constexpr size_t kNitDigitsMin = 3, kNitDigitsMax = 15;  // nit_check_digit's weights cover 15
 constexpr size_t kCedulaDigitsMin = 3, kCedulaDigitsMax = 10;
 constexpr size_t kPassportCharsMin = 3, kPassportCharsMax = 20;
 constexpr size_t kAccountDigitsMin = 4, kAccountDigitsMax = 20;
@@ -26,15 +23,6 @@ bool upper_alnum(std::string_view s) {
 }
 
 }  // namespace
-
-std::optional<int> nit_check_digit(std::string_view number) {
-  if (number.size() > kNitWeights.size() || !all_digits(number)) return std::nullopt;
-  int sum = 0;
-  for (size_t i = 0; i < number.size(); ++i)
-    sum += (number[number.size() - 1 - i] - '0') * kNitWeights[i];
-  int r = sum % 11;
-  return r <= 1 ? r : 11 - r;
-}
 
 namespace {
 
@@ -63,7 +51,7 @@ std::optional<Nit> nit_form(std::string_view text) {
       at = dot + 1;
     }
   }
-  if (number.size() < kNitDigitsMin || number.size() > kNitWeights.size() || !all_digits(number) ||
+  if (number.size() < kNitDigitsMin || number.size() > kNitDigitsMax || !all_digits(number) ||
       number[0] == '0')
     return std::nullopt;
   return Nit{std::move(number), dv - '0'};

@@ -21,15 +21,12 @@
 
 #include "ledger/money.h"
 #include "ledger/status.h"
+#include "settlement/bank_ids.h"
 #include "settlement/calendar.h"
 
 namespace tally {
 
-// DIAN's check digit ("dígito de verificación") of a NIT number given WITHOUT its check digit:
-// 1..15 ASCII digits d, weighted from the rightmost digit by 3, 7, 13, 17, 19, 23, 29, 37, 41,
-// 43, 47, 53, 59, 67, 71; r = sum mod 11; the check digit is r when r is 0 or 1, else 11 - r.
-// nullopt for anything else (empty, too long, a non-digit).
-std::optional<int> nit_check_digit(std::string_view number);
+// nit_check_digit (DIAN's check digit of a NIT): settlement/bank_ids.h.
 
 // A NIT as written with its check digit: the number, '-', the check digit ("890903938-8"); the
 // number may carry '.' between groups of three digits ("890.903.938-8"). The number has 3..15

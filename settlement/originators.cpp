@@ -27,10 +27,6 @@ bool nacha_text_ok(std::string_view s) {
                      [](char c) { return c >= ' ' && c < 0x7F && !(c >= 'a' && c <= 'z'); });
 }
 
-std::string_view co_account_type_name(CoAccountType t) {
-  return t == CoAccountType::savings ? "savings" : "checking";
-}
-
 namespace config_reader {
 
 namespace {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "settlement/co_dispersion.h"  // CoAccountType
+
 namespace tally {
 
 // `ach = { ... }`: the NACHA file and batch headers' originator fields. Text fields hold NACHA
@@ -35,9 +37,6 @@ struct AchOriginator {
 // NACHA's alphanumeric fields: printable ASCII without lower-case letters (banks may refuse
 // those), no leading or trailing space (the writer pads with spaces, which would lose them).
 bool nacha_text_ok(std::string_view s);
-
-enum class CoAccountType : uint8_t { savings, checking };
-std::string_view co_account_type_name(CoAccountType t);
 
 // `co_dispersion = { ... }`: the company that pays in a Colombian dispersion file.
 struct CoDispersionOriginator {
