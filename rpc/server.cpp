@@ -27,10 +27,9 @@
 #include <set>
 #include <thread>
 
-#include "rpc/backend.h"
-#include "rpc/export.h"
-#include "rpc/reads.h"
-#include "rpc/settlement_ops.h"
+#include "service/export.h"
+#include "service/reads.h"
+#include "service/settlement_ops.h"
 #include "rpc/tally.capnp.h"
 #include "rpc/wire.h"
 
@@ -229,7 +228,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::Promise<std::vector<ItemResult>> submit(std::vector<PostItem> items, const RoleSet& roles);
   // Sends one chunk a worker produced to the client (a TextSink write, a RunRows call).
   using Sender = std::function<kj::Promise<void>(std::string chunk)>;
-  // Runs `work` on a thread of its own (at most limits().max_long_reads at once), relaying the
+  // Runs `work` on a thread of its own (at most limits().long_reads_max at once), relaying the
   // chunks it produces through `send` and its progress to `progress`; resolves to work's result.
   template <class T>
   kj::Promise<T> off_loop(std::function<T(ChunkingSink&, Channel&)> work, kj::Maybe<Sender> send,
@@ -662,7 +661,7 @@ class Connection {
         network_(*stream_, capnp::rpc::twoparty::Side::SERVER, reader_options(server.limits())),
         rpc_(capnp::makeRpcServer(network_,
                                   capnp::Capability::Client(kj::heap<TallyImpl>(server)))) {
-    rpc_.setFlowLimit(server.limits().flow_limit_words);
+    rpc_.setFlowLimit(server.limits().call_words_in_flight_max);
     server_.connections_.insert(this);
   }
   ~Connection() { server_.remove(this); }
@@ -674,8 +673,8 @@ class Connection {
  private:
   static capnp::ReaderOptions reader_options(const ServerLimits& l) {
     capnp::ReaderOptions o;
-    o.traversalLimitInWords = l.traversal_limit_words;
-    o.nestingLimit = l.nesting_limit;
+    o.traversalLimitInWords = l.message_words_max;
+    o.nestingLimit = l.message_nesting_max;
     return o;
   }
   RpcServerImpl& server_;
@@ -745,7 +744,7 @@ kj::Promise<std::string> RpcServerImpl::listen() {
 
 kj::Promise<void> RpcServerImpl::accept_loop() {
   return listener_->accept().then([this](kj::Own<kj::AsyncIoStream> stream) {
-    if (draining_ || connections_.size() >= options_.limits.max_connections) {
+    if (draining_ || connections_.size() >= options_.limits.connections_max) {
       ++stats_.connections_refused;  // the stream closes as it goes out of scope
     } else {
       ++stats_.connections_accepted;
@@ -762,10 +761,10 @@ kj::Promise<void> RpcServerImpl::post(Ctx ctx, const RoleSet& roles) {
   if (draining_) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
   auto items = ctx.getParams().getItems();
   const size_t n = items.size();
-  if (n > options_.limits.max_batch_items) {
+  if (n > options_.limits.batch_items_max) {
     auto out = ctx.getResults().initResults(static_cast<unsigned>(n));
     std::string msg = "batch: " + std::to_string(n) + " items, at most " +
-                      std::to_string(options_.limits.max_batch_items) + " per call";
+                      std::to_string(options_.limits.batch_items_max) + " per call";
     for (unsigned i = 0; i < n; ++i)
       wire::encode_result(out[i], ItemResult::error(reject(Code::batch_too_large, msg)));
     return kj::READY_NOW;
@@ -843,7 +842,7 @@ kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem>
 }
 
 kj::Promise<void> RpcServerImpl::acquire_long_slot() {
-  if (long_running_ < options_.limits.max_long_reads) {
+  if (long_running_ < options_.limits.long_reads_max) {
     ++long_running_;
     return kj::READY_NOW;
   }
@@ -1139,50 +1138,5 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
   return code;
 }
 
-int run_serve_command(const CliGlobals& globals, std::span<const std::string> args, std::istream&,
-                      std::ostream&, std::ostream& err) {
-  std::string data = globals.data_dir, config = globals.config_file, listen, chunk;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string& into) {
-      if (i + 1 >= args.size()) return false;
-      into = args[++i];
-      return true;
-    };
-    bool ok = true;
-    if (a == "--data")
-      ok = value(data);
-    else if (a == "--config")
-      ok = value(config);
-    else if (a == "--listen")
-      ok = value(listen);
-    else if (a == "--settle-chunk-payees")
-      ok = value(chunk);
-    else if (a.rfind("--data=", 0) == 0)
-      data = a.substr(7);
-    else if (a.rfind("--config=", 0) == 0)
-      config = a.substr(9);
-    else if (a.rfind("--listen=", 0) == 0)
-      listen = a.substr(9);
-    else
-      ok = false;
-    if (!ok) {
-      err << "usage: tally serve --data DIR [--listen HOST:PORT|unix:/PATH] [--config FILE] "
-             "[--settle-chunk-payees N]\n";
-      return 2;
-    }
-  }
-  uint64_t chunk_payees = 0;
-  if (!chunk.empty()) {
-    auto [end, ec] = std::from_chars(chunk.data(), chunk.data() + chunk.size(), chunk_payees);
-    if (ec != std::errc() || end != chunk.data() + chunk.size() || chunk_payees == 0 ||
-        chunk_payees > kSettleChunkPayeesMax) {
-      err << "tally serve: --settle-chunk-payees: a number of payees, 1.." << kSettleChunkPayeesMax
-          << "\n";
-      return 2;
-    }
-  }
-  return serve_main(data, config, listen, chunk_payees, err);
-}
 
 }  // namespace tally

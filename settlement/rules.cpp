@@ -505,7 +505,9 @@ class EventOp final : public WriteOp {
   // --- payee hold and details -----------------------------------------------------------------
   ItemResult on(WriteTxn& t, const PayeeHoldEvent& p) {
     if (auto r = check_segment(p.payee, "payee"); !r) return fail(r.error());
-    if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
+    if (p.reason.size() > limits::reason_bytes_max)
+      return fail(reject(Code::bad_request, "reason: at most " +
+                                                std::to_string(limits::reason_bytes_max) + " bytes"));
     if (p.on && p.reason.empty())
       return fail(reject(Code::bad_request, "reason: required to put a payee on hold"));
     tables::PayeeValue v{p.on, p.reason, ev_.header.at};
@@ -553,7 +555,9 @@ class EventOp final : public WriteOp {
       return fail(reject(
           Code::payout_already_settled,
           "payout: \"" + p.payout + "\" was already settled by \"" + pv.result_event + "\""));
-    if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
+    if (p.reason.size() > limits::reason_bytes_max)
+      return fail(reject(Code::bad_request, "reason: at most " +
+                                                std::to_string(limits::reason_bytes_max) + " bytes"));
     auto c = mk_currency(pv.currency, "payout");
     if (!c) return fail(c.error());
     const std::string& mk = mk_->name;

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "common/test_util.h"
-#include "rpc/cli.h"
+#include "cli/cli.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
 #include "rpc/tally.capnp.h"
@@ -319,7 +319,7 @@ TEST_F(ServerTest, MalformedItemFailsWithItsLinkedChainOnly) {
 
 TEST_F(ServerTest, BatchOverTheLimitIsRefusedPerItem) {
   ServerLimits l;
-  l.max_batch_items = 3;
+  l.batch_items_max = 3;
   start(l);
   auto poster = connect("tok-poster");
   open_ops(*poster);
@@ -611,7 +611,7 @@ class HostileTest : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     ServerLimits l;
-    l.traversal_limit_words = 64 * 1024;  // 512 KiB messages at most
+    l.message_words_max = 64 * 1024;  // 512 KiB messages at most
     start(l);
     poster_ = connect("tok-poster");
     open_ops(*poster_);
@@ -688,7 +688,7 @@ TEST_F(HostileTest, RandomBytesCloseThatConnectionOnly) {
 
 TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
   ServerLimits l;
-  l.max_connections = 2;
+  l.connections_max = 2;
   start(l);
   auto a = connect("tok-poster");
   auto b = connect("tok-poster");
