@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/backend.h"
+#include "ledger/batch.h"
 #include "cli/commands.h"
 #include "cli/remote_backend.h"
 #include "cli/embedded_backend.h"
@@ -307,37 +308,25 @@ struct PostStats {
 // Returns false when the backend failed (the failure is reported).
 bool post_chunk(Ctx& c, std::vector<Slot>& slots, PostStats& stats, Progress& progress,
                 uint64_t& posted_before, int& exit_code) {
-  // A chain with a line rejected here fails whole: its other items are not sent.
-  size_t i = 0;
-  while (i < slots.size()) {
-    size_t j = i;
-    while (j + 1 < slots.size() && slots[j].linked) ++j;
-    size_t bad = SIZE_MAX;
-    for (size_t k = i; k <= j; ++k)
-      if (!slots[k].item) {
-        bad = k;
-        break;
-      }
-    if (bad != SIZE_MAX) {
-      for (size_t k = i; k <= j; ++k) {
-        if (!slots[k].item) continue;
-        std::string id = post_item_id(slots[k].item->body);
-        slots[k].item.reset();
-        slots[k].result = ItemResult::error(
-            reject(Code::linked_failed, "linked: line " + std::to_string(slots[bad].line) +
-                                            " of this linked chain was rejected (" +
-                                            std::string(code_name(slots[bad].result.code)) +
-                                            "); nothing of the chain was committed"),
-            id);
-      }
-    }
-    i = j + 1;
+  // A chain with a line refused here, or left open at the end of the input, fails whole: its
+  // other items are not sent (ledger/batch.h).
+  std::vector<std::string> ids(slots.size());
+  std::vector<BatchItem> info(slots.size());
+  for (size_t k = 0; k < slots.size(); ++k) {
+    if (slots[k].item) ids[k] = post_item_id(slots[k].item->body);
+    info[k] = BatchItem{ids[k], slots[k].linked, slots[k].item ? nullptr : &slots[k].result};
   }
+  Triage triage =
+      triage_batch(info, [&](size_t k) { return "line " + std::to_string(slots[k].line); });
+  for (size_t k = 0; k < slots.size(); ++k)
+    if (triage.decided[k]) {
+      slots[k].result = std::move(*triage.decided[k]);
+      slots[k].item.reset();
+    }
 
   std::vector<PostItem> items;
   std::vector<size_t> sent;
-  for (size_t k = 0; k < slots.size(); ++k) {
-    if (!slots[k].item) continue;
+  for (size_t k : triage.apply) {
     sent.push_back(k);
     items.push_back(std::move(*slots[k].item));
     slots[k].item.reset();

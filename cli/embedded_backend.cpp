@@ -1,4 +1,6 @@
 #include "cli/embedded_backend.h"
+
+#include "ledger/batch.h"
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -46,22 +48,13 @@ TimeNs EmbeddedBackend::now() const {
 PostOutcome EmbeddedBackend::post(std::vector<PostItem> items, const ProgressFn& progress) {
   const size_t n = items.size();
   const size_t max = std::max<size_t>(1, service_->ledger().options().batch_items_max);
-  // Batch boundaries: [starts[b], starts[b+1]). A chain that alone exceeds the limit stays whole
-  // (the ledger refuses it with batch_too_large, item by item).
+  // Batches of whole chains, at most `max` items (a chain that alone exceeds the limit stays
+  // whole: the ledger refuses it with batch_too_large, item by item): [starts[b], starts[b+1]).
+  std::unique_ptr<bool[]> linked(new bool[n]);
+  for (size_t k = 0; k < n; ++k) linked[k] = items[k].linked;
+  const auto chains = linked_chains(std::span<const bool>(linked.get(), n));
   std::vector<size_t> starts;
-  size_t i = 0;
-  while (i < n) {
-    starts.push_back(i);
-    size_t end = i;
-    while (end < n) {
-      size_t j = end;
-      while (j + 1 < n && items[j].linked) ++j;
-      if (end > i && j + 1 - i > max) break;  // the next chain does not fit: new batch
-      end = j + 1;
-      if (end - i >= max) break;
-    }
-    i = end;
-  }
+  for (const Chain& b : pack_chains(chains, max)) starts.push_back(b.first);
   starts.push_back(n);
 
   PostOutcome out;
@@ -143,27 +136,14 @@ Reply<ExportSummary> EmbeddedBackend::export_journal(ExportFormat format, const 
 }
 
 Reply<ClosePeriodResult> EmbeddedBackend::close_period(const std::string& date) {
-  auto day = parse_date_utc(date, "date");
-  if (!day.ok()) return day.error();
-  ClosePeriodResult r;
-  r.through = date;
-  r.end_exclusive = *day + kNsPerDay;
-  r.result = service_->close_period(r.end_exclusive);
-  if (!r.result.ok()) return reject(r.result.code, r.result.message);
-  return r;
+  auto r = service_->close_period(date);
+  if (!r) return r.error();
+  return std::move(*r);
 }
 
 Reply<ItemResult> EmbeddedBackend::hold(const HoldRequest& req) {
-  Event ev;
-  TimeNs t = now();
-  ev.header.id = req.id.empty()
-                     ? "hold:" + req.marketplace + ":" + req.payee + ":" + std::to_string(t)
-                     : req.id;
-  ev.header.at = t;
-  ev.header.marketplace = req.marketplace;
-  ev.body = PayeeHoldEvent{req.payee, req.on, req.reason};
   std::vector<PostItem> items;
-  items.push_back(PostItem{std::move(ev), false});
+  items.push_back(service_->hold_item(req));
   auto r = service_->post_and_wait(std::move(items), all_roles());
   TALLY_ASSERT(r.size() == 1, "one result per item");
   if (!r[0].ok()) return reject(r[0].code, r[0].message);

@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "cli/remote_backend.h"
+#include "ledger/batch.h"
 #include "rpc/client.h"
 
 namespace tally {
@@ -55,11 +56,11 @@ class RemoteBackend final : public Backend {
       Via via;
     };
     std::vector<Span> spans;
-    for (size_t i = 0; i < n;) {
-      size_t j = i;
-      while (j + 1 < n && items[j].linked) ++j;
+    std::unique_ptr<bool[]> linked(new bool[n]);
+    for (size_t k = 0; k < n; ++k) linked[k] = items[k].linked;
+    for (const Chain& ch : linked_chains(std::span<const bool>(linked.get(), n))) {
       bool wants_finance = false;
-      for (size_t k = i; k <= j; ++k) wants_finance |= finance_only(items[k].body);
+      for (size_t k = ch.first; k <= ch.last; ++k) wants_finance |= finance_only(items[k].body);
       Via via = wants_finance ? (finance  ? Via::finance
                                  : poster ? Via::poster
                                           : Via::none)
@@ -68,11 +69,10 @@ class RemoteBackend final : public Backend {
                                            : Via::none);
       // Consecutive chains for the same capability share a batch up to batch_items_.
       if (!spans.empty() && spans.back().via == via && via != Via::none &&
-          (j + 1 - spans.back().begin) <= batch_items_)
-        spans.back().end = j + 1;
+          (ch.last + 1 - spans.back().begin) <= batch_items_)
+        spans.back().end = ch.last + 1;
       else
-        spans.push_back(Span{i, j + 1, via});
-      i = j + 1;
+        spans.push_back(Span{ch.first, ch.last + 1, via});
     }
 
     std::vector<Client::PostBatch> batches;

@@ -19,9 +19,20 @@ bool chain_open(std::span<const bool> linked) {
   return !linked.empty() && linked.back();
 }
 
-ItemResult linked_failed_result(size_t failed, Code failed_code, std::string id) {
+std::vector<Chain> pack_chains(std::span<const Chain> chains, size_t items_max) {
+  std::vector<Chain> out;
+  for (const Chain& c : chains) {
+    if (!out.empty() && c.last + 1 - out.back().first <= items_max)
+      out.back().last = c.last;
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+ItemResult linked_failed_result(std::string_view failed, Code failed_code, std::string id) {
   return ItemResult::error(
-      reject(Code::linked_failed, "linked: item " + std::to_string(failed) +
+      reject(Code::linked_failed, "linked: " + std::string(failed) +
                                       " of this linked chain failed (" +
                                       std::string(code_name(failed_code)) +
                                       "); nothing of the chain was committed"),
@@ -36,7 +47,9 @@ ItemResult chain_open_result(std::string id) {
       std::move(id));
 }
 
-Triage triage_batch(std::span<const BatchItem> items) {
+Triage triage_batch(std::span<const BatchItem> items,
+                    const std::function<std::string(size_t)>& name) {
+  auto label = [&](size_t i) { return name ? name(i) : "item " + std::to_string(i); };
   Triage t;
   t.decided.resize(items.size());
   std::unique_ptr<bool[]> linked(new bool[items.size()]);  // (vector<bool> has no span)
@@ -58,12 +71,12 @@ Triage triage_batch(std::span<const BatchItem> items) {
       if (items[k].refused)
         t.decided[k] = *items[k].refused;
       else if (refused != SIZE_MAX)
-        t.decided[k] = linked_failed_result(refused, items[refused].refused->code,
+        t.decided[k] = linked_failed_result(label(refused), items[refused].refused->code,
                                             std::string(items[k].id));
       else if (k == ch.last)
         t.decided[k] = chain_open_result(std::string(items[k].id));
       else
-        t.decided[k] = linked_failed_result(ch.last, Code::linked_chain_open,
+        t.decided[k] = linked_failed_result(label(ch.last), Code::linked_chain_open,
                                             std::string(items[k].id));
     }
   }

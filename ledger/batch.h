@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,10 +61,13 @@ struct Chain {
 // open when the batch's last item is linked (chain_open).
 std::vector<Chain> linked_chains(std::span<const bool> linked);
 bool chain_open(std::span<const bool> linked);
+// Consecutive chains packed into batches of at most `items_max` items, as item ranges; a chain
+// longer than that goes alone and whole (the ledger refuses it: batch_too_large).
+std::vector<Chain> pack_chains(std::span<const Chain> chains, size_t items_max);
 
 // What an item of a chain gets when another item of it failed: linked_failed, naming the item
-// that failed (its index in the batch) and why.
-ItemResult linked_failed_result(size_t failed, Code failed_code, std::string id);
+// that failed ("item 3", or "line 7" for `tally post`) and why.
+ItemResult linked_failed_result(std::string_view failed, Code failed_code, std::string id);
 // What the last item of a chain left open gets.
 ItemResult chain_open_result(std::string id);
 
@@ -83,7 +87,9 @@ struct Triage {
   std::vector<std::optional<ItemResult>> decided;
   std::vector<size_t> apply;
 };
-Triage triage_batch(std::span<const BatchItem> items);
+// `name(i)` names item i in messages; by default "item i".
+Triage triage_batch(std::span<const BatchItem> items,
+                    const std::function<std::string(size_t)>& name = {});
 
 // The batch's results in item order: the decided ones, and `applied[k]` for item apply[k].
 // Requires applied.size() == triage.apply.size().

@@ -235,7 +235,7 @@ class LedgerImpl final : public Ledger {
       const auto [first, last] = chains[c];
       if (c + 1 == chains.size() && chain_open(flags)) {
         for (size_t k = first; k < last; ++k)
-          out[k] = linked_failed_result(last, Code::linked_chain_open, {});
+          out[k] = linked_failed_result("item " + std::to_string(last), Code::linked_chain_open, {});
         out[last] = chain_open_result({});
         break;
       }
@@ -252,7 +252,9 @@ class LedgerImpl final : public Ledger {
       wt.end_savepoint(failed == SIZE_MAX);
       if (failed == SIZE_MAX) continue;
       for (size_t k = first; k <= last; ++k)
-        if (k != failed) out[k] = linked_failed_result(failed, out[failed].code, out[k].id);
+        if (k != failed)
+          out[k] = linked_failed_result("item " + std::to_string(failed), out[failed].code,
+                                        out[k].id);
     }
   }
 

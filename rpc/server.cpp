@@ -468,19 +468,16 @@ class FinanceImpl final : public wire::Finance::Server {
   kj::Promise<void> closePeriod(ClosePeriodContext ctx) override {
     if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
     std::string date = wire::text(ctx.getParams().getDate());
-    auto d = parse_date_utc(date, "date");
-    if (!d) {
-      set_error(ctx.getResults(), d.error());
-      return kj::READY_NOW;
-    }
-    TimeNs end = *d + kNsPerDay;
     // close_period waits for the commit: run it off the loop.
     return s_
-        .off_loop<ItemResult>(
-            [&svc = s_.service(), end](ChunkingSink&, Channel&) { return svc.close_period(end); },
+        .off_loop<Result<ClosePeriodResult>>(
+            [&svc = s_.service(), date](ChunkingSink&, Channel&) { return svc.close_period(date); },
             nullptr, nullptr)
-        .then([ctx, date, end](ItemResult r) mutable {
-          wire::encode(ctx.getResults().initResult(), ClosePeriodResult{date, end, std::move(r)});
+        .then([ctx](Result<ClosePeriodResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
         });
   }
 
@@ -585,21 +582,14 @@ class FinanceImpl final : public wire::Finance::Server {
         });
   }
 
-  // A payee_hold event, as EmbeddedBackend::hold makes it: business time now, and an id from
-  // the marketplace, payee and that time unless the caller gives one.
+  // A payee_hold event (Service::hold_item), posted with the finance role.
   kj::Promise<void> hold(HoldContext ctx) override {
     if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
     auto p = ctx.getParams();
-    Event ev;
-    TimeNs t = s_.service().ledger().options().clock();
-    std::string marketplace = wire::text(p.getMarketplace()), payee = wire::text(p.getPayee());
-    std::string id = wire::text(p.getId());
-    ev.header.id = id.empty() ? "hold:" + marketplace + ":" + payee + ":" + std::to_string(t) : id;
-    ev.header.at = t;
-    ev.header.marketplace = marketplace;
-    ev.body = PayeeHoldEvent{payee, p.getOn(), wire::text(p.getReason())};
+    HoldRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayee()), p.getOn(),
+                    wire::text(p.getReason()), wire::text(p.getId())};
     std::vector<PostItem> items;
-    items.push_back(PostItem{std::move(ev), false});
+    items.push_back(s_.service().hold_item(req));
     return s_.submit(std::move(items), RoleSet{Role::finance})
         .then([ctx](std::vector<ItemResult> r) mutable {
           if (r.size() != 1) {
@@ -770,62 +760,27 @@ kj::Promise<void> RpcServerImpl::post(Ctx ctx, const RoleSet& roles) {
     return kj::READY_NOW;
   }
 
-  // Decode every item; one that cannot be read fails with its linked chain, like a refused one.
-  std::vector<std::optional<ItemResult>> decided(n);
-  std::vector<std::optional<PostItem>> decoded(n);
+  // Decode every item; one that cannot be read is refused, and sinks its linked chain like any
+  // refused item (Service::post, ledger/batch.h).
+  std::vector<PostItem> batch(n);
   for (size_t i = 0; i < n; ++i) {
     auto item = items[static_cast<unsigned>(i)];
     auto r = wire::decode_item(item);
     if (r) {
-      decoded[i] = std::move(*r);
+      batch[i] = std::move(*r);
     } else {
       std::string id = item.isEntry()   ? wire::text(item.getEntry().getId())
                        : item.isEvent() ? wire::text(item.getEvent().getId())
                                         : std::string();
-      decided[i] = ItemResult::error(r.error(), std::move(id));
+      batch[i].linked = item.getLinked();
+      batch[i].refused = ItemResult::error(r.error(), std::move(id));
     }
-  }
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && items[static_cast<unsigned>(j)].getLinked()) ++j;
-    size_t bad = SIZE_MAX;
-    for (size_t k = i; k <= j && bad == SIZE_MAX; ++k)
-      if (decided[k]) bad = k;
-    if (bad != SIZE_MAX)
-      for (size_t k = i; k <= j; ++k)
-        if (!decided[k]) {
-          decided[k] = ItemResult::error(
-              reject(Code::linked_failed, "linked: item " + std::to_string(bad) +
-                                              " of this linked chain is malformed; nothing of "
-                                              "the chain was committed"),
-              post_item_id(decoded[k]->body));
-        }
-    i = j + 1;
-  }
-  std::vector<PostItem> batch;
-  std::vector<size_t> sent;
-  for (size_t i = 0; i < n; ++i) {
-    if (decided[i]) continue;
-    sent.push_back(i);
-    batch.push_back(std::move(*decoded[i]));
   }
   ctx.releaseParams();
-
-  auto finish = [ctx, decided = std::move(decided), sent](std::vector<ItemResult> r) mutable {
-    auto out = ctx.getResults().initResults(static_cast<unsigned>(decided.size()));
-    for (size_t b = 0; b < sent.size() && b < r.size(); ++b) decided[sent[b]] = std::move(r[b]);
-    for (size_t i = 0; i < decided.size(); ++i) {
-      if (!decided[i])
-        decided[i] = ItemResult::error(reject(Code::internal, "internal: no result"));
-      wire::encode_result(out[static_cast<unsigned>(i)], *decided[i]);
-    }
-  };
-  if (batch.empty()) {
-    finish({});
-    return kj::READY_NOW;
-  }
-
-  return submit(std::move(batch), roles).then(kj::mv(finish));
+  return submit(std::move(batch), roles).then([ctx](std::vector<ItemResult> r) mutable {
+    auto out = ctx.getResults().initResults(static_cast<unsigned>(r.size()));
+    for (size_t i = 0; i < r.size(); ++i) wire::encode_result(out[static_cast<unsigned>(i)], r[i]);
+  });
 }
 
 kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem> items,

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <map>
 
-#include "cli/json_items.h"
+#include "service/json_writer.h"
 
 namespace tally {
 

@@ -120,71 +120,41 @@ std::unique_ptr<WriteOp> Service::make_op(PostItem item) const {
 
 void Service::post(std::vector<PostItem> items, const RoleSet& roles, Ledger::Done done) {
   const size_t n = items.size();
-  // Results decided here (role refusals and the chains they sink), by original index.
-  std::vector<std::optional<ItemResult>> decided(n);
   std::vector<std::string> ids(n);
-  for (size_t i = 0; i < n; ++i) ids[i] = post_item_id(items[i].body);
-
-  size_t i = 0;
-  while (i < n) {
-    size_t j = i;  // the chain is i..j: every item but the last is linked to the next
-    while (j + 1 < n && items[j].linked) ++j;
-    size_t refused = SIZE_MAX;
-    for (size_t k = i; k <= j; ++k) {
-      if (!role_may_post(items[k].body, roles)) {
-        decided[k] = ItemResult::error(
-            reject(Code::not_allowed, "not_allowed: " + roles_phrase(roles) + " may not post " +
-                                          std::string(post_type_name(items[k].body))),
-            ids[k]);
-        if (refused == SIZE_MAX) refused = k;
-      }
-    }
-    if (refused != SIZE_MAX) {
-      for (size_t k = i; k <= j; ++k) {
-        if (decided[k]) continue;
-        decided[k] =
-            ItemResult::error(reject(Code::linked_failed,
-                                     "linked: another item of this linked chain (" + ids[refused] +
-                                         ", " + std::string(post_type_name(items[refused].body)) +
-                                         ") is not allowed; nothing of the chain was committed"),
-                              ids[k]);
-      }
-    }
-    i = j + 1;
+  std::vector<BatchItem> info(n);
+  for (size_t i = 0; i < n; ++i) {
+    PostItem& item = items[i];
+    if (!item.refused) ids[i] = post_item_id(item.body);
+    if (!item.refused && !role_may_post(item.body, roles))
+      item.refused = ItemResult::error(
+          reject(Code::not_allowed, "not_allowed: " + roles_phrase(roles) + " may not post " +
+                                        std::string(post_type_name(item.body))),
+          ids[i]);
+    if (item.refused && item.refused->id.empty()) item.refused->id = ids[i];
   }
-
+  for (size_t i = 0; i < n; ++i)
+    info[i] = BatchItem{ids[i], items[i].linked, items[i].refused ? &*items[i].refused : nullptr};
+  Triage triage = triage_batch(info);
   Batch batch;
-  std::vector<size_t> sent;  // sent[b] = original index of batch item b
-  for (size_t k = 0; k < n; ++k) {
-    if (decided[k]) continue;
-    sent.push_back(k);
-    batch.push_back(make_op(std::move(items[k])));
-  }
+  for (size_t k : triage.apply) batch.push_back(make_op(std::move(items[k])));
+  std::vector<std::string> sent_ids;
+  for (size_t k : triage.apply) sent_ids.push_back(ids[k]);
 
-  auto merge = [decided = std::move(decided), ids = std::move(ids), sent,
-                done = std::move(done)](std::vector<ItemResult> from_writer) mutable {
-    std::vector<ItemResult> out(decided.size());
-    for (size_t k = 0; k < decided.size(); ++k)
-      if (decided[k]) out[k] = std::move(*decided[k]);
-    for (size_t b = 0; b < sent.size(); ++b) {
-      size_t k = sent[b];
-      if (b < from_writer.size()) {
-        out[k] = std::move(from_writer[b]);
-      } else {
-        // The ledger answers every item; a short answer is a ledger bug, reported per item
-        // rather than as a crash of the server.
-        out[k] = ItemResult::error(reject(Code::internal, "internal: no result for this item"));
-      }
-      if (out[k].id.empty()) out[k].id = ids[k];
-    }
-    done(std::move(out));
+  auto finish = [triage = std::move(triage), sent_ids = std::move(sent_ids),
+                 done = std::move(done)](std::vector<ItemResult> from_writer) mutable {
+    // The ledger answers every item; a short answer would be a ledger bug, reported per item
+    // rather than as a crash of the server.
+    from_writer.resize(sent_ids.size(),
+                       ItemResult::error(reject(Code::internal, "internal: no result")));
+    for (size_t b = 0; b < sent_ids.size(); ++b)
+      if (from_writer[b].id.empty()) from_writer[b].id = sent_ids[b];
+    done(stitch_results(std::move(triage), std::move(from_writer)));
   };
-
   if (batch.empty()) {
-    merge({});
+    finish({});
     return;
   }
-  ledger_->submit(std::move(batch), std::move(merge));
+  ledger_->submit(std::move(batch), std::move(finish));
 }
 
 std::vector<ItemResult> Service::post_and_wait(std::vector<PostItem> items, const RoleSet& roles) {
@@ -194,12 +164,33 @@ std::vector<ItemResult> Service::post_and_wait(std::vector<PostItem> items, cons
   return f.get();
 }
 
-ItemResult Service::close_period(TimeNs end_exclusive) {
+Result<ClosePeriodResult> Service::close_period(const std::string& date) {
+  auto day = parse_date_utc(date, "date");
+  if (!day) return day.error();
+  ClosePeriodResult out;
+  out.through = date;
+  out.end_exclusive = *day + kNsPerDay;
   Batch b;
-  b.push_back(make_close_period(end_exclusive));
+  b.push_back(make_close_period(out.end_exclusive));
   auto r = ledger_->submit_and_wait(std::move(b));
   TALLY_ASSERT(r.size() == 1, "one result per item");
-  return std::move(r[0]);
+  if (!r[0].ok()) return Rejection{r[0].code, r[0].message};
+  out.result = std::move(r[0]);
+  return out;
+}
+
+PostItem Service::hold_item(const HoldRequest& req) const {
+  Event ev;
+  const TimeNs t = ledger_->options().clock();
+  ev.header.id = req.id.empty()
+                     ? "hold:" + req.marketplace + ":" + req.payee + ":" + std::to_string(t)
+                     : req.id;
+  ev.header.at = t;
+  ev.header.marketplace = req.marketplace;
+  ev.body = PayeeHoldEvent{req.payee, req.on, req.reason};
+  PostItem item;
+  item.body = std::move(ev);
+  return item;
 }
 
 }  // namespace tally

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "service/results.h"
 #include "settlement/config.h"
 #include "settlement/events.h"
 #include "settlement/rules.h"
@@ -36,7 +37,10 @@ struct DeclareAssetItem {
 using PostBody = std::variant<OpenItem, Entry, Event, CloseAccountItem, DeclareAssetItem>;
 struct PostItem {
   PostBody body;
-  bool linked = false;  // commits or fails together with the next item
+  bool linked = false;  // commits or fails together with the next item (ledger/batch.h)
+  // Set when the item could not be read (a line of `tally post`, an RPC item that does not
+  // decode): its result, whatever `body` holds. It still sinks the chain it belongs to.
+  std::optional<ItemResult> refused = std::nullopt;
 };
 
 using RoleSet = std::set<Role>;
@@ -75,18 +79,24 @@ class Service {
   // Logs a line (ServiceOptions::log), if anyone listens.
   void log(const std::string& line) const;
 
-  // Posts items as one batch; items `roles` may not post get not_allowed and are not sent to
-  // the writer (a linked chain containing one fails whole). `done` runs once the batch is durable,
-  // on the writer thread; when no item goes to the writer, on the calling thread before post()
+  // Posts items as one batch; items `roles` may not post get not_allowed, and they and the
+  // items refused before (PostItem::refused) sink their linked chains, as a chain left open does
+  // (ledger/batch.h): none of those go to the writer. `done` runs once the batch is durable, on
+  // the writer thread; when no item goes to the writer, on the calling thread before post()
   // returns. Results come in item order; a result's id is post_item_id of its item when the op
   // set none.
   void post(std::vector<PostItem> items, const RoleSet& roles, Ledger::Done done);
   // post() and wait for the results.
   std::vector<ItemResult> post_and_wait(std::vector<PostItem> items, const RoleSet& roles);
 
-  // Closes the books through `end_exclusive` (make_close_period); waits until durable. The
-  // caller checks the finance role (it is not a posted item).
-  ItemResult close_period(TimeNs end_exclusive);
+  // Closes the books through `date` (YYYY-MM-DD, inclusive, UTC: make_close_period at the start
+  // of the next day); waits until durable. bad_date, or the ledger's refusal. The caller checks
+  // the finance role (it is not a posted item).
+  Result<ClosePeriodResult> close_period(const std::string& date);
+  // The payee_hold event of `tally hold M:P --on|--off --reason R` (a finance or poster action):
+  // business time now (the ledger's clock), and, unless the request names one, an id from the
+  // marketplace, the payee and that time. Post it like any item.
+  PostItem hold_item(const HoldRequest& request) const;
 
   std::unique_ptr<Snapshot> snapshot() { return ledger_->snapshot(); }
 

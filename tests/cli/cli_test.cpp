@@ -163,13 +163,29 @@ TEST_F(CliTest, ARejectedLineSinksItsLinkedChain) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(str(json(lines[0]), "code"), "linked_failed");
   EXPECT_EQ(str(json(lines[0]), "message"),
-            "linked: line 2 of this linked chain was rejected (bad_currency); nothing of the chain "
+            "linked: line 2 of this linked chain failed (bad_currency); nothing of the chain "
             "was committed");
   EXPECT_EQ(str(json(lines[1]), "code"), "bad_currency");
   EXPECT_EQ(str(json(lines[2]), "code"), "linked_failed");
   EXPECT_EQ(str(json(lines[3]), "status"), "ok");
   auto b = run({"--json", "balance", "ops:bank", "--currency", "USD"});
   EXPECT_EQ(str(json(b.out), "balance"), "102.00");  // only l-4
+}
+
+// The last line linked to nothing: its chain is left open and fails whole; the lines before it
+// commit.
+TEST_F(CliTest, ALinkedLastLineLeavesItsChainOpen) {
+  post_example();
+  std::string in =
+      R"({"type":"entry","id":"o-1","at":"2026-01-05T10:00:00Z","kind":"t","postings":[{"account":"ops:bank","currency":"USD","side":"debit","amount":"1.00"},{"account":"ops:wallets:w1","currency":"USD","side":"credit","amount":"1.00"}]}
+{"type":"entry","id":"o-2","at":"2026-01-05T10:00:00Z","kind":"t","linked":true,"postings":[{"account":"ops:bank","currency":"USD","side":"debit","amount":"1.00"},{"account":"ops:wallets:w1","currency":"USD","side":"credit","amount":"1.00"}]}
+)";
+  auto r = post(in);
+  EXPECT_EQ(r.code, 1);
+  auto lines = r.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(str(json(lines[0]), "status"), "ok");
+  EXPECT_EQ(str(json(lines[1]), "code"), "linked_chain_open");
 }
 
 TEST_F(CliTest, ChunksNeverSplitALinkedChain) {
