@@ -24,7 +24,6 @@
 
 namespace tally {
 
-
 class Backend {
  public:
   virtual ~Backend() = default;

@@ -6,8 +6,12 @@
 // not verify), 2 usage (unknown command or option, a malformed argument, an unreadable file or
 // config), 3 cannot connect or not allowed (also: the store cannot be opened).
 //
-// Thread safety: run_cli may run on several threads at once only with distinct streams; it reads
-// the environment (TALLY_CONNECT, TALLY_TOKEN) and, for progress, whether stderr is a terminal.
+// A store that fails under a command (a damaged store, no free reader slot) is reported as such
+// and exits 3.
+//
+// Thread safety: run_cli may run on several threads at once with distinct streams; it reads the
+// environment (TALLY_CONNECT, TALLY_TOKEN) and, for progress, whether stderr is a terminal, and
+// shares nothing else.
 #pragma once
 
 #include <iosfwd>
@@ -26,8 +30,5 @@ inline constexpr int kExitUnavailable = 3;
 // results to `out`, messages and progress to `err`. Progress is shown only when `err` is
 // std::cerr and stderr is a terminal.
 int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err);
-
-// The version `tally --version` prints (main() sets it from the build; tests leave the default).
-void set_cli_version(std::string_view version);
 
 }  // namespace tally

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <vector>
 
-#include "cli/commands.h"
 #include "cli/cli.h"
+#include "cli/commands.h"
 #include "rpc/server.h"
 
 namespace tally {

@@ -1,12 +1,12 @@
 #include "cli/embedded_backend.h"
 
-#include "ledger/batch.h"
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include "ledger/batch.h"
 
-#include "service/export.h"
 #include "cli/json_items.h"
+#include "service/export.h"
 #include "service/reads.h"
 #include "service/settlement_ops.h"
 

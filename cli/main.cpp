@@ -1,4 +1,4 @@
-// The `tally` command: server, embedded and RPC client commands (rpc/cli.h).
+// The `tally` command: server, embedded and RPC client commands (cli/cli.h).
 #include <iostream>
 
 #include "cli/cli.h"
@@ -6,7 +6,6 @@
 int main(int argc, char** argv) {
   // Results go out line by line in volume (tally post): no C stdio sync needed.
   std::ios::sync_with_stdio(false);
-  tally::set_cli_version(TALLY_VERSION);
   int rc = tally::run_cli(argc, argv, std::cin, std::cout, std::cerr);
   std::cout.flush();
   return rc;

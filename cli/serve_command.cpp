@@ -45,8 +45,8 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
     auto [end, ec] = std::from_chars(chunk.data(), chunk.data() + chunk.size(), chunk_payees);
     if (ec != std::errc() || end != chunk.data() + chunk.size() || chunk_payees == 0 ||
         chunk_payees > limits::settle_chunk_payees_max) {
-      err << "tally serve: --settle-chunk-payees: a number of payees, 1.." << limits::settle_chunk_payees_max
-          << "\n";
+      err << "tally serve: --settle-chunk-payees: a number of payees, 1.."
+          << limits::settle_chunk_payees_max << "\n";
       return 2;
     }
   }

@@ -67,7 +67,7 @@ class SnapshotImpl final : public Snapshot {
   i128 book_balance(uint64_t book_id, std::optional<uint64_t> max_seq) {
     if (!max_seq) {
       auto b = rd_.book(txn_, book_id);
-      TALLY_ASSERT(b.has_value(), "book " + std::to_string(book_id));
+      if (!b) throw StoreError(MDB_CORRUPTED, "book " + std::to_string(book_id));
       return b->balance;
     }
     return rd_.book_balance_at(txn_, book_id, *max_seq);
@@ -139,11 +139,12 @@ class SnapshotImpl final : public Snapshot {
     std::map<Currency, Sums> sums;
     rd_.scan(txn_, dbs_.books, {}, [&](std::string_view k, std::string_view v) {
       BookRecord b;
-      if (!store::pod_read(v, b)) throw StoreError(MDB_CORRUPTED, "book record");
-      i128 bal = book_balance(get_be64(k.data()), max_seq);
+      if (k.size() != 8 || !store::pod_read(v, b)) throw StoreError(MDB_CORRUPTED, "book record");
+      const uint64_t book_id = get_be64(k.data());
+      i128 bal = book_balance(book_id, max_seq);
       auto c =
           Currency::make(std::string_view(b.code.data(), strnlen(b.code.data(), 12)), b.exponent);
-      TALLY_ASSERT(c.has_value(), "book currency");
+      if (!c) throw StoreError(MDB_CORRUPTED, "the currency of book " + std::to_string(book_id));
       Sums& s = sums[*c];
       bool debit = debit_normal(static_cast<AccountKind>(b.kind)) == (bal >= 0);
       // |bal| fits: a balance is never the minimum i128 (each delta and running sum is checked
@@ -218,7 +219,9 @@ class SnapshotImpl final : public Snapshot {
         l.amount = Amount::from_minor(pr.delta > 0 ? pr.delta : -pr.delta);
         l.balance_after = Amount::from_minor(pr.balance_after);
         auto ev = entry_at(seq);
-        TALLY_ASSERT(ev.has_value(), "posting without entry, seq " + std::to_string(seq));
+        if (!ev)
+          throw StoreError(MDB_CORRUPTED,
+                           "a posting without its entry, seq " + std::to_string(seq));
         l.entry_id = ev->entry.id;
         l.kind = ev->entry.kind;
         out.lines.push_back(std::move(l));
@@ -256,7 +259,8 @@ class SnapshotImpl final : public Snapshot {
              [&](std::string_view, std::string_view v) {
                EntryView ev;
                std::string problem;
-               if (!decode_entry_view(v, names_, ev, &problem)) throw StoreError(MDB_CORRUPTED, problem);
+               if (!decode_entry_view(v, names_, ev, &problem))
+                 throw StoreError(MDB_CORRUPTED, problem);
                return visit(ev);
              });
   }
@@ -282,7 +286,6 @@ class SnapshotImpl final : public Snapshot {
   std::shared_lock<std::shared_timed_mutex> lock_;
   BookNames names_{txn_, rd_};
 };
-
 
 }  // namespace
 

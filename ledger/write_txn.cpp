@@ -118,7 +118,7 @@ class WriteTxnImpl final : public WriterTxn {
     for (const auto& b : r->books) {
       if (b.currency.code() == c.code()) {
         auto book = this->book(b.book_id);
-        TALLY_ASSERT(book.has_value(), "book " + std::to_string(b.book_id));
+        if (!book) throw StoreError(MDB_CORRUPTED, "book " + std::to_string(b.book_id));
         return Amount::from_minor(book->balance);
       }
     }
@@ -173,7 +173,9 @@ class WriteTxnImpl final : public WriterTxn {
                               [&](const Pending& x) { return x.book_id == ac->book_id; });
       if (pit == pending.end()) {
         auto book = this->book(ac->book_id);
-        TALLY_ASSERT(book.has_value(), "book " + std::to_string(ac->book_id) + " of " + ps.account);
+        if (!book)
+          throw StoreError(MDB_CORRUPTED,
+                           "book " + std::to_string(ac->book_id) + " of " + ps.account);
         pending.push_back(Pending{ac->book_id, book->balance, bool(acc.flags & kNoOverdraft), i});
         pit = pending.end() - 1;
       }
@@ -221,6 +223,7 @@ class WriteTxnImpl final : public WriterTxn {
     for (size_t i = 0; i < p.books.size(); ++i) {
       const auto& b = p.books[i];
       auto book = this->book(b.book_id);
+      // prepare_entry read this book in this transaction: it is there.
       TALLY_ASSERT(book.has_value(), "book " + std::to_string(b.book_id));
       i128 next;
       TALLY_ASSERT(!__builtin_add_overflow(book->balance, b.delta, &next),
@@ -453,7 +456,6 @@ class WriteTxnImpl final : public WriterTxn {
   std::unordered_map<std::string, AccountRecord, NameHash, std::equal_to<>> accounts_;
   std::vector<std::pair<std::string, std::optional<AccountRecord>>> account_undo_;
 };
-
 
 }  // namespace
 

@@ -198,7 +198,7 @@ class EventOp final : public WriteOp {
     auto v = t.get(h_.holds, tables::hold_key(mk_->name, payee, code, origin));
     if (!v) return std::nullopt;
     HoldValue hv;
-    TALLY_ASSERT(tables::decode_hold(*v, hv), "hold record");
+    if (!tables::decode_hold(*v, hv)) throw StoreCorruption("hold of " + payee + " from " + origin);
     return hv;
   }
 
@@ -319,7 +319,7 @@ class EventOp final : public WriteOp {
     if (!v)
       return reject(Code::unknown_sale,
                     "sale: \"" + id.substr(0, 128) + "\" is not a recorded sale");
-    TALLY_ASSERT(tables::decode_sale(*v, sv), "sale record " + id);
+    if (!tables::decode_sale(*v, sv)) throw StoreCorruption("sale " + id);
     if (sv.marketplace != mk_->name)
       return reject(Code::unknown_sale,
                     "sale: \"" + id + "\" belongs to marketplace " + sv.marketplace);
@@ -506,8 +506,8 @@ class EventOp final : public WriteOp {
   ItemResult on(WriteTxn& t, const PayeeHoldEvent& p) {
     if (auto r = check_segment(p.payee, "payee"); !r) return fail(r.error());
     if (p.reason.size() > limits::reason_bytes_max)
-      return fail(reject(Code::bad_request, "reason: at most " +
-                                                std::to_string(limits::reason_bytes_max) + " bytes"));
+      return fail(reject(Code::bad_request,
+                         "reason: at most " + std::to_string(limits::reason_bytes_max) + " bytes"));
     if (p.on && p.reason.empty())
       return fail(reject(Code::bad_request, "reason: required to put a payee on hold"));
     tables::PayeeValue v{p.on, p.reason, ev_.header.at};
@@ -547,7 +547,7 @@ class EventOp final : public WriteOp {
       return fail(reject(Code::unknown_payout,
                          "payout: \"" + p.payout.substr(0, 128) + "\" is not a payout"));
     tables::PayoutValue pv;
-    TALLY_ASSERT(tables::decode_payout(*raw, pv), "payout record");
+    if (!tables::decode_payout(*raw, pv)) throw StoreCorruption("payout " + p.payout);
     if (pv.marketplace != mk_->name)
       return fail(reject(Code::unknown_payout,
                          "payout: \"" + p.payout + "\" belongs to marketplace " + pv.marketplace));
@@ -556,8 +556,8 @@ class EventOp final : public WriteOp {
           Code::payout_already_settled,
           "payout: \"" + p.payout + "\" was already settled by \"" + pv.result_event + "\""));
     if (p.reason.size() > limits::reason_bytes_max)
-      return fail(reject(Code::bad_request, "reason: at most " +
-                                                std::to_string(limits::reason_bytes_max) + " bytes"));
+      return fail(reject(Code::bad_request,
+                         "reason: at most " + std::to_string(limits::reason_bytes_max) + " bytes"));
     auto c = mk_currency(pv.currency, "payout");
     if (!c) return fail(c.error());
     const std::string& mk = mk_->name;
