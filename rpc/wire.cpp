@@ -5,7 +5,8 @@
 
 namespace tally::wire {
 
-static_assert(static_cast<uint16_t>(ErrorCode::LINKED_CHAIN_OPEN) == static_cast<uint16_t>(kCodeLast),
+static_assert(static_cast<uint16_t>(ErrorCode::LINKED_CHAIN_OPEN) ==
+                  static_cast<uint16_t>(kCodeLast),
               "ErrorCode must mirror tally::Code value for value, up to the last");
 static_assert(static_cast<uint16_t>(ErrorCode::RUN_IN_PROGRESS) ==
               static_cast<uint16_t>(Code::run_in_progress));
@@ -391,9 +392,9 @@ Result<PostItem> decode_item(Item::Reader r) {
       open.account.kind = *k;
       auto cs = o.getCurrencies();
       if (cs.size() > limits::currencies_per_account_max)
-        return reject(
-            Code::bad_request,
-            "currencies: at most " + std::to_string(limits::currencies_per_account_max) + " per account");
+        return reject(Code::bad_request, "currencies: at most " +
+                                             std::to_string(limits::currencies_per_account_max) +
+                                             " per account");
       for (size_t i = 0; i < cs.size(); ++i) {
         auto c = get_currency(cs[static_cast<unsigned>(i)], at("currencies", i));
         if (!c) return c.error();

@@ -25,8 +25,8 @@
 #include <sstream>
 #include <thread>
 
-#include "common/test_util.h"
 #include "cli/cli.h"
+#include "common/test_util.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
 #include "rpc/tally.capnp.h"
@@ -45,10 +45,13 @@ class ServerTest : public ::testing::Test {
     service_.reset();
   }
 
-  void open_service() {
+  // readers_max counts only for a new store: LMDB keeps the reader table of an existing lock
+  // file when it is larger.
+  void open_service(unsigned readers_max = limits::readers_max, const std::string& data = "data") {
     ServiceOptions so;
-    so.data_dir = dir_.sub("data");
+    so.data_dir = dir_.sub(data);
     so.config = test_config();
+    so.ledger.readers_max = readers_max;
     Status s = Service::open(std::move(so), &service_);
     ASSERT_TRUE(s.ok()) << s.to_string();
   }
@@ -484,6 +487,48 @@ TEST_F(ServerTest, AuditorReadsEverything) {
   ASSERT_TRUE(cur.value().has_value());
   EXPECT_EQ(cur.value()->exponent(), 0);
   EXPECT_FALSE(auditor->find_currency("ZZZ").value().has_value());
+}
+
+// Every reader slot taken (here by snapshots the test holds): reads fail with an error the
+// client can act on (retry later), on the loop (balance) and off it (trial balance); the server
+// keeps serving, and reads work again once slots free up.
+TEST_F(ServerTest, NoFreeReaderSlotFailsTheReadAndTheServerGoesOn) {
+  service_.reset();
+  open_service(/*readers_max=*/24, "few-readers");
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  // One attempt: the client would otherwise retry an OVERLOADED read with back-off.
+  auto auditor = connect("tok-auditor", /*max_attempts=*/1);
+  ASSERT_TRUE(auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt}).ok());
+
+  std::vector<std::unique_ptr<Snapshot>> held;
+  bool busy = false;
+  while (!busy) {
+    ASSERT_LT(held.size(), 64u) << "readers_max is not enforced";
+    try {
+      held.push_back(service_->snapshot());
+    } catch (const StoreFailure& e) {
+      EXPECT_EQ(e.status.kind(), Status::Kind::busy) << e.what();
+      busy = true;
+    }
+  }
+  auto b = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(b.failed());
+  EXPECT_NE(b.failure().message.find("unavailable"), std::string::npos) << b.failure().message;
+  auto tb = auditor->trial_balance(std::nullopt);
+  ASSERT_TRUE(tb.failed());
+  EXPECT_NE(tb.failure().message.find("unavailable"), std::string::npos) << tb.failure().message;
+  // Posting needs no reader slot of ours: it goes on.
+  auto p = poster->post({entry_item("e-busy", "1.00")});
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->results[0].ok()) << p->results[0].message;
+
+  held.clear();
+  auto again = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->balances[0].balance, amt("1.00"));
+  EXPECT_TRUE(auditor->trial_balance(std::nullopt).ok());
 }
 
 TEST_F(ServerTest, LargeExportStreamsWithBackPressure) {
