@@ -86,13 +86,18 @@ class AuditorImpl final : public wire::Auditor::Server {
     std::string prefix = wire::text(p.getPrefix());
     auto as_of = opt_instant(p.hasAsOf(), p.getAsOf());
     return s_
-        .off_loop<BalancesResult>(
+        .off_loop<Result<BalancesResult>>(
             [&svc = s_.service(), prefix, as_of](ChunkingSink&, Channel&) {
               auto snap = svc.snapshot();
               return read_balances(*snap, prefix, as_of);
             },
             nullptr, nullptr)
-        .then([ctx](BalancesResult r) mutable { wire::encode(ctx.getResults().initResult(), r); });
+        .then([ctx](Result<BalancesResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
   }
 
   kj::Promise<void> statement(StatementContext ctx) override {
@@ -119,14 +124,17 @@ class AuditorImpl final : public wire::Auditor::Server {
     auto p = ctx.getParams();
     auto as_of = opt_instant(p.hasAsOf(), p.getAsOf());
     return s_
-        .off_loop<TrialBalanceResult>(
+        .off_loop<Result<TrialBalanceResult>>(
             [&svc = s_.service(), as_of](ChunkingSink&, Channel&) {
               auto snap = svc.snapshot();
               return read_trial_balance(*snap, as_of);
             },
             nullptr, nullptr)
-        .then([ctx](TrialBalanceResult r) mutable {
-          wire::encode(ctx.getResults().initResult(), r);
+        .then([ctx](Result<TrialBalanceResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
         });
   }
 
