@@ -1,8 +1,13 @@
 // The ledger and its writer thread (contract in ledger/ledger.h; the commit protocol in
 // docs/design.md, "The writer's commit protocol"), LevelDB's db_impl.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -39,6 +44,7 @@ class LedgerImpl final : public Ledger {
     cv_.notify_all();
     if (writer_.joinable()) writer_.join();
     if (env_) mdb_env_close(env_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the directory's lock
   }
 
   Status init() {
@@ -46,6 +52,7 @@ class LedgerImpl final : public Ledger {
     struct stat st;
     if (::stat(opt_.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return Status::io_error("data directory " + opt_.dir + " cannot be created");
+    if (Status l = lock_dir(); !l.ok()) return l;
     int rc = mdb_env_create(&env_);
     if (rc) return lmdb_status(rc, "mdb_env_create");
     mdb_env_set_maxdbs(env_, limits::tables_max);
@@ -112,6 +119,37 @@ class LedgerImpl final : public Ledger {
     rc = mdb_txn_commit(txn);
     if (rc) return lmdb_status(rc, "commit");
     writer_ = std::thread([this] { writer_loop(); });
+    return Status::OK();
+  }
+
+  // One process writes a store: its writer keeps write-back caches of books and accounts that
+  // a second writer would make stale. The lock is an flock on DIR/tally.lock, held while the
+  // ledger is open and released by the kernel when the process dies (no stale lock after a
+  // crash). The file holds the holder's pid, for the message.
+  Status lock_dir() {
+    const std::string path = opt_.dir + "/tally.lock";
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0)
+      return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char pid[32] = {};
+      ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
+      std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      if (err == EWOULDBLOCK)
+        return Status::busy("data directory " + opt_.dir + " is in use by another tally process" +
+                            (holder.empty() ? "" : " (pid " + holder + ")") +
+                            ": stop it, or reach it with --connect");
+      return Status::io_error("cannot lock " + path + ": " + std::strerror(err));
+    }
+    std::string me = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(lock_fd_, 0) != 0 ||
+        ::pwrite(lock_fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+      // The pid is only for the message; the lock holds without it.
+    }
     return Status::OK();
   }
 
@@ -289,6 +327,7 @@ class LedgerImpl final : public Ledger {
   Dbs dbs_{};
   TxnReader reader_;
   MDB_env* env_ = nullptr;
+  int lock_fd_ = -1;  // flock on DIR/tally.lock while open
   size_t map_size_ = 0;
   std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
 

@@ -1071,6 +1071,33 @@ TEST_F(ServeProcessTest, TotalsThatDoNotFitAreOverflowNeverAWrap) {
   }
 }
 
+// One process writes a data directory: a second server, or an embedded command, on the one a
+// server holds is refused with a clear error (exit 3), and the first server serves on.
+TEST_F(ServeProcessTest, ASecondProcessOnTheDataDirectoryIsRefused) {
+  spawn();
+  const std::string data = dir_.sub("data"), cfg = dir_.sub("config.toml");
+  std::string second = dir_.sub("second.log");
+  std::string cmd = tally_binary() + " serve --data '" + data + "' --config '" + cfg +
+                    "' --listen 'unix:" + dir_.sub("second.sock") + "' >'" + second + "' 2>&1";
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  std::ifstream in(second);
+  std::string said((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(said.find("in use by another tally process"), std::string::npos) << said;
+
+  auto embedded = cli({"--data", data, "--config", cfg, "trial-balance"});
+  EXPECT_EQ(embedded.code, 3) << embedded.out << embedded.err;
+  EXPECT_NE(embedded.err.find("in use by another tally process"), std::string::npos)
+      << embedded.err;
+
+  auto remote = cli({"--connect", address_, "--token", "tok-finaud", "trial-balance"});
+  EXPECT_EQ(remote.code, 0) << remote.out << remote.err;
+  EXPECT_EQ(terminate(), 0);
+  // Released when the server stops.
+  EXPECT_EQ(cli({"--data", data, "--config", cfg, "trial-balance"}).code, 0);
+}
+
 TEST_F(ServeProcessTest, ConnectAndDataGiveTheSameOutput) {
   // Post the same lines through a server and directly into another directory.
   spawn();
