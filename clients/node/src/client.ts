@@ -229,7 +229,7 @@ export class TallyClient {
         p.code = code;
       })
       .promise();
-    if (!res._hasCurrency()) return null;
+    if (!present(() => res._hasCurrency())) return null;
     return { code: res.currency.code, exponent: res.currency.exponent };
   }
 
@@ -249,7 +249,7 @@ export class TallyClient {
           if (asOf !== undefined) p._initAsOf().ns = asOf;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.balanceResult(res.result);
     });
   }
@@ -264,7 +264,7 @@ export class TallyClient {
           if (asOf !== undefined) p._initAsOf().ns = asOf;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.balancesResult(res.result);
     });
   }
@@ -285,7 +285,7 @@ export class TallyClient {
           q.after = query.after ?? "";
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.statementResult(res.result);
     });
   }
@@ -298,7 +298,7 @@ export class TallyClient {
           p.id = id;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.entryView(res.result);
     });
   }
@@ -312,7 +312,7 @@ export class TallyClient {
           if (asOf !== undefined) p._initAsOf().ns = asOf;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.trialBalance(res.result);
     });
   }
@@ -327,7 +327,7 @@ export class TallyClient {
           if (options.onProgress) p.progress = progressSink(options.onProgress);
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.verifyReport(res.result);
     });
   }
@@ -347,7 +347,7 @@ export class TallyClient {
           p.sink = sink.client;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       const r = res.result;
       return {
         text: sink.text(),
@@ -368,7 +368,7 @@ export class TallyClient {
           p.date = date;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       const r = res.result;
       const item = d.itemResult(r.result, 0);
       if (item.status === "error") {
@@ -410,7 +410,7 @@ export class TallyClient {
           p.rows = rowsSink(onRows);
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.run(res.result, collected);
     });
   }
@@ -423,7 +423,7 @@ export class TallyClient {
           p.marketplace = marketplace;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       const out: t.RunSummary[] = [];
       for (let i = 0; i < res.runs.length; i++) out.push(d.runSummary(res.runs.get(i)));
       return out;
@@ -443,7 +443,7 @@ export class TallyClient {
           p.sink = sink.client;
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       const announced = Number(res.bytes);
       if (sink.bytes() !== announced) {
         throw new TallyError(
@@ -472,7 +472,7 @@ export class TallyClient {
           p.id = options.id ?? "";
         })
         .promise();
-      throwIf(d.readError(res._hasError(), res.error));
+      throwIf(d.readError(res));
       return d.itemResult(res.result, 0);
     });
   }
@@ -540,6 +540,17 @@ export class TallyClient {
       );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+// Whether a result's pointer field is set. The server answers a null result with an empty struct;
+// capnp-es 0.0.16 throws reading a pointer past a struct's pointer section instead of reading it
+// as null (Cap'n Proto's rule for smaller structs), so such a throw means "absent".
+function present(has: () => boolean): boolean {
+  try {
+    return has();
+  } catch {
+    return false;
   }
 }
 

@@ -22,10 +22,19 @@ export function codeName(v: number): ErrorCode {
   return name(ErrorCodeNames, v, "internal");
 }
 
-/** The read's `error` as a TallyError, or null when it is unset or ok. */
-export function readError(has: boolean, e: w.Error): TallyError | null {
-  if (!has || e.code === 0) return null;
-  return new TallyError(codeName(e.code), e.message);
+/**
+ * A read's `error` as a TallyError, or null when it is unset or ok. An error field past the
+ * results struct's pointer section (capnp-es 0.0.16 throws reading one, where Cap'n Proto reads
+ * null) is unset.
+ */
+export function readError(res: { _hasError(): boolean; readonly error: w.Error }): TallyError | null {
+  try {
+    if (!res._hasError()) return null;
+  } catch {
+    return null;
+  }
+  const e = res.error;
+  return e.code === 0 ? null : new TallyError(codeName(e.code), e.message);
 }
 
 function amount(a: w.Amount128, exponent: number): string {

@@ -105,7 +105,8 @@ export function parseTime(text: unknown, field: string, allowDate = false): bigi
   return BigInt(ms) * nsPerMs + fraction;
 }
 
-/** Nanoseconds since the epoch as UTC RFC 3339, fraction without trailing zeros. */
+/** Nanoseconds since the epoch as UTC RFC 3339, as tally writes it (ledger/time.cpp): no fraction
+ * for whole seconds, else 3, 6 or 9 digits (milli-, micro- or nanoseconds). */
 export function formatTime(ns: bigint): string {
   let ms = ns / nsPerMs;
   let subMs = ns % nsPerMs;
@@ -115,10 +116,11 @@ export function formatTime(ns: bigint): string {
   }
   const d = new Date(Number(ms));
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-  const fraction = (BigInt(d.getUTCMilliseconds()) * nsPerMs + subMs)
-    .toString()
-    .padStart(9, "0")
-    .replace(/0+$/, "");
+  const nanos = BigInt(d.getUTCMilliseconds()) * nsPerMs + subMs;
+  let fraction = nanos.toString().padStart(9, "0");
+  if (nanos === 0n) fraction = "";
+  else if (nanos % nsPerMs === 0n) fraction = fraction.slice(0, 3);
+  else if (nanos % 1000n === 0n) fraction = fraction.slice(0, 6);
   return (
     `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
     `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` +

@@ -261,11 +261,12 @@ test("settlement: dry run, real run, replay, runs and payout files as the CLI's"
   await expectCode(finance.payouts("shop:2031-01-01", "csv"), "unknown_run");
 });
 
-test("finance: holds (idempotent by id) and closing a period", async () => {
+test("finance: holds on and off, and closing a period", async () => {
   const h = await finance.hold("shop", "p2", { on: true, reason: "kyc pending", id: "hold-p2-1" });
-  assert.equal(h.status, "ok");
-  const again = await finance.hold("shop", "p2", { on: true, reason: "kyc pending", id: "hold-p2-1" });
-  assert.equal(again.status, "duplicate");
+  assert.deepEqual([h.status, h.id], ["ok", "hold-p2-1"]);
+  const off = await finance.hold("shop", "p2", { on: false, reason: "kyc done" });
+  assert.equal(off.status, "ok");
+  assert.match(off.id, /^hold:shop:p2:\d+$/);
   const closed = await finance.closePeriod("2025-12-31");
   assert.deepEqual(closed, { through: "2025-12-31", end: "2026-01-01T00:00:00Z" });
   const rs = await poster.post([{ ...entry("late", "1.00"), at: "2025-12-30T12:00:00Z" } as Item]);

@@ -55,9 +55,10 @@ test("RFC 3339 to nanoseconds and back", () => {
   assert.equal(parseTime("2026-01-05", "asOf", true), 1767571200000000000n);
   assert.equal(parseTime("1969-12-31T23:59:59.5Z", "at"), -500000000n);
   assert.equal(formatTime(1767607200000000000n), "2026-01-05T10:00:00Z");
-  assert.equal(formatTime(1767607201200000000n), "2026-01-05T10:00:01.2Z");
+  assert.equal(formatTime(1767607201200000000n), "2026-01-05T10:00:01.200Z");
+  assert.equal(formatTime(1767607201000001000n), "2026-01-05T10:00:01.000001Z");
   assert.equal(formatTime(1767607200000000001n), "2026-01-05T10:00:00.000000001Z");
-  assert.equal(formatTime(-500000000n), "1969-12-31T23:59:59.5Z");
+  assert.equal(formatTime(-500000000n), "1969-12-31T23:59:59.500Z");
 });
 
 test("times without an offset, out of range or not strings are bad_time", () => {
