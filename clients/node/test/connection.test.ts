@@ -94,7 +94,11 @@ test("a dropped connection fails the call in flight; the next call reconnects", 
   proxy.hold = true;
   const inFlight = c.balances("");
   // Cut once the call has reached the server (its reply is held by the proxy).
-  while (!(proxy as unknown as { held: unknown[] }).held.length) await new Promise((r) => setImmediate(r));
+  // Bounded: the reply comes within 100 000 turns of the event loop or the test fails.
+  for (let turns = 0; !(proxy as unknown as { held: unknown[] }).held.length; turns++) {
+    assert.ok(turns < 100_000, "the server never answered the call");
+    await new Promise((r) => setImmediate(r));
+  }
   proxy.cut();
   proxy.hold = false;
   const e = await expectCode(inFlight, "disconnected");
