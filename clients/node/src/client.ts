@@ -17,6 +17,7 @@ import { TallyError } from "./errors.js";
 import { fromRpcError, openSession, type Session } from "./connection.js";
 import type { FrameLimits } from "./transport.js";
 import * as d from "./decode.js";
+import { present, progressSink, rowsSink, textSink } from "./sinks.js";
 import { check, currencyCodes, encode, financeTypes, itemId, type Exponents } from "./encode.js";
 import { batches, chains } from "./batches.js";
 import type * as t from "./types.js";
@@ -543,56 +544,6 @@ export class TallyClient {
   }
 }
 
-// Whether a result's pointer field is set. The server answers a null result with an empty struct;
-// capnp-es 0.0.16 throws reading a pointer past a struct's pointer section instead of reading it
-// as null (Cap'n Proto's rule for smaller structs), so such a throw means "absent".
-function present(has: () => boolean): boolean {
-  try {
-    return has();
-  } catch {
-    return false;
-  }
-}
-
 function throwIf(e: TallyError | null): void {
   if (e) throw e;
-}
-
-// A TextSink the server writes chunks to: collected, or handed to onChunk.
-function textSink(onChunk?: (chunk: Buffer) => void) {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  const server = new w.TextSink.Server({
-    write: async (p: w.TextSink_Write$Params) => {
-      const chunk = Buffer.from(p.chunk.toUint8Array());
-      bytes += chunk.length;
-      if (onChunk) onChunk(chunk);
-      else chunks.push(chunk);
-    },
-  });
-  return {
-    client: new w.TextSink$Client(server),
-    text: () => Buffer.concat(chunks).toString("utf8"),
-    bytes: () => bytes,
-  };
-}
-
-function progressSink(onProgress: (p: t.ProgressUpdate) => void): w.Progress$Client {
-  return new w.Progress$Client(
-    new w.Progress.Server({
-      update: async (p: w.Progress_Update$Params) => {
-        onProgress({ done: Number(p.done), total: Number(p.total), stage: p.stage });
-      },
-    }),
-  );
-}
-
-function rowsSink(onRows: (rows: t.RunRows) => void): w.RunRows$Client {
-  return new w.RunRows$Client(
-    new w.RunRows.Server({
-      rows: async (p: w.RunRows_Rows$Params) => {
-        onRows(d.runRows(p.released, p.payouts, p.carried));
-      },
-    }),
-  );
 }
