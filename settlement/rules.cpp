@@ -70,6 +70,8 @@ class EventOp final : public WriteOp {
   ItemResult apply(WriteTxn& t) override {
     const EventHeader& hd = ev_.header;
     if (auto r = validate_client_id(hd.id, "id"); !r) return fail(r.error());
+    // Every event's meta, whatever its type (a sale's also goes into its entry).
+    if (auto r = validate_meta(hd.meta, "meta"); !r) return fail(r.error());
     if (auto dup = t.check_id(hd.id, digest_)) return *dup;
     if (auto v = t.get(h_.events, hd.id)) {
       if (*v == std::string_view(reinterpret_cast<const char*>(digest_.data()), digest_.size())) {
