@@ -15,7 +15,11 @@ struct FollowState {
   uint64_t max_entries = 0;
   bool stopped = false;  // on_entry returned false, or max_entries arrived
   std::string broken;    // a gap, a repeat or a chain that does not link
+  std::shared_ptr<CallerQueue> queue;
 };
+
+// How long the tail of a stream that ended may take to reach the caller.
+constexpr std::chrono::milliseconds kFollowTailIdle{30000};
 
 // Relays each message of entries to the calling thread, which checks and hands them over.
 class EntrySinkImpl final : public wire::EntrySink::Server {
@@ -79,6 +83,7 @@ Reply<uint64_t> Client::follow(uint64_t from_seq, uint64_t max_entries,
     return impl.ensure().then(
         [st, q, max_entries](std::shared_ptr<Conn> c) -> kj::Promise<Reply<uint64_t>> {
           KJ_IF_MAYBE (a, c->auditor) {
+            st->queue = q;
             auto req = a->followRequest();
             req.setFromSeq(st->next);
             req.setMaxEntries(max_entries);
@@ -93,7 +98,17 @@ Reply<uint64_t> Client::follow(uint64_t from_seq, uint64_t max_entries,
           return Reply<uint64_t>(role_missing("auditor"));
         });
   });
-  // Every event has run on this thread when call() returns: st is ours alone now.
+  // The call's return may overtake its last messages (each is delivered once the one before was
+  // taken): wait for them when the server says more were sent than arrived.
+  if (r.ok() && st->queue && st->next - 1 < r.value() && !st->stopped && st->broken.empty()) {
+    const uint64_t last = r.value();
+    if (!st->queue->run_until(
+            [&] { return st->next - 1 >= last || st->stopped || !st->broken.empty(); },
+            kFollowTailIdle))
+      r = Failure{Failure::Kind::disconnected,
+                  "change stream: ended before entry " + std::to_string(last) + " arrived"};
+  }
+  // Every event has run on this thread: st is ours alone now.
   if (last_seq != nullptr) *last_seq = st->next - 1;
   if (!st->broken.empty()) return Failure{Failure::Kind::server_error, st->broken};
   if (st->stopped) return st->next - 1;

@@ -85,6 +85,20 @@ class CallerQueue {
       return;
     }
   }
+  // After the call ended: runs events that still arrive until `enough` holds (true), or none
+  // came for `idle` (false). For streams whose last messages reach the receiver after the
+  // call's return (Cap'n Proto delivers a streaming call only once the one before completed).
+  bool run_until(const std::function<bool()>& enough, std::chrono::milliseconds idle) {
+    for (;;) {
+      if (enough()) return true;
+      std::unique_lock lock(m_);
+      if (!cv_.wait_for(lock, idle, [&] { return !events_.empty(); })) return false;
+      auto f = std::move(events_.front());
+      events_.pop_front();
+      lock.unlock();
+      f();
+    }
+  }
 
  private:
   std::mutex m_;

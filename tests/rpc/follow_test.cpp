@@ -158,7 +158,19 @@ TEST_F(FollowTest, ResumesAfterADisconnectWithNoGapOrRepeat) {
     next = last + 1;
     start();
   }
+  // The last round's tail, from where the last stream was cut.
   const auto journal = journal_hashes();
+  auto auditor = connect("tok-auditor", 200);
+  ASSERT_NE(auditor, nullptr);
+  if (next < journal.size()) {
+    auto tail = auditor->follow(next, journal.size() - next, [&](const EntryView& v) {
+      seqs.push_back(v.seq);
+      prev_hashes.push_back(v.prev_hash);
+      hashes.push_back(v.hash);
+      return true;
+    });
+    ASSERT_TRUE(tail.ok());
+  }
   ASSERT_EQ(seqs.size(), journal.size() - 1);
   for (size_t i = 0; i < seqs.size(); ++i) {
     ASSERT_EQ(seqs[i], i + 1) << "gap or repeat at " << i;

@@ -39,10 +39,21 @@ std::string http_get(int port, const std::string& path) {
   }
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   EXPECT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  // Read the headers, then Content-Length bytes (the server may keep the connection open).
   std::string out;
   char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+  size_t want = std::string::npos;
+  while (want == std::string::npos || out.size() < want) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
+    const size_t end = out.find("\r\n\r\n");
+    if (want == std::string::npos && end != std::string::npos) {
+      const size_t cl = out.find("Content-Length: ");
+      if (cl != std::string::npos && cl < end)
+        want = end + 4 + std::stoul(out.substr(cl + 16, out.find("\r\n", cl) - cl - 16));
+    }
+  }
   ::close(fd);
   return out;
 }
@@ -321,9 +332,9 @@ TEST_F(OpsServeTest, BackupDuringLoadRestoresToAVerifiedStoreWithTheRecordedHead
   }
 
   // Restoring over a store is refused, and leaves it alone.
-  code = run_tally({"--data", dir_.sub("restored"), "--config", dir_.sub("config.toml"), "restore",
-                    dest},
-                   &out, dir_.sub("out.txt"));
+  code = run_tally(
+      {"--data", dir_.sub("restored"), "--config", dir_.sub("config.toml"), "restore", dest}, &out,
+      dir_.sub("out.txt"));
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("already holds a store"), std::string::npos) << out;
   EXPECT_TRUE(std::filesystem::exists(dir_.sub("restored") + "/data.mdb"));
