@@ -10,6 +10,7 @@
 #include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <memory>
@@ -198,15 +199,41 @@ class LedgerImpl final : public Ledger {
   }
   const LedgerOptions& options() const override { return opt_; }
   uint64_t commits() const override { return commits_.load(); }
+  StoreUsage usage() const override {
+    StoreUsage u;
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(env_, &info) == MDB_SUCCESS && mdb_env_stat(env_, &st) == MDB_SUCCESS) {
+      u.map_bytes = info.me_mapsize;
+      u.used_bytes = (static_cast<uint64_t>(info.me_last_pgno) + 1) * st.ms_psize;
+      // Slots held by a live read transaction: mdb_reader_list prints a header line, then one
+      // line per such slot (or "(no active readers)").
+      struct Count {
+        uint64_t lines = 0;
+        bool none = false;
+      } count;
+      mdb_reader_list(
+          env_,
+          [](const char* msg, void* ctx) {
+            auto* c = static_cast<Count*>(ctx);
+            ++c->lines;
+            if (std::strncmp(msg, "(no active", 10) == 0) c->none = true;
+            return 0;
+          },
+          &count);
+      u.readers = count.none || count.lines == 0 ? 0 : count.lines - 1;
+    }
+    std::lock_guard lk(mu_);
+    u.queued_items = queued_items_;
+    return u;
+  }
 
  private:
-
   struct Pending {
     Batch batch;
     Done done;
     size_t weight = 0;  // sum of its ops' weight()
   };
-
 
   void writer_loop() {
     for (;;) {
@@ -225,7 +252,18 @@ class LedgerImpl final : public Ledger {
         queued_items_ -= items;
       }
       space_cv_.notify_all();
+      const auto taken = std::chrono::steady_clock::now();
+      last_fsync_ns_ = -1;
       auto results = run_group(group);
+      if (opt_.on_commit && last_fsync_ns_ >= 0) {  // the group committed
+        CommitTiming t;
+        for (const auto& p : group) t.items += p.weight;
+        t.group_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - taken)
+                         .count();
+        t.fsync_ns = last_fsync_ns_;
+        opt_.on_commit(t);
+      }
       for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
     }
   }
@@ -246,7 +284,11 @@ class LedgerImpl final : public Ledger {
         for (size_t b = 0; b < group.size(); ++b) apply_batch(*wt, group[b].batch, results[b]);
         wt->write_meta();
         committed = true;  // mdb_txn_commit frees the txn whatever it returns
+        const auto fsync_start = std::chrono::steady_clock::now();
         check(mdb_txn_commit(txn), "commit");
+        last_fsync_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - fsync_start)
+                             .count();
         commits_.fetch_add(1);
         return results;
       } catch (const StoreError& e) {
@@ -273,7 +315,8 @@ class LedgerImpl final : public Ledger {
       const auto [first, last] = chains[c];
       if (c + 1 == chains.size() && chain_open(flags)) {
         for (size_t k = first; k < last; ++k)
-          out[k] = linked_failed_result("item " + std::to_string(last), Code::linked_chain_open, {});
+          out[k] =
+              linked_failed_result("item " + std::to_string(last), Code::linked_chain_open, {});
         out[last] = chain_open_result({});
         break;
       }
@@ -291,8 +334,8 @@ class LedgerImpl final : public Ledger {
       if (failed == SIZE_MAX) continue;
       for (size_t k = first; k <= last; ++k)
         if (k != failed)
-          out[k] = linked_failed_result("item " + std::to_string(failed), out[failed].code,
-                                        out[k].id);
+          out[k] =
+              linked_failed_result("item " + std::to_string(failed), out[failed].code, out[k].id);
     }
   }
 
@@ -331,8 +374,9 @@ class LedgerImpl final : public Ledger {
   size_t map_size_ = 0;
   std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_, space_cv_;
+  int64_t last_fsync_ns_ = -1;  // the writer's last mdb_txn_commit; -1: the group failed
   std::deque<Pending> queue_;
   size_t queued_items_ = 0;
   bool stopping_ = false;
@@ -351,4 +395,3 @@ Status Ledger::open(LedgerOptions options, std::unique_ptr<Ledger>* out) {
 }
 
 }  // namespace tally
-

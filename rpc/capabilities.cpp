@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "rpc/follow.h"
 #include "rpc/server_impl.h"
 #include "service/export.h"
 #include "service/reads.h"
@@ -62,6 +63,18 @@ void set_error(Results results, const Rejection& r) {
 class AuditorImpl final : public wire::Auditor::Server {
  public:
   explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
+
+  // The change stream: rpc/follow.h.
+  kj::Promise<void> follow(FollowContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: required"));
+      return kj::READY_NOW;
+    }
+    return follow_entries(s_, p.getFromSeq(), p.getMaxEntries(), p.getSink())
+        .then([ctx](uint64_t last) mutable { ctx.getResults().setLastSeq(last); });
+  }
 
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
@@ -341,10 +354,10 @@ class FinanceImpl final : public wire::Finance::Server {
 
 class TallyImpl final : public wire::Tally::Server {
  public:
-  explicit TallyImpl(RpcServerImpl& s) : s_(s) {}
+  TallyImpl(RpcServerImpl& s, ConnectionInfo& c) : s_(s), c_(c) {}
   kj::Promise<void> login(LoginContext ctx) override {
     auto roles = s_.login(
-        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()));
+        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()), c_);
     // The token never appears in a message or a log.
     if (!roles) return KJ_EXCEPTION(FAILED, "unknown token");
     auto res = ctx.getResults();
@@ -371,12 +384,13 @@ class TallyImpl final : public wire::Tally::Server {
 
  private:
   RpcServerImpl& s_;
+  ConnectionInfo& c_;
 };
 
 }  // namespace
 
-kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server) {
-  return kj::heap<TallyImpl>(server);
+kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server, ConnectionInfo& connection) {
+  return kj::heap<TallyImpl>(server, connection);
 }
 
 }  // namespace tally

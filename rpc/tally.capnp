@@ -447,6 +447,13 @@ interface RunRows {
   rows @0 (released :List(ReleasedLine), payouts :List(PayoutLine), carried :List(CarriedLine));
 }
 
+# Receives committed entries in commit order (Auditor.follow): seq, commit time, prevHash and hash
+# of each, consecutive seqs across calls. Streaming: the server sends more only as the receiver
+# takes them, so a slow receiver slows its own follow only.
+interface EntrySink {
+  entries @0 (entries :List(EntryView)) -> stream;
+}
+
 # --- capabilities -------------------------------------------------------------------------------
 
 # The bootstrap capability. login exchanges a token (from the server's config) for the
@@ -477,6 +484,12 @@ interface Auditor {
   verify @5 (progress :Progress) -> (error :Error, result :VerifyReport);  # progress may be null
   exportJournal @6 (format :ExportFormat, sink :TextSink) -> (error :Error, result :ExportSummary);
   currency @7 (code :Text) -> (currency :Currency);  # as Poster.currency
+  # The change stream: the journal's entries from seq `fromSeq` (1: the first) in commit order to
+  # `sink`, then each new commit as it happens. Returns once `maxEntries` were sent (0: never;
+  # the caller cancels or disconnects), with `lastSeq` the last one sent. A server shutting down
+  # fails the call (DISCONNECTED): resume with fromSeq = the last seq received + 1.
+  follow @8 (fromSeq :UInt64, maxEntries :UInt64, sink :EntrySink)
+      -> (error :Error, lastSeq :UInt64);
 }
 
 # Role finance: post payee_details, payout_result and payee_hold events; close periods;

@@ -1,5 +1,7 @@
 #include "service/settlement_ops.h"
 
+#include <chrono>
+
 namespace tally {
 
 namespace {
@@ -90,11 +92,18 @@ Result<RunResult> settle_op(Service& service, const SettleRequest& req,
       sent += r.size();
       rows(std::move(r));
     };
+  if (req.dry_run) o.progress = nullptr;  // the service's progress hook is for real runs
   if (progress)
-    o.progress = [&](const RunProgress& p) {
+    o.progress = [&, base = o.progress](const RunProgress& p) {
+      if (base) base(p);
       progress(p.payees_done, p.payees_total, stage_of(p));
     };
+  const auto started = std::chrono::steady_clock::now();
   auto r = service.settlement().settle(req.marketplace, req.pay_date, o);
+  service.report_run(req.dry_run, r.ok(),
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count());
   if (!r) return r.error();
   RunResult out = to_run_result(*r);
   if (rows) out.rows = sent;
