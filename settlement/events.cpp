@@ -25,7 +25,8 @@ std::string_view payout_result_status_name(PayoutResultStatus s) {
 }
 
 std::optional<PayoutResultStatus> parse_payout_result_status(std::string_view name) {
-  for (auto s : {PayoutResultStatus::paid, PayoutResultStatus::failed, PayoutResultStatus::returned})
+  for (auto s :
+       {PayoutResultStatus::paid, PayoutResultStatus::failed, PayoutResultStatus::returned})
     if (payout_result_status_name(s) == name) return s;
   return std::nullopt;
 }

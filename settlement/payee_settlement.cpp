@@ -164,8 +164,8 @@ std::vector<PayeeCurrencyDecision> decide_payee(const PayeeState& state,
       d.kept = kept;
       d.payout = d.after - kept;
       if (mk.payout_tax && mk.payout_tax->applies_to(code)) {
-        auto t = apply_rate(Amount::from_minor(d.payout), mk.payout_tax->rate,
-                            mk.payout_tax->rounding);
+        auto t =
+            apply_rate(Amount::from_minor(d.payout), mk.payout_tax->rate, mk.payout_tax->rounding);
         TALLY_ASSERT(t && t->minor() >= 0 && t->minor() <= d.payout, "tax of a payout");
         d.tax = t->minor();
       }

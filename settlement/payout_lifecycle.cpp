@@ -23,8 +23,8 @@ std::string_view payout_state_name(PayoutState s) {
 }
 
 std::optional<PayoutState> parse_payout_state(std::string_view name) {
-  for (auto s : {PayoutState::instructed, PayoutState::sent, PayoutState::paid,
-                 PayoutState::failed, PayoutState::returned})
+  for (auto s : {PayoutState::instructed, PayoutState::sent, PayoutState::paid, PayoutState::failed,
+                 PayoutState::returned})
     if (payout_state_name(s) == name) return s;
   return std::nullopt;
 }
@@ -180,10 +180,9 @@ Result<std::vector<PayoutStatusRow>> run_payouts(TableReader& t, const tables::H
   return out;
 }
 
-Result<PayoutPage> payouts_by_state(TableReader& t, const tables::Handles& h,
-                                    const Config& config, std::string_view marketplace,
-                                    std::optional<PayoutState> state, std::string_view after,
-                                    size_t limit) {
+Result<PayoutPage> payouts_by_state(TableReader& t, const tables::Handles& h, const Config& config,
+                                    std::string_view marketplace, std::optional<PayoutState> state,
+                                    std::string_view after, size_t limit) {
   if (!config.marketplace(marketplace))
     return reject(
         Code::unknown_marketplace,
@@ -192,16 +191,17 @@ Result<PayoutPage> payouts_by_state(TableReader& t, const tables::Handles& h,
     return reject(Code::bad_request, "limit: 1.." + std::to_string(payout_page_limit_max));
   PayoutPage page;
   std::string prefix = std::string(marketplace) + ":";
-  tables::visit_payouts(t, h, prefix, after, [&](std::string_view id, const tables::PayoutValue& v) {
-    if (v.marketplace != marketplace) return true;
-    if (state && v.state != *state) return true;
-    if (page.payouts.size() == limit) {
-      page.next = page.payouts.back().payout;
-      return false;
-    }
-    page.payouts.push_back({std::string(id), v});
-    return true;
-  });
+  tables::visit_payouts(t, h, prefix, after,
+                        [&](std::string_view id, const tables::PayoutValue& v) {
+                          if (v.marketplace != marketplace) return true;
+                          if (state && v.state != *state) return true;
+                          if (page.payouts.size() == limit) {
+                            page.next = page.payouts.back().payout;
+                            return false;
+                          }
+                          page.payouts.push_back({std::string(id), v});
+                          return true;
+                        });
   return page;
 }
 

@@ -102,8 +102,8 @@ struct PayoutPage {
   std::string next;
 };
 inline constexpr size_t payout_page_limit_max = 10000;
-Result<PayoutPage> payouts_by_state(TableReader& t, const tables::Handles& h,
-                                    const Config& config, std::string_view marketplace,
+Result<PayoutPage> payouts_by_state(TableReader& t, const tables::Handles& h, const Config& config,
+                                    std::string_view marketplace,
                                     std::optional<tables::PayoutState> state,
                                     std::string_view after, size_t limit);
 

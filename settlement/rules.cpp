@@ -193,8 +193,8 @@ class EventOp final : public WriteOp {
     t.put(h_.holds, key, tables::encode_hold(v));
   }
 
-  std::optional<HoldValue> get_reserve(WriteTxn& t, const std::string& payee,
-                                       std::string_view code, const std::string& origin) {
+  std::optional<HoldValue> get_reserve(WriteTxn& t, const std::string& payee, std::string_view code,
+                                       const std::string& origin) {
     auto v = t.get(h_.reserves, tables::reserve_key(mk_->name, payee, code, origin));
     if (!v) return std::nullopt;
     HoldValue hv;
@@ -568,8 +568,8 @@ class EventOp final : public WriteOp {
       auto rate = Rate::parse(p.reserve->rate, "reserve.rate");
       if (!rate) return fail(rate.error());
       if (rate->numerator() > Rate::kDenominator)
-        return fail(reject(Code::bad_rate, "reserve.rate: " + rate->to_string() +
-                                               " is above 100%"));
+        return fail(
+            reject(Code::bad_rate, "reserve.rate: " + rate->to_string() + " is above 100%"));
       if (p.reserve->days < 1 || p.reserve->days > Reserve::reserve_days_max)
         return fail(reject(Code::bad_request, "reserve.days: " + std::to_string(p.reserve->days) +
                                                   " is not 1.." +
@@ -589,8 +589,7 @@ class EventOp final : public WriteOp {
       v.minimum_balance.emplace_back(code, a->minor());
     }
     std::sort(v.minimum_balance.begin(), v.minimum_balance.end());
-    t.put(h_.payee_terms,
-          tables::payee_terms_key(mk_->name, p.payee, ev_.header.at, ev_.header.id),
+    t.put(h_.payee_terms, tables::payee_terms_key(mk_->name, p.payee, ev_.header.at, ev_.header.id),
           tables::encode_payee_terms(v));
     record_event(t);
     return ok_no_entry();
@@ -604,8 +603,8 @@ class EventOp final : public WriteOp {
       return fail(reject(Code::unknown_payout,
                          "payout: \"" + p.payout.substr(0, 128) + "\" is not a payout"));
     if (pv->marketplace != mk_->name)
-      return fail(reject(Code::unknown_payout, "payout: \"" + p.payout +
-                                                   "\" belongs to marketplace " + pv->marketplace));
+      return fail(reject(Code::unknown_payout,
+                         "payout: \"" + p.payout + "\" belongs to marketplace " + pv->marketplace));
     if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
     if (p.reason_code.size() > 35 || !printable_no_space(p.reason_code))
       return fail(reject(Code::bad_request,
@@ -635,8 +634,8 @@ class EventOp final : public WriteOp {
       case TransitionVerdict::apply:
         break;
     }
-    PayoutTransition tr{p.payout,        status,         p.reason_code, p.reason,
-                        ev_.header.id,   ev_.header.at,  ev_.header.meta, digest_};
+    PayoutTransition tr{p.payout,      status,        p.reason_code,   p.reason,
+                        ev_.header.id, ev_.header.at, ev_.header.meta, digest_};
     auto done = apply_payout_transition(t, h_, *mk_, std::move(*pv), tr);
     if (!done) return fail(done.error());
     ItemResult r;

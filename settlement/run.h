@@ -97,8 +97,8 @@ struct RunRows {
   std::vector<RunRelease> released;
   std::vector<RunPayout> payouts;
   std::vector<RunCarried> carried;
-  std::vector<PayoutLine> lines;  // the payouts with the creditor details of the run: payouts[i]
-  std::vector<RunRelease> reserved;          // kept back of a release, per payee and currency
+  std::vector<PayoutLine> lines;     // the payouts with the creditor details of the run: payouts[i]
+  std::vector<RunRelease> reserved;  // kept back of a release, per payee and currency
   std::vector<RunRelease> reserve_released;  // reserves released, per payee and currency
   bool empty() const {
     return released.empty() && payouts.empty() && carried.empty() && reserved.empty() &&

@@ -94,7 +94,8 @@ class ChunkOp final : public WriteOp {
           c.reserve_due = was.reserve_due, c.reserves_due = was.reserves_due;
         } else {
           consume_due(t, h_.holds, planned.payee, c, origins, consumed_holds_);
-          if (market.reserves) consume_due(t, h_.reserves, planned.payee, c, false, consumed_reserves_);
+          if (market.reserves)
+            consume_due(t, h_.reserves, planned.payee, c, false, consumed_reserves_);
         }
       }
       PayeeWork fresh;

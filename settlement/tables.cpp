@@ -7,16 +7,15 @@
 namespace tally::tables {
 
 std::vector<std::string> all() {
-  return {kSales,      kHolds,    kPayees,      kPayeeDetails, kEvents,        kPayouts,
-          kRuns,       kRunChunks, kPayeeTerms, kReserves,     kPayoutFiles,   kPayoutRefs,
-          kNachaSequences};
+  return {kSales,     kHolds,      kPayees,   kPayeeDetails, kEvents,     kPayouts,       kRuns,
+          kRunChunks, kPayeeTerms, kReserves, kPayoutFiles,  kPayoutRefs, kNachaSequences};
 }
 
 Handles Handles::of(const Ledger& l) {
-  return Handles{l.table(kSales),          l.table(kHolds),       l.table(kPayees),
-                 l.table(kPayeeDetails),   l.table(kEvents),      l.table(kPayouts),
-                 l.table(kRuns),           l.table(kRunChunks),   l.table(kPayeeTerms),
-                 l.table(kReserves),       l.table(kPayoutFiles), l.table(kPayoutRefs),
+  return Handles{l.table(kSales),         l.table(kHolds),       l.table(kPayees),
+                 l.table(kPayeeDetails),  l.table(kEvents),      l.table(kPayouts),
+                 l.table(kRuns),          l.table(kRunChunks),   l.table(kPayeeTerms),
+                 l.table(kReserves),      l.table(kPayoutFiles), l.table(kPayoutRefs),
                  l.table(kNachaSequences)};
 }
 
@@ -58,8 +57,7 @@ bool decode_hold(std::string_view s, HoldValue& v) {
 
 namespace {
 void visit_payee_range(
-    TableReader& snap, TableId table, const char* what, std::string_view mk,
-    std::string_view payee,
+    TableReader& snap, TableId table, const char* what, std::string_view mk, std::string_view payee,
     const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit) {
   std::string prefix = join({mk, payee, ""});
   snap.scan(table, prefix, [&](std::string_view k, std::string_view v) {
@@ -167,7 +165,8 @@ std::string encode_payee_details(const PayeeDetailsValue& v) {
   e.u8(v.ach.has_value());
   if (v.ach) {
     e.str(v.ach->routing), e.str(v.ach->account);
-    e.u8(static_cast<uint8_t>(v.ach->account_type)), e.u8(static_cast<uint8_t>(v.ach->receiver_kind));
+    e.u8(static_cast<uint8_t>(v.ach->account_type)),
+        e.u8(static_cast<uint8_t>(v.ach->receiver_kind));
   }
   e.u8(v.co.has_value());
   if (v.co) {
