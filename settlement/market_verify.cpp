@@ -63,7 +63,7 @@ MarketVerifyReport verify_marketplace_tables(Snapshot& snap, const tables::Handl
         return fail(p);
       // Every payee account's balance against its rows (and rows without an account).
       const std::string prefix = name + ":payees:";
-      for (const Account& a : snap.accounts(prefix)) {
+      for (const Account& a : snap.accounts(name + ":payees")) {
         std::string_view rest = std::string_view(a.name).substr(prefix.size());
         size_t colon = rest.rfind(':');
         if (colon == std::string_view::npos) continue;

@@ -2,6 +2,8 @@
 // sequence of up to three results (paid, failed, returned) on payouts still instructed and on
 // payouts sent in a file, repeats and contradictions included; balances, states and holds after
 // every step. Also: the payout_result event's forms, the reads, recording files.
+#include <gmock/gmock.h>
+
 #include <map>
 
 #include "payouts_fixture.h"
@@ -385,6 +387,61 @@ TEST_F(LifecycleTest, ExportingFilesSendsPayoutsOnce) {
   EXPECT_NE(late.error().message.find("is already paid"), std::string::npos)
       << late.error().message;
   expect_books_whole();
+}
+
+}  // namespace
+}  // namespace tally
+
+namespace tally {
+namespace {
+
+// A WriteOp that runs a function in the writer's transaction: damage for verify to find.
+class Damage final : public WriteOp {
+ public:
+  explicit Damage(std::function<void(WriteTxn&)> f) : f_(std::move(f)) {}
+  ItemResult apply(WriteTxn& t) override {
+    f_(t);
+    return ItemResult{};
+  }
+
+ private:
+  std::function<void(WriteTxn&)> f_;
+};
+
+TEST_F(LifecycleTest, VerifyFindsDamagedMarketplaceTables) {
+  details("plain", "p1");
+  post("plain", "o-1", at("2026-01-05T10:00:00Z"), SaleEvent{"p1", "10.00", "EUR", "product", {}});
+  post("plain", "o-2", at("2026-01-12T10:00:00Z"), SaleEvent{"p1", "20.00", "EUR", "product", {}});
+  settle("plain", "2026-01-12");
+  expect_books_whole();
+  const auto& h = rules_->tables();
+  auto verify = [&] {
+    auto snap = ledger_->snapshot();
+    return verify_marketplace_tables(*snap, h, config_);
+  };
+  // A payout whose amount is not what in transit holds.
+  const std::string po = "plain:2026-01-12:p1:EUR";
+  auto pv = *payout(po);
+  pv.amount += 1;
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
+                t.put(h.payouts, po, tables::encode_payout(pv));
+              })).ok());
+  auto v = verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.problem, ::testing::HasSubstr("FAILED: plain:payouts:in_transit EUR"));
+  pv.amount -= 1;
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
+                t.put(h.payouts, po, tables::encode_payout(pv));
+              })).ok());
+  EXPECT_TRUE(verify().ok);
+  // A hold gone: pending no longer equals its holds.
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
+                t.del(h.holds, tables::hold_key("plain", "p1", "EUR", "o-2"));
+              })).ok());
+  v = verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.problem, ::testing::HasSubstr("plain:payees:p1:pending EUR: balance 18.00 but its "
+                                              "holds sum to 0.00"));
 }
 
 }  // namespace
