@@ -40,7 +40,7 @@
 
 #include "rpc/client.h"
 #include "rpc/server.h"
-#include "rpc/service.h"
+#include "service/service.h"
 
 namespace tally {
 namespace {

@@ -191,8 +191,8 @@ void BM_SettleRun(benchmark::State& state) {
 // TALLY_SETTLE_CHUNK: the chunk size (default the run's default).
 BENCHMARK(BM_SettleRun)
     ->ArgNames({"threads", "chunk"})
-    ->Args({2, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", kSettleChunkPayeesDefault))})
-    ->Args({1, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", kSettleChunkPayeesDefault))})
+    ->Args({2, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", limits::settle_chunk_payees_default))})
+    ->Args({1, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", limits::settle_chunk_payees_default))})
     ->UseManualTime()
     ->Iterations(static_cast<benchmark::IterationCount>(env_u64("TALLY_SETTLE_RUN_ITERS", 2)))
     ->Unit(benchmark::kMillisecond);
@@ -385,7 +385,7 @@ void BM_SettleRawFloor(benchmark::State& state) {
 }
 BENCHMARK(BM_SettleRawFloor)
     ->ArgName("chunk")
-    ->Arg(static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", kSettleChunkPayeesDefault)))
+    ->Arg(static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", limits::settle_chunk_payees_default)))
     ->UseManualTime()
     ->Iterations(static_cast<benchmark::IterationCount>(env_u64("TALLY_SETTLE_RUN_ITERS", 2)))
     ->Unit(benchmark::kMillisecond);

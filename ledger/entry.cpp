@@ -56,7 +56,7 @@ Result<bool> validate_account_name(std::string_view name, std::string_view field
     return reject(Code::bad_account_name, std::string(field) + ": " + quoted(name) + " " + why);
   };
   if (name.empty()) return bad("is empty");
-  if (name.size() > kAccountNameBytesMax) return bad("is longer than 200 bytes");
+  if (name.size() > limits::account_name_bytes_max) return bad("is longer than 200 bytes");
   size_t seg_start = 0;
   for (size_t i = 0; i <= name.size(); ++i) {
     if (i == name.size() || name[i] == ':') {
@@ -79,7 +79,7 @@ bool account_under(std::string_view name, std::string_view prefix) {
 }
 
 Result<bool> validate_entry_id(std::string_view id, std::string_view field) {
-  if (id.empty() || id.size() > kEntryIdBytesMax || !printable(id))
+  if (id.empty() || id.size() > limits::entry_id_bytes_max || !printable(id))
     return reject(Code::bad_id, std::string(field) + ": " + quoted(id) +
                                     " must be 1..128 bytes of printable ASCII");
   return true;
@@ -95,7 +95,7 @@ Result<bool> validate_client_id(std::string_view id, std::string_view field) {
 
 Result<bool> validate_entry_shape(Entry& e) {
   if (auto r = validate_entry_id(e.id, "id"); !r) return r.error();
-  if (e.kind.empty() || e.kind.size() > kEntryKindBytesMax || !printable(e.kind))
+  if (e.kind.empty() || e.kind.size() > limits::entry_kind_bytes_max || !printable(e.kind))
     return reject(Code::bad_request,
                   "kind: " + quoted(e.kind) + " must be 1..64 bytes of printable ASCII");
   size_t meta_bytes = 0;
@@ -107,10 +107,10 @@ Result<bool> validate_entry_shape(Entry& e) {
       return reject(Code::bad_meta, "meta: duplicate key " + quoted(k));
     meta_bytes += k.size() + v.size();
   }
-  if (meta_bytes > kMetaBytesMax)
+  if (meta_bytes > limits::meta_bytes_max)
     return reject(Code::bad_meta, "meta: " + std::to_string(meta_bytes) +
                                       " bytes of keys and values, at most 4096 allowed");
-  if (e.postings.size() < kPostingsPerEntryMin || e.postings.size() > kPostingsPerEntryMax)
+  if (e.postings.size() < limits::postings_per_entry_min || e.postings.size() > limits::postings_per_entry_max)
     return reject(Code::too_many_postings, "postings: " + std::to_string(e.postings.size()) +
                                                " postings, an entry takes 2..1024");
   // Per-currency sums, checked; std::map keeps the report's currency order stable.

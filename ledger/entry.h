@@ -12,19 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/limits.h"
 #include "ledger/money.h"
 #include "ledger/time.h"
 
 namespace tally {
-
-// Limits (SPEC section 2), units last.
-inline constexpr size_t kAccountNameBytesMax = 200;
-inline constexpr size_t kEntryIdBytesMax = 128;
-inline constexpr size_t kEntryKindBytesMax = 64;
-inline constexpr size_t kMetaBytesMax = 4096;
-inline constexpr size_t kPostingsPerEntryMin = 2;
-inline constexpr size_t kPostingsPerEntryMax = 1024;
-inline constexpr size_t kCurrenciesPerAccountMax = 64;
 
 enum class AccountKind : uint8_t { asset = 1, liability = 2, equity = 3, revenue = 4, expense = 5 };
 std::string_view kind_name(AccountKind k);

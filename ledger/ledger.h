@@ -20,7 +20,9 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/batch.h"
 #include "ledger/entry.h"
+#include "ledger/limits.h"
 #include "ledger/money.h"
 #include "ledger/status.h"
 #include "ledger/time.h"
@@ -30,44 +32,18 @@ namespace tally {
 inline constexpr uint32_t kSchemaVersion = 1;
 
 struct LedgerOptions {
-  std::string dir;                              // created if missing
-  size_t map_size_bytes = size_t(1) << 32;      // initial map (address space, not disk)
-  size_t map_size_max_bytes = size_t(1) << 40;  // growth stops here: store_full
-  size_t batch_items_max = 10000;               // per submitted batch; more: batch_too_large
-  // Items (WriteOp::weight) per write transaction. It bounds the pages one transaction dirties,
-  // whose buffers LMDB keeps until the store closes: with 12 clients posting, 10,000 kept tally
-  // serve at 189 MiB where 50,000 reached 367-419 MiB, for 0.77x the sales per second
-  // (docs/performance.md).
-  size_t group_items_max = 10000;
+  std::string dir;  // created if missing
+  size_t map_size_bytes = limits::map_bytes_initial;  // initial map (address space, not disk)
+  size_t map_size_max_bytes = limits::map_bytes_max;  // growth stops here: store_full
+  size_t batch_items_max = limits::batch_items_max;   // per submitted batch; more: batch_too_large
+  size_t group_items_max = limits::group_items_max;   // items (WriteOp::weight) per transaction
+  unsigned readers_max = limits::readers_max;         // snapshots open at once; more: busy
   std::vector<std::string> extra_tables;  // named tables for higher layers
   Clock clock = system_now_ns;            // commit times (injectable for tests)
   bool durable = true;  // fsync every commit. false (MDB_NOSYNC) only for benchmarks that say so.
 };
 
 // --- results ------------------------------------------------------------------------------
-
-enum class ItemStatus : uint8_t { ok, duplicate, error };
-
-struct ItemResult {
-  ItemStatus status = ItemStatus::ok;
-  Code code = Code::ok;
-  std::string message;
-  std::string id;        // the item's id, when it has one
-  uint64_t seq = 0;      // commit sequence of the item's (first) entry; the original one for a
-                         // duplicate; 0 when the item posted no entry
-  TimeNs commit_ns = 0;  // commit time of that entry
-  std::string detail;    // op-specific, e.g. a computed breakdown as JSON (may be empty)
-
-  static ItemResult error(Rejection r, std::string id = {}) {
-    ItemResult x;
-    x.status = ItemStatus::error;
-    x.code = r.code;
-    x.message = std::move(r.message);
-    x.id = std::move(id);
-    return x;
-  }
-  bool ok() const { return status != ItemStatus::error; }
-};
 
 struct IdRecord {
   uint64_t seq = 0;
@@ -168,7 +144,12 @@ class WriteTxn : public TableReader {
   virtual Committed apply_entry(const PreparedEntry& prepared) = 0;
 
   // Opens (or extends) an account inside this transaction; same rules as make_open_account.
+  // true when something changed. The next three likewise, with the rules of the built-in op of
+  // the same name (below).
   virtual Result<bool> open_account(const Account& account) = 0;
+  virtual Result<bool> close_account(std::string_view name) = 0;
+  virtual Result<bool> close_period(TimeNs end_exclusive) = 0;
+  virtual Result<bool> declare_asset(std::string_view code, int exponent) = 0;
 
   // Savepoints (LMDB nested transactions) for an op that must write before its last check can
   // run (e.g. open accounts, then prepare an entry on them): begin_savepoint(), then
@@ -304,6 +285,8 @@ class Ledger {
   // submit() and wait for the results.
   std::vector<ItemResult> submit_and_wait(Batch batch);
 
+  // A read snapshot of the last commit. Throws StoreFailure (ledger/status.h): busy when all
+  // options().readers_max reader slots are taken, or the store's failure.
   virtual std::unique_ptr<Snapshot> snapshot() = 0;
   virtual TableId table(std::string_view name) const = 0;  // one of options.extra_tables
   virtual std::optional<Currency> find_currency(std::string_view code) const = 0;

@@ -45,6 +45,7 @@ constexpr std::array kCodeNames = {
     "payout_already_settled",
     "run_in_progress",
     "interrupted",
+    "linked_chain_open",
 };
 static_assert(kCodeNames.size() == static_cast<size_t>(kCodeLast) + 1, "every Code has a name");
 }  // namespace

@@ -62,11 +62,12 @@ enum class Code : uint16_t {
   not_a_pay_date,
   unknown_payout,
   payout_already_settled,
-  run_in_progress,  // another run of the marketplace is in progress: it completes first
-  interrupted,      // the work stopped part way (the server is shutting down): resumable
+  run_in_progress,    // another run of the marketplace is in progress: it completes first
+  interrupted,        // the work stopped part way (the server is shutting down): resumable
+  linked_chain_open,  // the last item of a batch is linked to nothing
 };
 // The last code: the name table and the wire's ErrorCode enum cover every code up to it.
-inline constexpr Code kCodeLast = Code::interrupted;
+inline constexpr Code kCodeLast = Code::linked_chain_open;
 
 std::string_view code_name(Code code);
 std::optional<Code> code_from_name(std::string_view name);
@@ -135,14 +136,21 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// A stored record that does not decode: the store is damaged. Readers of higher layers' tables
-// throw it where a record is unreadable; like the ledger's own store failures it unwinds out of a
-// WriteOp to the writer (which reports it on every item of the transaction, nothing committed)
-// and out of a read to the caller's boundary (a server answers the call with an error, the CLI
-// exits 3). Never an assertion: a damaged store is the environment, not our bug.
-struct StoreCorruption : std::runtime_error {
+// A failure of the store met where no Status can be returned: on a read path (a snapshot that
+// finds a page missing or a record that does not decode, no free reader slot) or inside a WriteOp
+// (which unwinds to the writer: it aborts the transaction and reports the failure on every item
+// of it, nothing committed). Its Status says which: corruption, io_error, store_full, busy.
+// Caught only at the boundaries that report it: the writer loop, verify (which reports damage as
+// FAILED), a server call (answered with an error, the server keeps serving) and the CLI (exit 3).
+struct StoreFailure : std::runtime_error {
+  explicit StoreFailure(Status s) : std::runtime_error(s.to_string()), status(std::move(s)) {}
+  Status status;
+};
+// A record that does not decode: the store is damaged. Thrown by readers of higher layers'
+// tables (the ledger's own readers throw their LMDB-level error, also a StoreFailure).
+struct StoreCorruption : StoreFailure {
   explicit StoreCorruption(const std::string& what)
-      : std::runtime_error("corrupt record: " + what) {}
+      : StoreFailure(Status::corruption("corrupt record: " + what)) {}
 };
 
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const std::string& why);

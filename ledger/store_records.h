@@ -15,15 +15,11 @@
 
 namespace tally::store {
 
-// An LMDB failure inside the writer: unwinds to the writer loop, which aborts the transaction
-// and either grows the map and retries or reports the failure per item. Never caught elsewhere.
-// Derives from std::runtime_error so that a transport catching std::exception at its boundary
-// (a read hitting a corrupt record) can turn it into an error reply.
-struct StoreError : std::runtime_error {
-  StoreError(int code, std::string w)
-      : std::runtime_error("store: " + w + ": " + mdb_strerror(code)),
-        rc(code),
-        where(std::move(w)) {}
+// An LMDB failure: a StoreFailure (ledger/status.h) that keeps LMDB's code, so that the writer
+// can tell a full map (grow it and retry) from the rest (report it on every item).
+Status lmdb_status(int rc, const std::string& what);
+struct StoreError : StoreFailure {
+  StoreError(int code, std::string w) : StoreFailure(lmdb_status(code, w)), rc(code), where(std::move(w)) {}
   int rc;
   std::string where;
 };

@@ -301,7 +301,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
               auto c = std::make_shared<Conn>();
               c->stream = kj::mv(stream);
               capnp::ReaderOptions ro;
-              ro.traversalLimitInWords = opts.traversal_limit_words;
+              ro.traversalLimitInWords = opts.reply_words_max;
               c->network = kj::heap<capnp::TwoPartyVatNetwork>(
                   *c->stream, capnp::rpc::twoparty::Side::CLIENT, ro);
               c->rpc = kj::heap<capnp::RpcSystem<VatId>>(capnp::makeRpcClient(*c->network));

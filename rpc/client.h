@@ -24,9 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "rpc/backend.h"
-#include "rpc/results.h"
-#include "rpc/service.h"
+#include "service/results.h"
+#include "service/service.h"
 
 namespace tally {
 
@@ -35,7 +34,7 @@ struct ClientOptions {
   std::string token;
   int max_attempts = 10;         // per call, the first included, across reconnects
   uint64_t retry_delay_ms = 20;  // first backoff; doubles per attempt, at most 1 s
-  uint64_t traversal_limit_words = uint64_t(64) << 20;  // largest reply accepted (512 MiB)
+  uint64_t reply_words_max = uint64_t(64) << 20;  // largest reply accepted, in words (512 MiB)
 };
 
 // Which capability a post goes through (rpc/tally.capnp): the poster's or the finance one's.
@@ -107,11 +106,5 @@ class Client {
   std::unique_ptr<Impl> impl_;
   RoleSet roles_;
 };
-
-// The Backend for `tally --connect ADDR` (rpc/remote_backend.cpp): posts in pipelined batches of
-// at most `batch_items` items (a linked chain is never split), through the poster capability
-// or, for the events only finance may post, the finance one.
-Reply<std::unique_ptr<Backend>> make_remote_backend(const ClientOptions& options,
-                                                    size_t batch_items = 1000, size_t window = 8);
 
 }  // namespace tally

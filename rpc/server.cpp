@@ -27,10 +27,9 @@
 #include <set>
 #include <thread>
 
-#include "rpc/backend.h"
-#include "rpc/export.h"
-#include "rpc/reads.h"
-#include "rpc/settlement_ops.h"
+#include "service/export.h"
+#include "service/reads.h"
+#include "service/settlement_ops.h"
 #include "rpc/tally.capnp.h"
 #include "rpc/wire.h"
 
@@ -229,7 +228,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::Promise<std::vector<ItemResult>> submit(std::vector<PostItem> items, const RoleSet& roles);
   // Sends one chunk a worker produced to the client (a TextSink write, a RunRows call).
   using Sender = std::function<kj::Promise<void>(std::string chunk)>;
-  // Runs `work` on a thread of its own (at most limits().max_long_reads at once), relaying the
+  // Runs `work` on a thread of its own (at most limits().long_reads_max at once), relaying the
   // chunks it produces through `send` and its progress to `progress`; resolves to work's result.
   template <class T>
   kj::Promise<T> off_loop(std::function<T(ChunkingSink&, Channel&)> work, kj::Maybe<Sender> send,
@@ -469,19 +468,16 @@ class FinanceImpl final : public wire::Finance::Server {
   kj::Promise<void> closePeriod(ClosePeriodContext ctx) override {
     if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
     std::string date = wire::text(ctx.getParams().getDate());
-    auto d = parse_date_utc(date, "date");
-    if (!d) {
-      set_error(ctx.getResults(), d.error());
-      return kj::READY_NOW;
-    }
-    TimeNs end = *d + kNsPerDay;
     // close_period waits for the commit: run it off the loop.
     return s_
-        .off_loop<ItemResult>(
-            [&svc = s_.service(), end](ChunkingSink&, Channel&) { return svc.close_period(end); },
+        .off_loop<Result<ClosePeriodResult>>(
+            [&svc = s_.service(), date](ChunkingSink&, Channel&) { return svc.close_period(date); },
             nullptr, nullptr)
-        .then([ctx, date, end](ItemResult r) mutable {
-          wire::encode(ctx.getResults().initResult(), ClosePeriodResult{date, end, std::move(r)});
+        .then([ctx](Result<ClosePeriodResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
         });
   }
 
@@ -586,21 +582,14 @@ class FinanceImpl final : public wire::Finance::Server {
         });
   }
 
-  // A payee_hold event, as EmbeddedBackend::hold makes it: business time now, and an id from
-  // the marketplace, payee and that time unless the caller gives one.
+  // A payee_hold event (Service::hold_item), posted with the finance role.
   kj::Promise<void> hold(HoldContext ctx) override {
     if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
     auto p = ctx.getParams();
-    Event ev;
-    TimeNs t = s_.service().ledger().options().clock();
-    std::string marketplace = wire::text(p.getMarketplace()), payee = wire::text(p.getPayee());
-    std::string id = wire::text(p.getId());
-    ev.header.id = id.empty() ? "hold:" + marketplace + ":" + payee + ":" + std::to_string(t) : id;
-    ev.header.at = t;
-    ev.header.marketplace = marketplace;
-    ev.body = PayeeHoldEvent{payee, p.getOn(), wire::text(p.getReason())};
+    HoldRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayee()), p.getOn(),
+                    wire::text(p.getReason()), wire::text(p.getId())};
     std::vector<PostItem> items;
-    items.push_back(PostItem{std::move(ev), false});
+    items.push_back(s_.service().hold_item(req));
     return s_.submit(std::move(items), RoleSet{Role::finance})
         .then([ctx](std::vector<ItemResult> r) mutable {
           if (r.size() != 1) {
@@ -662,7 +651,7 @@ class Connection {
         network_(*stream_, capnp::rpc::twoparty::Side::SERVER, reader_options(server.limits())),
         rpc_(capnp::makeRpcServer(network_,
                                   capnp::Capability::Client(kj::heap<TallyImpl>(server)))) {
-    rpc_.setFlowLimit(server.limits().flow_limit_words);
+    rpc_.setFlowLimit(server.limits().call_words_in_flight_max);
     server_.connections_.insert(this);
   }
   ~Connection() { server_.remove(this); }
@@ -674,8 +663,8 @@ class Connection {
  private:
   static capnp::ReaderOptions reader_options(const ServerLimits& l) {
     capnp::ReaderOptions o;
-    o.traversalLimitInWords = l.traversal_limit_words;
-    o.nestingLimit = l.nesting_limit;
+    o.traversalLimitInWords = l.message_words_max;
+    o.nestingLimit = l.message_nesting_max;
     return o;
   }
   RpcServerImpl& server_;
@@ -745,7 +734,7 @@ kj::Promise<std::string> RpcServerImpl::listen() {
 
 kj::Promise<void> RpcServerImpl::accept_loop() {
   return listener_->accept().then([this](kj::Own<kj::AsyncIoStream> stream) {
-    if (draining_ || connections_.size() >= options_.limits.max_connections) {
+    if (draining_ || connections_.size() >= options_.limits.connections_max) {
       ++stats_.connections_refused;  // the stream closes as it goes out of scope
     } else {
       ++stats_.connections_accepted;
@@ -762,71 +751,36 @@ kj::Promise<void> RpcServerImpl::post(Ctx ctx, const RoleSet& roles) {
   if (draining_) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
   auto items = ctx.getParams().getItems();
   const size_t n = items.size();
-  if (n > options_.limits.max_batch_items) {
+  if (n > options_.limits.batch_items_max) {
     auto out = ctx.getResults().initResults(static_cast<unsigned>(n));
     std::string msg = "batch: " + std::to_string(n) + " items, at most " +
-                      std::to_string(options_.limits.max_batch_items) + " per call";
+                      std::to_string(options_.limits.batch_items_max) + " per call";
     for (unsigned i = 0; i < n; ++i)
       wire::encode_result(out[i], ItemResult::error(reject(Code::batch_too_large, msg)));
     return kj::READY_NOW;
   }
 
-  // Decode every item; one that cannot be read fails with its linked chain, like a refused one.
-  std::vector<std::optional<ItemResult>> decided(n);
-  std::vector<std::optional<PostItem>> decoded(n);
+  // Decode every item; one that cannot be read is refused, and sinks its linked chain like any
+  // refused item (Service::post, ledger/batch.h).
+  std::vector<PostItem> batch(n);
   for (size_t i = 0; i < n; ++i) {
     auto item = items[static_cast<unsigned>(i)];
     auto r = wire::decode_item(item);
     if (r) {
-      decoded[i] = std::move(*r);
+      batch[i] = std::move(*r);
     } else {
       std::string id = item.isEntry()   ? wire::text(item.getEntry().getId())
                        : item.isEvent() ? wire::text(item.getEvent().getId())
                                         : std::string();
-      decided[i] = ItemResult::error(r.error(), std::move(id));
+      batch[i].linked = item.getLinked();
+      batch[i].refused = ItemResult::error(r.error(), std::move(id));
     }
-  }
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && items[static_cast<unsigned>(j)].getLinked()) ++j;
-    size_t bad = SIZE_MAX;
-    for (size_t k = i; k <= j && bad == SIZE_MAX; ++k)
-      if (decided[k]) bad = k;
-    if (bad != SIZE_MAX)
-      for (size_t k = i; k <= j; ++k)
-        if (!decided[k]) {
-          decided[k] = ItemResult::error(
-              reject(Code::linked_failed, "linked: item " + std::to_string(bad) +
-                                              " of this linked chain is malformed; nothing of "
-                                              "the chain was committed"),
-              post_item_id(decoded[k]->body));
-        }
-    i = j + 1;
-  }
-  std::vector<PostItem> batch;
-  std::vector<size_t> sent;
-  for (size_t i = 0; i < n; ++i) {
-    if (decided[i]) continue;
-    sent.push_back(i);
-    batch.push_back(std::move(*decoded[i]));
   }
   ctx.releaseParams();
-
-  auto finish = [ctx, decided = std::move(decided), sent](std::vector<ItemResult> r) mutable {
-    auto out = ctx.getResults().initResults(static_cast<unsigned>(decided.size()));
-    for (size_t b = 0; b < sent.size() && b < r.size(); ++b) decided[sent[b]] = std::move(r[b]);
-    for (size_t i = 0; i < decided.size(); ++i) {
-      if (!decided[i])
-        decided[i] = ItemResult::error(reject(Code::internal, "internal: no result"));
-      wire::encode_result(out[static_cast<unsigned>(i)], *decided[i]);
-    }
-  };
-  if (batch.empty()) {
-    finish({});
-    return kj::READY_NOW;
-  }
-
-  return submit(std::move(batch), roles).then(kj::mv(finish));
+  return submit(std::move(batch), roles).then([ctx](std::vector<ItemResult> r) mutable {
+    auto out = ctx.getResults().initResults(static_cast<unsigned>(r.size()));
+    for (size_t i = 0; i < r.size(); ++i) wire::encode_result(out[static_cast<unsigned>(i)], r[i]);
+  });
 }
 
 kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem> items,
@@ -843,7 +797,7 @@ kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem>
 }
 
 kj::Promise<void> RpcServerImpl::acquire_long_slot() {
-  if (long_running_ < options_.limits.max_long_reads) {
+  if (long_running_ < options_.limits.long_reads_max) {
     ++long_running_;
     return kj::READY_NOW;
   }
@@ -1139,50 +1093,5 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
   return code;
 }
 
-int run_serve_command(const CliGlobals& globals, std::span<const std::string> args, std::istream&,
-                      std::ostream&, std::ostream& err) {
-  std::string data = globals.data_dir, config = globals.config_file, listen, chunk;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string& into) {
-      if (i + 1 >= args.size()) return false;
-      into = args[++i];
-      return true;
-    };
-    bool ok = true;
-    if (a == "--data")
-      ok = value(data);
-    else if (a == "--config")
-      ok = value(config);
-    else if (a == "--listen")
-      ok = value(listen);
-    else if (a == "--settle-chunk-payees")
-      ok = value(chunk);
-    else if (a.rfind("--data=", 0) == 0)
-      data = a.substr(7);
-    else if (a.rfind("--config=", 0) == 0)
-      config = a.substr(9);
-    else if (a.rfind("--listen=", 0) == 0)
-      listen = a.substr(9);
-    else
-      ok = false;
-    if (!ok) {
-      err << "usage: tally serve --data DIR [--listen HOST:PORT|unix:/PATH] [--config FILE] "
-             "[--settle-chunk-payees N]\n";
-      return 2;
-    }
-  }
-  uint64_t chunk_payees = 0;
-  if (!chunk.empty()) {
-    auto [end, ec] = std::from_chars(chunk.data(), chunk.data() + chunk.size(), chunk_payees);
-    if (ec != std::errc() || end != chunk.data() + chunk.size() || chunk_payees == 0 ||
-        chunk_payees > kSettleChunkPayeesMax) {
-      err << "tally serve: --settle-chunk-payees: a number of payees, 1.." << kSettleChunkPayeesMax
-          << "\n";
-      return 2;
-    }
-  }
-  return serve_main(data, config, listen, chunk_payees, err);
-}
 
 }  // namespace tally

@@ -25,21 +25,23 @@
 #include <memory>
 #include <string>
 
+#include "ledger/limits.h"
 #include "ledger/status.h"
-#include "rpc/service.h"
+#include "service/service.h"
 
 namespace tally {
 
+// What one connection may do and hold; defaults from ledger/limits.h.
 struct ServerLimits {
   // Largest incoming message, in 8-byte words (also caps what a message may make the reader
-  // traverse): 8 Mi words = 64 MiB.
-  uint64_t traversal_limit_words = uint64_t(8) << 20;
-  int nesting_limit = 64;
-  // Bytes of calls in flight per connection before the server stops reading from it.
-  size_t flow_limit_words = size_t(16) << 20;
-  size_t max_connections = 256;    // more are accepted and closed at once
-  size_t max_batch_items = 10000;  // items per post call; more: every item batch_too_large
-  size_t max_long_reads = 2;       // verify/export running at once; more wait
+  // traverse).
+  uint64_t message_words_max = limits::message_words_max;
+  int message_nesting_max = limits::message_nesting_max;
+  // Words of calls in flight per connection before the server stops reading from it.
+  size_t call_words_in_flight_max = limits::call_words_in_flight_max;
+  size_t connections_max = limits::connections_max;  // more are accepted and closed at once
+  size_t batch_items_max = limits::batch_items_max;  // per post call; more: batch_too_large
+  size_t long_reads_max = limits::long_reads_max;    // verify/export/settle at once; more wait
 };
 
 struct ServerOptions {
@@ -52,7 +54,7 @@ inline constexpr int kDefaultPort = 7878;
 
 struct ServerStats {
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;  // over max_connections
+  uint64_t connections_refused = 0;  // over connections_max
   uint64_t connections_open = 0;
   uint64_t connections_failed = 0;  // closed on a protocol error (limits, garbage)
   uint64_t logins_refused = 0;
@@ -103,7 +105,7 @@ class ServerThread {
 };
 
 // `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]` (also
-// reached as run_serve_command from the CLI, rpc/backend.h). Opens the service, completes the
+// reached as run_serve_command from the CLI, cli/commands.h). Opens the service, completes the
 // settlement runs a crash left in progress (on a thread of their own, while serving), listens,
 // prints "tally: listening on ADDR" on `err`, logs there (a run's start, chunks and end), serves
 // until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors, 3 when the data directory,

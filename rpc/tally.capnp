@@ -103,6 +103,7 @@ enum ErrorCode {
   payoutAlreadySettled @36;
   runInProgress @37;
   interrupted @38;
+  linkedChainOpen @39;
 }
 
 # A business rejection: a stable code and a message naming the field.

@@ -5,7 +5,7 @@
 
 namespace tally::wire {
 
-static_assert(static_cast<uint16_t>(ErrorCode::INTERRUPTED) == static_cast<uint16_t>(kCodeLast),
+static_assert(static_cast<uint16_t>(ErrorCode::LINKED_CHAIN_OPEN) == static_cast<uint16_t>(kCodeLast),
               "ErrorCode must mirror tally::Code value for value, up to the last");
 static_assert(static_cast<uint16_t>(ErrorCode::RUN_IN_PROGRESS) ==
               static_cast<uint16_t>(Code::run_in_progress));
@@ -325,10 +325,10 @@ Result<tally::Entry> decode(Entry::Reader r) {
   e.kind = text(r.getKind());
   e.meta = decode_meta(r.getMeta());
   auto ps = r.getPostings();
-  if (ps.size() > kPostingsPerEntryMax)
+  if (ps.size() > limits::postings_per_entry_max)
     return reject(Code::too_many_postings, "postings: " + std::to_string(ps.size()) +
                                                " postings, at most " +
-                                               std::to_string(kPostingsPerEntryMax));
+                                               std::to_string(limits::postings_per_entry_max));
   e.postings.reserve(ps.size());
   for (size_t i = 0; i < ps.size(); ++i) {
     auto p = ps[static_cast<unsigned>(i)];
@@ -390,10 +390,10 @@ Result<PostItem> decode_item(Item::Reader r) {
       if (!k) return k.error();
       open.account.kind = *k;
       auto cs = o.getCurrencies();
-      if (cs.size() > kCurrenciesPerAccountMax)
+      if (cs.size() > limits::currencies_per_account_max)
         return reject(
             Code::bad_request,
-            "currencies: at most " + std::to_string(kCurrenciesPerAccountMax) + " per account");
+            "currencies: at most " + std::to_string(limits::currencies_per_account_max) + " per account");
       for (size_t i = 0; i < cs.size(); ++i) {
         auto c = get_currency(cs[static_cast<unsigned>(i)], at("currencies", i));
         if (!c) return c.error();

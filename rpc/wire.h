@@ -13,8 +13,8 @@
 
 #include "ledger/ledger.h"
 #include "ledger/status.h"
-#include "rpc/results.h"
-#include "rpc/service.h"
+#include "service/results.h"
+#include "service/service.h"
 #include "rpc/tally.capnp.h"
 
 namespace tally::wire {

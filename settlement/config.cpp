@@ -190,7 +190,6 @@ namespace {
 
 using namespace config_reader;
 
-constexpr size_t kMarketplaceNameMax = 64;
 constexpr int64_t kHoldDaysMax = 3650;
 constexpr size_t kTokenBytesMax = 256;
 constexpr Rate kHundredPercent = Rate::from_numerator(Rate::kDenominator);
@@ -390,7 +389,7 @@ class Loader : public Reader {
                                                const toml::node& node,
                                                const toml::source_region& key_source) {
     bool ok = true;
-    if (!valid_segment(name) || name.size() > kMarketplaceNameMax) {
+    if (!valid_segment(name) || name.size() > limits::marketplace_name_bytes_max) {
       fail(key_source, path,
            "marketplace name must match [a-z0-9][a-z0-9_.-]* and be at most 64 bytes (it "
            "starts account names)");

@@ -1,5 +1,6 @@
 #include "settlement/payout_lifecycle.h"
 
+#include "ledger/limits.h"
 #include "settlement/chart.h"
 
 namespace tally {
@@ -64,7 +65,7 @@ std::string report_transition_entry_id(std::string_view payout, PayoutResultStat
   std::string suffix = ":" + std::string(payout_result_status_name(status));
   std::string id(1, kSystemIdPrefix);
   id.append(payout).append(suffix);
-  if (id.size() <= kEntryIdBytesMax) return id;
+  if (id.size() <= limits::entry_id_bytes_max) return id;
   return std::string(1, kSystemIdPrefix) + "po#" + to_hex(sha256(payout)).substr(0, 32) + suffix;
 }
 

@@ -176,7 +176,7 @@ class EventOp final : public WriteOp {
     auto v = t.get(h_.holds, tables::hold_key(mk_->name, payee, code, origin));
     if (!v) return std::nullopt;
     HoldValue hv;
-    TALLY_ASSERT(tables::decode_hold(*v, hv), "hold record");
+    if (!tables::decode_hold(*v, hv)) throw StoreCorruption("hold of " + payee + " from " + origin);
     return hv;
   }
 
@@ -198,7 +198,8 @@ class EventOp final : public WriteOp {
     auto v = t.get(h_.reserves, tables::reserve_key(mk_->name, payee, code, origin));
     if (!v) return std::nullopt;
     HoldValue hv;
-    TALLY_ASSERT(tables::decode_hold(*v, hv), "reserve record");
+    if (!tables::decode_hold(*v, hv))
+      throw StoreCorruption("reserve of " + payee + " from " + origin);
     return hv;
   }
 
@@ -317,7 +318,7 @@ class EventOp final : public WriteOp {
     if (!v)
       return reject(Code::unknown_sale,
                     "sale: \"" + id.substr(0, 128) + "\" is not a recorded sale");
-    TALLY_ASSERT(tables::decode_sale(*v, sv), "sale record " + id);
+    if (!tables::decode_sale(*v, sv)) throw StoreCorruption("sale " + id);
     if (sv.marketplace != mk_->name)
       return reject(Code::unknown_sale,
                     "sale: \"" + id + "\" belongs to marketplace " + sv.marketplace);
@@ -515,7 +516,9 @@ class EventOp final : public WriteOp {
   // --- payee hold and details -----------------------------------------------------------------
   ItemResult on(WriteTxn& t, const PayeeHoldEvent& p) {
     if (auto r = check_segment(p.payee, "payee"); !r) return fail(r.error());
-    if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
+    if (p.reason.size() > limits::reason_bytes_max)
+      return fail(reject(Code::bad_request,
+                         "reason: at most " + std::to_string(limits::reason_bytes_max) + " bytes"));
     if (p.on && p.reason.empty())
       return fail(reject(Code::bad_request, "reason: required to put a payee on hold"));
     tables::PayeeValue v{p.on, p.reason, ev_.header.at};
@@ -605,7 +608,9 @@ class EventOp final : public WriteOp {
     if (pv->marketplace != mk_->name)
       return fail(reject(Code::unknown_payout,
                          "payout: \"" + p.payout + "\" belongs to marketplace " + pv->marketplace));
-    if (p.reason.size() > 512) return fail(reject(Code::bad_request, "reason: at most 512 bytes"));
+    if (p.reason.size() > limits::reason_bytes_max)
+      return fail(reject(Code::bad_request,
+                         "reason: at most " + std::to_string(limits::reason_bytes_max) + " bytes"));
     if (p.reason_code.size() > 35 || !printable_no_space(p.reason_code))
       return fail(reject(Code::bad_request,
                          "reason_code: 0..35 printable ASCII characters without spaces"));

@@ -37,17 +37,12 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "ledger/limits.h"
 #include "settlement/calendar.h"
 #include "settlement/payout_file.h"
 #include "settlement/rules.h"
 
 namespace tally {
-
-// Payees per chunk when the caller does not say (docs/performance.md, "Settlement": it bounds the
-// pages one transaction dirties, hence the memory LMDB keeps, and how long a posting batch can
-// wait behind a run).
-inline constexpr uint64_t kSettleChunkPayeesDefault = 5000;
-inline constexpr uint64_t kSettleChunkPayeesMax = 100000;
 
 // Why a payee's balance stays where it is. no_details and account_closed are tally's additions to
 // SPEC section 4's three (docs/settlement.md, "Runs").
@@ -147,7 +142,10 @@ struct SettleOptions {
   // Planning threads; 0: oneTBB's default for a preview, and one fewer than the cores for a
   // real run (it plans the next chunk while the writer, on a core of its own, commits one).
   int threads = 0;
-  uint64_t chunk_payees = 0;  // 0: kSettleChunkPayeesDefault; at most kSettleChunkPayeesMax
+  // Payees a chunk; 0: limits::settle_chunk_payees_default (docs/performance.md, "Settlement":
+  // it bounds the pages one transaction dirties, hence the memory LMDB keeps, and how long a
+  // posting batch can wait behind a run). At most limits::settle_chunk_payees_max.
+  uint64_t chunk_payees = 0;
   // When set, the rows go here, chunk by chunk in payee order (a replayed run's from the store),
   // and the returned run carries none: a run of 10^6 payees is never held in memory whole.
   std::function<void(RunRows&&)> rows;

@@ -17,7 +17,7 @@
 
 #include "common/test_util.h"
 #include "rpc/client.h"
-#include "rpc/service.h"
+#include "service/service.h"
 
 namespace tally::testing {
 

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "common/test_util.h"
-#include "rpc/cli.h"
+#include "cli/cli.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
 #include "rpc/tally.capnp.h"
@@ -302,24 +302,94 @@ TEST_F(ServerTest, PosterPostsAndEveryItemHasItsResult) {
   EXPECT_EQ(f->results[1].code, Code::not_allowed);
 }
 
+// Posts items built by hand, as any Cap'n Proto client could send them (the C++ Client encodes
+// only what it can read back), through the poster capability of `token`.
+std::vector<ItemResult> post_raw(const std::string& address, const std::string& token,
+                                 const std::function<void(capnp::List<wire::Item>::Builder)>& fill,
+                                 unsigned n) {
+  auto io = kj::setupAsyncIo();
+  std::string path = address.substr(5);  // "unix:..."
+  auto addr = io.provider->getNetwork().parseAddress("unix:" + path).wait(io.waitScope);
+  auto stream = addr->connect().wait(io.waitScope);
+  capnp::TwoPartyClient client(*stream);
+  auto tally = client.bootstrap().castAs<wire::Tally>();
+  auto login = tally.loginRequest();
+  login.setToken(token);
+  auto poster = login.send().wait(io.waitScope).getPoster();
+  auto req = poster.postRequest();
+  fill(req.initItems(n));
+  auto resp = req.send().wait(io.waitScope);
+  std::vector<ItemResult> out;
+  for (auto r : resp.getResults()) out.push_back(wire::decode_result(r));
+  return out;
+}
+
+// An item the server cannot decode (a currency code no currency has) fails with its linked
+// chain, and only its chain: the decode path of the server, not the ledger's validation.
 TEST_F(ServerTest, MalformedItemFailsWithItsLinkedChainOnly) {
   start();
   auto poster = connect("tok-poster");
   open_ops(*poster);
-  auto bad = entry_item("e-bad");
-  std::get<Entry>(bad.body).postings[0].currency = *tally::Currency::make("USD", 3);  // exponent
-  auto first = entry_item("e-chain-1");
-  first.linked = true;
-  auto r = poster->post({first, bad, entry_item("e-free")});
+  auto fill_entry = [](wire::Item::Builder item, const char* id, const char* code, bool linked) {
+    item.setLinked(linked);
+    auto e = item.initEntry();
+    e.setId(id);
+    e.setAt(1'767'607'200'000'000'000);
+    e.setKind("transfer");
+    auto ps = e.initPostings(2);
+    const char* accounts[] = {"ops:bank", "ops:wallet"};
+    for (unsigned i = 0; i < 2; ++i) {
+      ps[i].setAccount(accounts[i]);
+      ps[i].initCurrency().setCode(code);
+      ps[i].getCurrency().setExponent(2);
+      ps[i].setSide(i == 0 ? wire::Side::DEBIT : wire::Side::CREDIT);
+      ps[i].initAmount().setLo(100);
+    }
+  };
+  auto r = post_raw(
+      server_->address(), "tok-poster",
+      [&](capnp::List<wire::Item>::Builder items) {
+        fill_entry(items[0], "e-chain-1", "USD", true);
+        fill_entry(items[1], "e-bad", "us d", false);  // not a currency code: cannot decode
+        fill_entry(items[2], "e-free", "USD", false);
+      },
+      3);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].code, Code::linked_failed) << r[0].message;
+  EXPECT_EQ(r[0].id, "e-chain-1");
+  EXPECT_EQ(r[1].code, Code::bad_currency);
+  EXPECT_NE(r[1].message.find("malformed currency"), std::string::npos) << r[1].message;
+  EXPECT_EQ(r[1].id, "e-bad");
+  EXPECT_EQ(r[2].status, ItemStatus::ok) << r[2].message;
+  auto auditor = connect("tok-auditor");
+  EXPECT_FALSE(auditor->entry("e-chain-1").ok());  // the chain committed nothing
+  EXPECT_TRUE(auditor->entry("e-free").ok());
+}
+
+// A batch whose last item is linked leaves its chain open: the chain fails whole (its last item
+// linked_chain_open, the others linked_failed), the rest of the batch commits. The same through
+// the CLI's JSON lines, the service and the ledger (the ledger and CLI tests).
+TEST_F(ServerTest, ALinkedFlagOnTheLastItemLeavesTheChainOpenAndItFails) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  auto a = entry_item("o-1"), b = entry_item("o-2"), c = entry_item("o-3");
+  b.linked = true;
+  c.linked = true;
+  auto r = poster->post({a, b, c});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->results[0].code, Code::linked_failed);
-  EXPECT_EQ(r->results[1].code, Code::bad_currency) << r->results[1].message;
-  EXPECT_EQ(r->results[2].status, ItemStatus::ok);
+  ASSERT_EQ(r->results.size(), 3u);
+  EXPECT_EQ(r->results[0].status, ItemStatus::ok);
+  EXPECT_EQ(r->results[1].code, Code::linked_failed) << r->results[1].message;
+  EXPECT_EQ(r->results[2].code, Code::linked_chain_open) << r->results[2].message;
+  auto auditor = connect("tok-auditor");
+  EXPECT_FALSE(auditor->entry("o-2").ok());
+  EXPECT_FALSE(auditor->entry("o-3").ok());
 }
 
 TEST_F(ServerTest, BatchOverTheLimitIsRefusedPerItem) {
   ServerLimits l;
-  l.max_batch_items = 3;
+  l.batch_items_max = 3;
   start(l);
   auto poster = connect("tok-poster");
   open_ops(*poster);
@@ -441,28 +511,52 @@ TEST_F(ServerTest, LargeExportStreamsWithBackPressure) {
   EXPECT_TRUE(auditor->verify().ok());
 }
 
-TEST_F(ServerTest, FinanceClosesPeriodsAndSettlementIsDeclared) {
+// Finance closes periods (entries dated inside are refused after) and puts payees on hold and
+// takes them off (the next run carries and then pays them); a bad date and an unknown
+// marketplace are rejections; the poster token may not do either.
+TEST_F(ServerTest, FinanceClosesPeriodsAndHoldsPayees) {
   start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
   auto finance = connect("tok-finaud");
+  ASSERT_TRUE(finance->post({details_item("pd-p1", "p1")}, PostVia::finance).ok());
+  ASSERT_TRUE(poster->post({sale_item("o-1", "p1", "120.00")}).ok());  // 2026-01-05: due by 01-26
+
   auto c = finance->close_period("2025-12-31");
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->result.ok()) << c->result.message;
   EXPECT_EQ(c->through, "2025-12-31");
+  auto dated = entry_item("late");
+  std::get<Entry>(dated.body).at = 1'767'139'200'000'000'000;  // 2025-12-31T00:00:00Z
+  auto late = poster->post({dated});
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->results[0].code, Code::period_closed) << late->results[0].message;
   auto bad = finance->close_period("2025-13-01");
   ASSERT_TRUE(bad.rejected());
   EXPECT_EQ(bad.rejection().code, Code::bad_date);
 
-  HoldRequest h;
-  h.marketplace = "shop";
-  h.payee = "p1";
-  h.on = true;
-  h.reason = "kyc pending";
-  h.id = "hold-1";
+  auto preview = [&] {
+    auto r = finance->settle(SettleRequest{"shop", "2026-01-26", true});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r.value() : RunResult{};
+  };
+  HoldRequest h{"shop", "p1", true, "kyc pending", "hold-1"};
   auto held = finance->hold(h);
   ASSERT_TRUE(held.ok()) << (held.rejected() ? held.rejection().message : "");
   EXPECT_EQ(held->id, "hold-1");
+  auto on = preview();
+  ASSERT_EQ(on.carried.size(), 1u);
+  EXPECT_EQ(on.carried[0].reason, CarryReason::on_hold);
+  EXPECT_TRUE(on.payouts.empty());
+  auto released = finance->hold(HoldRequest{"shop", "p1", false, "", "hold-2"});
+  ASSERT_TRUE(released.ok());
+  auto off = preview();
+  EXPECT_TRUE(off.carried.empty());
+  ASSERT_EQ(off.payouts.size(), 1u);
+  EXPECT_EQ(off.payouts[0].payee, "p1");
+
   h.marketplace = "nope";
-  h.id = "hold-2";
+  h.id = "hold-3";
   auto unknown = finance->hold(h);
   ASSERT_TRUE(unknown.rejected());
   EXPECT_EQ(unknown.rejection().code, Code::unknown_marketplace);
@@ -611,7 +705,7 @@ class HostileTest : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     ServerLimits l;
-    l.traversal_limit_words = 64 * 1024;  // 512 KiB messages at most
+    l.message_words_max = 64 * 1024;  // 512 KiB messages at most
     start(l);
     poster_ = connect("tok-poster");
     open_ops(*poster_);
@@ -688,7 +782,7 @@ TEST_F(HostileTest, RandomBytesCloseThatConnectionOnly) {
 
 TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
   ServerLimits l;
-  l.max_connections = 2;
+  l.connections_max = 2;
   start(l);
   auto a = connect("tok-poster");
   auto b = connect("tok-poster");

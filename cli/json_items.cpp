@@ -1,0 +1,542 @@
+#include "cli/json_items.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <initializer_list>
+
+#include "settlement/events.h"
+
+namespace tally {
+
+std::string post_result_line(uint64_t line, const ItemResult& r) {
+  JsonWriter w;
+  w.begin_object().key("line").unsigned_number(line).key("id");
+  if (r.id.empty()) {
+    w.null();
+  } else {
+    w.string(r.id);
+  }
+  switch (r.status) {
+    case ItemStatus::ok:
+      w.field("status", "ok");
+      break;
+    case ItemStatus::duplicate:
+      w.field("status", "duplicate");
+      break;
+    case ItemStatus::error:
+      w.field("status", "error");
+      break;
+  }
+  w.field("code", code_name(r.code)).field("message", r.message);
+  if (r.ok() && r.seq != 0) {
+    w.key("seq").unsigned_number(r.seq);
+    if (r.commit_ns != 0) w.field("committed", format_rfc3339(r.commit_ns));
+  }
+  if (!r.detail.empty()) w.key("detail").raw(r.detail);
+  w.end_object();
+  return w.take();
+}
+
+bool blank_line(std::string_view line) {
+  return std::all_of(line.begin(), line.end(),
+                     [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+#define TALLY_TRY(var, expr)                           \
+  auto var##_result = (expr);                          \
+  if (!var##_result.ok()) return var##_result.error(); \
+  auto var = std::move(var##_result).value()
+
+Rejection bad(std::string path, std::string_view what) {
+  return reject(Code::bad_request, path + ": " + std::string(what));
+}
+
+// A key as it appears in messages: bare when it is a plain identifier, else JSON-quoted (a
+// key may hold any bytes, including control characters).
+std::string shown_key(std::string_view k) {
+  bool plain = !k.empty() && k.size() <= 64 && std::all_of(k.begin(), k.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+  if (plain) return std::string(k);
+  return json_string(k.substr(0, 64));
+}
+
+std::string_view type_word(element_type t) {
+  switch (t) {
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "something else";
+}
+
+// The fields of one JSON object, checked against the names its item type allows.
+class Obj {
+ public:
+  Obj(simdjson::dom::object obj, std::string prefix) : obj_(obj), prefix_(std::move(prefix)) {}
+
+  // Rejects unknown and duplicate fields.
+  Result<bool> check(const std::vector<std::string_view>& allowed) const {
+    std::vector<std::string_view> seen;
+    for (auto field : obj_) {
+      std::string_view k = field.key;
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+        return bad(path(shown_key(k)), "unknown field");
+      if (std::find(seen.begin(), seen.end(), k) != seen.end())
+        return bad(path(shown_key(k)), "duplicate field");
+      seen.push_back(k);
+    }
+    return true;
+  }
+
+  std::string path(std::string_view k) const { return prefix_ + std::string(k); }
+
+  std::optional<element> get(std::string_view k) const {
+    element e;
+    if (obj_[k].get(e) != simdjson::SUCCESS) return std::nullopt;
+    return e;
+  }
+
+  Result<element> required(std::string_view k) const {
+    auto e = get(k);
+    if (!e) return bad(path(k), "missing");
+    return *e;
+  }
+
+  Result<std::string> string(std::string_view k) const {
+    TALLY_TRY(e, required(k));
+    return as_string(e, path(k));
+  }
+
+  Result<std::optional<std::string>> optional_string(std::string_view k) const {
+    auto e = get(k);
+    if (!e) return std::optional<std::string>();
+    TALLY_TRY(s, as_string(*e, path(k)));
+    return std::optional<std::string>(std::move(s));
+  }
+
+  Result<bool> boolean(std::string_view k, std::optional<bool> dflt) const {
+    auto e = get(k);
+    if (!e) {
+      if (dflt) return *dflt;
+      return bad(path(k), "missing");
+    }
+    bool b = false;
+    if (e->get(b) != simdjson::SUCCESS)
+      return bad(path(k),
+                 std::string("must be true or false, not ") + std::string(type_word(e->type())));
+    return b;
+  }
+
+  // An amount as decimal text: a JSON string, never a number.
+  Result<std::string> amount_text(std::string_view k) const {
+    TALLY_TRY(e, required(k));
+    return amount_of(e, path(k));
+  }
+  Result<std::optional<std::string>> optional_amount_text(std::string_view k) const {
+    auto e = get(k);
+    if (!e) return std::optional<std::string>();
+    TALLY_TRY(s, amount_of(*e, path(k)));
+    return std::optional<std::string>(std::move(s));
+  }
+
+  static Result<std::string> as_string(const element& e, const std::string& path) {
+    std::string_view s;
+    if (e.get(s) != simdjson::SUCCESS)
+      return bad(path, std::string("must be a string, not ") + std::string(type_word(e.type())));
+    return std::string(s);
+  }
+
+  static Result<std::string> amount_of(const element& e, const std::string& path) {
+    auto t = e.type();
+    if (t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE)
+      return reject(Code::bad_amount,
+                    path + ": must be a string like \"12.50\", not a JSON number");
+    std::string_view s;
+    if (e.get(s) != simdjson::SUCCESS)
+      return reject(Code::bad_amount,
+                    path + ": must be a string like \"12.50\", not " + std::string(type_word(t)));
+    return std::string(s);
+  }
+
+ private:
+  simdjson::dom::object obj_;
+  std::string prefix_;
+};
+
+Result<TimeNs> time_field(const Obj& o, std::string_view k) {
+  TALLY_TRY(s, o.string(k));
+  return parse_rfc3339(s, o.path(k));
+}
+
+// meta: an object of string values; keys unique. (Size and sorting: validate_entry_shape and
+// the rules, which know the limits.)
+Result<std::vector<std::pair<std::string, std::string>>> meta_field(const Obj& o) {
+  std::vector<std::pair<std::string, std::string>> meta;
+  auto e = o.get("meta");
+  if (!e) return meta;
+  simdjson::dom::object m;
+  if (e->get(m) != simdjson::SUCCESS)
+    return reject(Code::bad_meta, o.path("meta") + ": must be an object of strings, not " +
+                                      std::string(type_word(e->type())));
+  for (auto field : m) {
+    std::string key(field.key);
+    std::string p = o.path("meta.") + shown_key(key);
+    std::string_view v;
+    if (field.value.get(v) != simdjson::SUCCESS)
+      return reject(Code::bad_meta,
+                    p + ": must be a string, not " + std::string(type_word(field.value.type())));
+    for (auto& kv : meta)
+      if (kv.first == key) return reject(Code::bad_meta, p + ": duplicate key");
+    meta.emplace_back(std::move(key), std::string(v));
+  }
+  return meta;
+}
+
+Result<simdjson::dom::array> array_field(const Obj& o, std::string_view k) {
+  TALLY_TRY(e, o.required(k));
+  simdjson::dom::array a;
+  if (e.get(a) != simdjson::SUCCESS)
+    return bad(o.path(k), std::string("must be an array, not ") + std::string(type_word(e.type())));
+  return a;
+}
+
+const std::array<std::string_view, 9> kEventTypes = {
+    "sale",         "delivered",  "refund",        "chargeback",   "earning",
+    "pass_through", "payee_hold", "payee_details", "payout_result"};
+
+}  // namespace
+
+struct LineParser::Impl {
+  CurrencyLookup currencies;
+  simdjson::dom::parser parser;
+
+  Result<Currency> currency(const element& e, const std::string& path) const {
+    TALLY_TRY(code, Obj::as_string(e, path));
+    if (!valid_currency_code(code))
+      return reject(Code::bad_currency, path + ": malformed currency code " + json_string(code));
+    auto c = currencies(code);
+    if (!c) return reject(Code::bad_currency, path + ": unknown currency " + json_string(code));
+    return *c;
+  }
+
+  Result<PostItem> open(const Obj& o) {
+    TALLY_TRY(ok, o.check({"type", "account", "kind", "currencies", "flags", "linked"}));
+    (void)ok;
+    PostItem item;
+    OpenItem open;
+    TALLY_TRY(name, o.string("account"));
+    open.account.name = std::move(name);
+    TALLY_TRY(kind, o.string("kind"));
+    auto k = parse_account_kind(kind);
+    if (!k)
+      return bad(o.path("kind"),
+                 "must be asset, liability, equity, revenue or expense, not " + json_string(kind));
+    open.account.kind = *k;
+    TALLY_TRY(cs, array_field(o, "currencies"));
+    size_t i = 0;
+    for (element c : cs) {
+      std::string p = o.path("currencies[" + std::to_string(i++) + "]");
+      TALLY_TRY(cur, currency(c, p));
+      for (auto& have : open.account.currencies)
+        if (have.code() == cur.code())
+          return bad(p, "duplicate currency " + json_string(cur.code()));
+      open.account.currencies.push_back(cur);
+    }
+    if (open.account.currencies.empty()) return bad(o.path("currencies"), "must not be empty");
+    std::sort(open.account.currencies.begin(), open.account.currencies.end());
+    if (auto f = o.get("flags")) {
+      simdjson::dom::array fa;
+      if (f->get(fa) != simdjson::SUCCESS)
+        return bad(o.path("flags"),
+                   std::string("must be an array, not ") + std::string(type_word(f->type())));
+      i = 0;
+      for (element fe : fa) {
+        std::string p = o.path("flags[" + std::to_string(i++) + "]");
+        TALLY_TRY(flag, Obj::as_string(fe, p));
+        if (flag != "no_overdraft")
+          return bad(p, "unknown flag " + json_string(flag) + " (the only flag is no_overdraft)");
+        open.account.flags |= kNoOverdraft;
+      }
+    }
+    TALLY_TRY(linked, o.boolean("linked", false));
+    item.linked = linked;
+    item.body = std::move(open);
+    return item;
+  }
+
+  Result<PostItem> entry(const Obj& o) {
+    TALLY_TRY(ok, o.check({"type", "id", "at", "kind", "meta", "postings", "linked"}));
+    (void)ok;
+    Entry e;
+    TALLY_TRY(id, o.string("id"));
+    e.id = std::move(id);
+    TALLY_TRY(at, time_field(o, "at"));
+    e.at = at;
+    TALLY_TRY(kind, o.string("kind"));
+    e.kind = std::move(kind);
+    TALLY_TRY(meta, meta_field(o));
+    e.meta = std::move(meta);
+    TALLY_TRY(ps, array_field(o, "postings"));
+    size_t i = 0;
+    for (element pe : ps) {
+      std::string prefix = o.path("postings[" + std::to_string(i++) + "]");
+      simdjson::dom::object po;
+      if (pe.get(po) != simdjson::SUCCESS)
+        return bad(prefix,
+                   std::string("must be an object, not ") + std::string(type_word(pe.type())));
+      Obj p(po, prefix + ".");
+      TALLY_TRY(pok, p.check({"account", "currency", "side", "amount"}));
+      (void)pok;
+      Posting posting;
+      TALLY_TRY(account, p.string("account"));
+      posting.account = std::move(account);
+      TALLY_TRY(ce, p.required("currency"));
+      TALLY_TRY(cur, currency(ce, p.path("currency")));
+      posting.currency = cur;
+      TALLY_TRY(side, p.string("side"));
+      if (side == "debit") {
+        posting.side = Side::debit;
+      } else if (side == "credit") {
+        posting.side = Side::credit;
+      } else {
+        return bad(p.path("side"), "must be \"debit\" or \"credit\", not " + json_string(side));
+      }
+      TALLY_TRY(text, p.amount_text("amount"));
+      TALLY_TRY(amount, parse_amount(text, cur, p.path("amount")));
+      posting.amount = amount;
+      e.postings.push_back(std::move(posting));
+    }
+    TALLY_TRY(linked, o.boolean("linked", false));
+    PostItem item;
+    item.linked = linked;
+    item.body = std::move(e);
+    return item;
+  }
+
+  Result<PostItem> close(const Obj& o) {
+    TALLY_TRY(ok, o.check({"type", "account", "linked"}));
+    (void)ok;
+    TALLY_TRY(name, o.string("account"));
+    TALLY_TRY(linked, o.boolean("linked", false));
+    PostItem item;
+    item.linked = linked;
+    item.body = CloseAccountItem{std::move(name)};
+    return item;
+  }
+
+  Result<PostItem> asset(const Obj& o) {
+    TALLY_TRY(ok, o.check({"type", "code", "exponent", "linked"}));
+    (void)ok;
+    TALLY_TRY(code, o.string("code"));
+    TALLY_TRY(ee, o.required("exponent"));
+    int64_t exponent = 0;
+    if (ee.type() != element_type::INT64 && ee.type() != element_type::UINT64)
+      return bad(o.path("exponent"),
+                 std::string("must be an integer 0..18, not ") + std::string(type_word(ee.type())));
+    if (ee.get(exponent) != simdjson::SUCCESS || exponent < 0 || exponent > Currency::kExponentMax)
+      return reject(Code::bad_currency, o.path("exponent") + ": must be an integer 0..18");
+    if (!valid_currency_code(code))
+      return reject(Code::bad_currency,
+                    o.path("code") + ": must match [A-Z][A-Z0-9]{2,11}, not " + json_string(code));
+    TALLY_TRY(linked, o.boolean("linked", false));
+    PostItem item;
+    item.linked = linked;
+    item.body = DeclareAssetItem{std::move(code), static_cast<int>(exponent)};
+    return item;
+  }
+
+  Result<PostItem> event(const Obj& o, std::string_view type) {
+    // Header fields every event has, then the body's.
+    std::vector<std::string_view> allowed = {"type", "id", "at", "marketplace", "meta", "linked"};
+    auto body_fields = [&]() -> std::vector<std::string_view> {
+      if (type == "sale") return {"seller", "amount", "currency", "category", "affiliate"};
+      if (type == "delivered") return {"sale"};
+      if (type == "refund") return {"sale", "amount"};
+      if (type == "chargeback") return {"sale", "amount", "fee"};
+      if (type == "earning") return {"payee", "basis", "currency", "rule"};
+      if (type == "pass_through") return {"payer", "vendor", "amount", "currency"};
+      if (type == "payee_hold") return {"payee", "on", "reason"};
+      if (type == "payee_details") return {"payee", "name", "account", "bic"};
+      return {"payout", "status", "reason"};  // payout_result
+    }();
+    allowed.insert(allowed.end(), body_fields.begin(), body_fields.end());
+    TALLY_TRY(ok, o.check(allowed));
+    (void)ok;
+
+    Event ev;
+    TALLY_TRY(id, o.string("id"));
+    ev.header.id = std::move(id);
+    TALLY_TRY(at, time_field(o, "at"));
+    ev.header.at = at;
+    TALLY_TRY(mk, o.string("marketplace"));
+    ev.header.marketplace = std::move(mk);
+    TALLY_TRY(meta, meta_field(o));
+    ev.header.meta = std::move(meta);
+
+    if (type == "sale") {
+      SaleEvent s;
+      TALLY_TRY(seller, o.string("seller"));
+      TALLY_TRY(amount, o.amount_text("amount"));
+      TALLY_TRY(cur, o.string("currency"));
+      TALLY_TRY(category, o.string("category"));
+      TALLY_TRY(affiliate, o.optional_string("affiliate"));
+      s.seller = std::move(seller);
+      s.amount = std::move(amount);
+      s.currency = std::move(cur);
+      s.category = std::move(category);
+      s.affiliate = std::move(affiliate);
+      ev.body = std::move(s);
+    } else if (type == "delivered") {
+      TALLY_TRY(sale, o.string("sale"));
+      ev.body = DeliveredEvent{std::move(sale)};
+    } else if (type == "refund") {
+      TALLY_TRY(sale, o.string("sale"));
+      TALLY_TRY(amount, o.amount_text("amount"));
+      ev.body = RefundEvent{std::move(sale), std::move(amount)};
+    } else if (type == "chargeback") {
+      TALLY_TRY(sale, o.string("sale"));
+      TALLY_TRY(amount, o.amount_text("amount"));
+      TALLY_TRY(fee, o.optional_amount_text("fee"));
+      ev.body = ChargebackEvent{std::move(sale), std::move(amount), std::move(fee)};
+    } else if (type == "earning") {
+      EarningEvent s;
+      TALLY_TRY(payee, o.string("payee"));
+      TALLY_TRY(basis, o.amount_text("basis"));
+      TALLY_TRY(cur, o.string("currency"));
+      TALLY_TRY(rule, o.string("rule"));
+      s.payee = std::move(payee);
+      s.basis = std::move(basis);
+      s.currency = std::move(cur);
+      s.rule = std::move(rule);
+      ev.body = std::move(s);
+    } else if (type == "pass_through") {
+      PassThroughEvent s;
+      TALLY_TRY(payer, o.string("payer"));
+      TALLY_TRY(vendor, o.string("vendor"));
+      TALLY_TRY(amount, o.amount_text("amount"));
+      TALLY_TRY(cur, o.string("currency"));
+      s.payer = std::move(payer);
+      s.vendor = std::move(vendor);
+      s.amount = std::move(amount);
+      s.currency = std::move(cur);
+      ev.body = std::move(s);
+    } else if (type == "payee_hold") {
+      PayeeHoldEvent s;
+      TALLY_TRY(payee, o.string("payee"));
+      TALLY_TRY(on, o.boolean("on", std::nullopt));
+      TALLY_TRY(reason, o.string("reason"));
+      s.payee = std::move(payee);
+      s.on = on;
+      s.reason = std::move(reason);
+      ev.body = std::move(s);
+    } else if (type == "payee_details") {
+      PayeeDetailsEvent s;
+      TALLY_TRY(payee, o.string("payee"));
+      TALLY_TRY(name, o.string("name"));
+      TALLY_TRY(account, o.string("account"));
+      TALLY_TRY(bic, o.optional_string("bic"));
+      s.payee = std::move(payee);
+      s.name = std::move(name);
+      s.account = std::move(account);
+      s.bic = bic.value_or("");
+      ev.body = std::move(s);
+    } else {
+      PayoutResultEvent s;
+      TALLY_TRY(payout, o.string("payout"));
+      TALLY_TRY(status, o.string("status"));
+      TALLY_TRY(reason, o.optional_string("reason"));
+      if (status == "paid") {
+        s.paid = true;
+      } else if (status == "failed") {
+        s.paid = false;
+      } else {
+        return bad(o.path("status"), "must be \"paid\" or \"failed\", not " + json_string(status));
+      }
+      s.payout = std::move(payout);
+      s.reason = reason.value_or("");
+      ev.body = std::move(s);
+    }
+    TALLY_TRY(linked, o.boolean("linked", false));
+    PostItem item;
+    item.linked = linked;
+    item.body = std::move(ev);
+    return item;
+  }
+};
+
+LineParser::LineParser(CurrencyLookup currencies) : impl_(std::make_unique<Impl>()) {
+  impl_->currencies = std::move(currencies);
+}
+
+LineParser::~LineParser() = default;
+
+Result<PostItem> LineParser::parse(std::string_view line, LineInfo* info) {
+  if (info) *info = LineInfo{};
+  if (line.size() > limits::json_line_bytes_max)
+    return bad("line", "longer than " + std::to_string(limits::json_line_bytes_max) + " bytes");
+  element root;
+  auto err = impl_->parser.parse(line.data(), line.size()).get(root);
+  if (err != simdjson::SUCCESS)
+    return bad("line", std::string("malformed JSON: ") + simdjson::error_message(err));
+  simdjson::dom::object obj;
+  if (root.get(obj) != simdjson::SUCCESS)
+    return bad("line",
+               std::string("must be a JSON object, not ") + std::string(type_word(root.type())));
+  Obj o(obj, "");
+  // The id the result line reports and the linked flag, read before anything else can fail.
+  std::string_view type_hint;
+  if (auto te = o.get("type"); te && te->get(type_hint) != simdjson::SUCCESS) type_hint = {};
+  if (info) {
+    std::string_view id_key = "id";
+    if (type_hint == "open" || type_hint == "close") id_key = "account";
+    if (type_hint == "asset") id_key = "code";
+    if (auto ie = o.get(id_key)) {
+      std::string_view s;
+      if (ie->get(s) == simdjson::SUCCESS) info->id = std::string(s);
+    }
+    if (auto le = o.get("linked")) {
+      bool b = false;
+      if (le->get(b) == simdjson::SUCCESS) info->linked = b;
+    }
+  }
+  TALLY_TRY(type, o.string("type"));
+
+  Result<PostItem> r = [&]() -> Result<PostItem> {
+    if (type == "open") return impl_->open(o);
+    if (type == "entry") return impl_->entry(o);
+    if (type == "close") return impl_->close(o);
+    if (type == "asset") return impl_->asset(o);
+    if (std::find(kEventTypes.begin(), kEventTypes.end(), type) != kEventTypes.end())
+      return impl_->event(o, type);
+    return bad("type", "unknown type " + json_string(type) +
+                           " (expected open, entry, close, asset, sale, delivered, refund, "
+                           "chargeback, earning, pass_through, payee_hold, payee_details or "
+                           "payout_result)");
+  }();
+  return r;
+}
+
+}  // namespace tally

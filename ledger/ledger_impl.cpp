@@ -1,0 +1,315 @@
+// The ledger and its writer thread (contract in ledger/ledger.h; the commit protocol in
+// docs/design.md, "The writer's commit protocol"), LevelDB's db_impl.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <thread>
+
+#include "ledger/snapshot.h"
+#include "ledger/write_txn.h"
+
+namespace tally {
+
+std::vector<ItemResult> Ledger::submit_and_wait(Batch batch) {
+  std::promise<std::vector<ItemResult>> p;
+  auto f = p.get_future();
+  submit(std::move(batch), [&p](std::vector<ItemResult> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+namespace {
+
+class LedgerImpl final : public Ledger {
+ public:
+  explicit LedgerImpl(LedgerOptions o) : opt_(std::move(o)), reader_(dbs_, builtins_) {}
+
+  ~LedgerImpl() override {
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    if (env_) mdb_env_close(env_);
+  }
+
+  Status init() {
+    ::mkdir(opt_.dir.c_str(), 0755);
+    struct stat st;
+    if (::stat(opt_.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return Status::io_error("data directory " + opt_.dir + " cannot be created");
+    int rc = mdb_env_create(&env_);
+    if (rc) return lmdb_status(rc, "mdb_env_create");
+    mdb_env_set_maxdbs(env_, limits::tables_max);
+    mdb_env_set_maxreaders(env_, opt_.readers_max);
+    map_size_ = opt_.map_size_bytes;
+    mdb_env_set_mapsize(env_, map_size_);
+    unsigned flags = MDB_NOTLS | (opt_.durable ? 0 : MDB_NOSYNC);
+    rc = mdb_env_open(env_, opt_.dir.c_str(), flags, 0644);
+    if (rc) return lmdb_status(rc, "opening the store in " + opt_.dir);
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    map_size_ = info.me_mapsize;  // an existing store may be larger than asked
+
+    MDB_txn* txn;
+    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc) return lmdb_status(rc, "begin");
+    auto open_db = [&](const char* name, MDB_dbi* dbi) {
+      return mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+    };
+    rc = open_db("meta", &dbs_.meta);
+    if (!rc) rc = open_db("accounts", &dbs_.accounts);
+    if (!rc) rc = open_db("account_names", &dbs_.account_names);
+    if (!rc) rc = open_db("books", &dbs_.books);
+    if (!rc) rc = open_db("entries", &dbs_.entries);
+    if (!rc) rc = open_db("ids", &dbs_.ids);
+    if (!rc) rc = open_db("postings", &dbs_.postings);
+    if (!rc) rc = open_db("commits", &dbs_.commits);
+    if (!rc) rc = open_db("snapshots", &dbs_.snapshots);
+    if (!rc) rc = open_db("assets", &dbs_.assets);
+    for (const auto& name : opt_.extra_tables) {
+      if (rc) break;
+      MDB_dbi dbi;
+      rc = open_db(("x." + name).c_str(), &dbi);
+      dbs_.extra[name] = dbi;
+    }
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_status(rc, "opening tables");
+    }
+    MDB_val k = to_val(kMetaVersion), v;
+    rc = mdb_get(txn, dbs_.meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      uint32_t ver = kSchemaVersion;
+      MDB_val val{sizeof ver, &ver};
+      rc = mdb_put(txn, dbs_.meta, &k, &val, 0);
+    } else if (rc == MDB_SUCCESS) {
+      uint32_t ver = 0;
+      if (v.mv_size != sizeof ver) {
+        mdb_txn_abort(txn);
+        return Status::corruption("store in " + opt_.dir + ": unreadable schema version");
+      }
+      std::memcpy(&ver, v.mv_data, sizeof ver);
+      if (ver != kSchemaVersion) {
+        mdb_txn_abort(txn);
+        return Status::version_mismatch("store in " + opt_.dir + " has schema version " +
+                                        std::to_string(ver) + "; this tally reads version " +
+                                        std::to_string(kSchemaVersion));
+      }
+    }
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_status(rc, "schema version");
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc) return lmdb_status(rc, "commit");
+    writer_ = std::thread([this] { writer_loop(); });
+    return Status::OK();
+  }
+
+  void submit(Batch batch, Done done) override {
+    if (batch.empty() || batch.size() > opt_.batch_items_max) {
+      std::vector<ItemResult> r(batch.size());
+      Rejection why =
+          reject(batch.empty() ? Code::bad_request : Code::batch_too_large,
+                 batch.empty() ? "batch: empty"
+                               : "batch: " + std::to_string(batch.size()) + " items, at most " +
+                                     std::to_string(opt_.batch_items_max));
+      for (auto& x : r) x = ItemResult::error(why);
+      done(std::move(r));
+      return;
+    }
+    size_t weight = 0;
+    for (const auto& op : batch) weight += op->weight();
+    std::unique_lock lk(mu_);
+    // Back-pressure: bound the memory queued behind the writer.
+    space_cv_.wait(lk, [&] { return queued_items_ < limits::queued_items_max || queue_.empty(); });
+    queued_items_ += weight;
+    queue_.push_back({std::move(batch), std::move(done), weight});
+    lk.unlock();
+    cv_.notify_one();
+  }
+
+  std::unique_ptr<Snapshot> snapshot() override {  // throws StoreFailure (ledger.h)
+    std::shared_lock lock(map_mu_);
+    MDB_txn* txn;
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc == MDB_READERS_FULL)
+      throw StoreFailure(Status::busy("store: all " + std::to_string(opt_.readers_max) +
+                                      " reader slots are taken; try again"));
+    check(rc, "read transaction");
+    return make_snapshot(txn, reader_, std::move(lock));
+  }
+  TableId table(std::string_view name) const override {
+    auto it = dbs_.extra.find(name);
+    TALLY_ASSERT(it != dbs_.extra.end(), "table " + std::string(name) + " not in extra_tables");
+    return it->second;
+  }
+  std::optional<Currency> find_currency(std::string_view code) const override {
+    if (auto c = builtins_.find(code)) return c;
+    auto s = const_cast<LedgerImpl*>(this)->snapshot();
+    return s->currency(code);
+  }
+  const LedgerOptions& options() const override { return opt_; }
+  uint64_t commits() const override { return commits_.load(); }
+
+ private:
+
+  struct Pending {
+    Batch batch;
+    Done done;
+    size_t weight = 0;  // sum of its ops' weight()
+  };
+
+
+  void writer_loop() {
+    for (;;) {
+      std::vector<Pending> group;
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        size_t items = 0;
+        while (!queue_.empty() &&
+               (group.empty() || items + queue_.front().weight <= opt_.group_items_max)) {
+          items += queue_.front().weight;
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        queued_items_ -= items;
+      }
+      space_cv_.notify_all();
+      auto results = run_group(group);
+      for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+    }
+  }
+
+  // Applies a group of batches in one transaction and commits it. Retries after growing a full
+  // map; reports any other store failure on every item of the group.
+  std::vector<std::vector<ItemResult>> run_group(std::vector<Pending>& group) {
+    for (;;) {
+      std::vector<std::vector<ItemResult>> results(group.size());
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+      if (rc != MDB_SUCCESS) return fail_group(group, rc, "begin");
+      bool committed = false;
+      try {
+        TimeNs last = reader_.meta_i64(txn, kMetaLastCommit, 0);
+        TimeNs now = opt_.clock();
+        auto wt = make_writer_txn(txn, reader_, std::max(now, last + 1));
+        for (size_t b = 0; b < group.size(); ++b) apply_batch(*wt, group[b].batch, results[b]);
+        wt->write_meta();
+        committed = true;  // mdb_txn_commit frees the txn whatever it returns
+        check(mdb_txn_commit(txn), "commit");
+        commits_.fetch_add(1);
+        return results;
+      } catch (const StoreError& e) {
+        if (!committed) mdb_txn_abort(txn);
+        if (e.rc == MDB_MAP_FULL && grow_map()) continue;
+        return fail_group(group, e.rc, e.where);
+      } catch (const StoreFailure& e) {  // e.g. a higher layer's record did not decode
+        if (!committed) mdb_txn_abort(txn);
+        return fail_group(group, e.status);
+      }
+    }
+  }
+
+  // The batch's chains (ledger/batch.h) in order: an item alone is applied as it is; a chain of
+  // several inside a savepoint (an LMDB nested transaction), so that a failure undoes the chain's
+  // earlier items; a chain left open at the batch's end is not applied.
+  void apply_batch(WriterTxn& wt, Batch& batch, std::vector<ItemResult>& out) {
+    out.resize(batch.size());
+    std::unique_ptr<bool[]> linked(new bool[batch.size()]);
+    for (size_t i = 0; i < batch.size(); ++i) linked[i] = batch[i]->linked;
+    const std::span<const bool> flags(linked.get(), batch.size());
+    const std::vector<Chain> chains = linked_chains(flags);
+    for (size_t c = 0; c < chains.size(); ++c) {
+      const auto [first, last] = chains[c];
+      if (c + 1 == chains.size() && chain_open(flags)) {
+        for (size_t k = first; k < last; ++k)
+          out[k] = linked_failed_result("item " + std::to_string(last), Code::linked_chain_open, {});
+        out[last] = chain_open_result({});
+        break;
+      }
+      if (first == last) {
+        out[first] = batch[first]->apply(wt);
+        continue;
+      }
+      wt.begin_savepoint();
+      size_t failed = SIZE_MAX;
+      for (size_t k = first; k <= last && failed == SIZE_MAX; ++k) {
+        out[k] = batch[k]->apply(wt);
+        if (!out[k].ok()) failed = k;
+      }
+      wt.end_savepoint(failed == SIZE_MAX);
+      if (failed == SIZE_MAX) continue;
+      for (size_t k = first; k <= last; ++k)
+        if (k != failed)
+          out[k] = linked_failed_result("item " + std::to_string(failed), out[failed].code,
+                                        out[k].id);
+    }
+  }
+
+  std::vector<std::vector<ItemResult>> fail_group(std::vector<Pending>& group, int rc,
+                                                  const std::string& where) {
+    return fail_group(group, lmdb_status(rc, where));
+  }
+  std::vector<std::vector<ItemResult>> fail_group(std::vector<Pending>& group, const Status& s) {
+    Code code = s.kind() == Status::Kind::store_full ? Code::store_full : Code::internal;
+    Rejection why = reject(code, "store: " + s.message() + "; nothing of this batch was committed");
+    std::vector<std::vector<ItemResult>> results(group.size());
+    for (size_t b = 0; b < group.size(); ++b)
+      for (size_t i = 0; i < group[b].batch.size(); ++i)
+        results[b].push_back(ItemResult::error(why));
+    return results;
+  }
+
+  // Doubles the map, waiting (bounded) for readers to leave: LMDB resizes only with no
+  // transaction open in this process.
+  bool grow_map() {
+    if (map_size_ >= opt_.map_size_max_bytes) return false;
+    std::unique_lock lock(map_mu_, std::defer_lock);
+    if (!lock.try_lock_for(std::chrono::milliseconds(limits::map_grow_wait_ms))) return false;
+    size_t next = std::min(map_size_ * 2, opt_.map_size_max_bytes);
+    if (mdb_env_set_mapsize(env_, next) != MDB_SUCCESS) return false;
+    map_size_ = next;
+    return true;
+  }
+
+  LedgerOptions opt_;
+  CurrencyTable builtins_;
+  Dbs dbs_{};
+  TxnReader reader_;
+  MDB_env* env_ = nullptr;
+  size_t map_size_ = 0;
+  std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
+
+  std::mutex mu_;
+  std::condition_variable cv_, space_cv_;
+  std::deque<Pending> queue_;
+  size_t queued_items_ = 0;
+  bool stopping_ = false;
+  std::atomic<uint64_t> commits_{0};
+  std::thread writer_;
+};
+
+}  // namespace
+
+Status Ledger::open(LedgerOptions options, std::unique_ptr<Ledger>* out) {
+  auto l = std::make_unique<LedgerImpl>(std::move(options));
+  Status s = l->init();
+  if (!s.ok()) return s;
+  *out = std::move(l);
+  return Status::OK();
+}
+
+}  // namespace tally
+

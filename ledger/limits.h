@@ -1,0 +1,67 @@
+// Every limit of tally, in one place, with its unit last in its name (TIGER_STYLE): what outside
+// input, traffic or the store may reach before it is refused. The layers read their limits from
+// here (the ledger, the marketplace layer, the RPC server and client, the CLI); the options that
+// let an operator change one (LedgerOptions, ServerLimits) take their defaults from here.
+// Where two limits must agree, a static_assert says so.
+//
+// Thread safety: constants.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tally::limits {
+
+// --- an entry (SPEC section 2) ------------------------------------------------------------------
+inline constexpr size_t account_name_bytes_max = 200;
+inline constexpr size_t entry_id_bytes_max = 128;
+inline constexpr size_t entry_kind_bytes_max = 64;
+inline constexpr size_t meta_bytes_max = 4096;  // keys and values, in all
+inline constexpr size_t postings_per_entry_min = 2;
+inline constexpr size_t postings_per_entry_max = 1024;
+inline constexpr size_t currencies_per_account_max = 64;
+
+// --- batches and the writer ---------------------------------------------------------------------
+inline constexpr size_t batch_items_max = 10000;  // per submitted batch (and per post call)
+// Items (WriteOp::weight) per write transaction: it bounds the pages one transaction dirties,
+// whose buffers LMDB keeps until the store closes (docs/performance.md, "Memory").
+inline constexpr size_t group_items_max = 10000;
+inline constexpr size_t queued_items_max = 200000;  // waiting for the writer: back-pressure
+static_assert(batch_items_max <= queued_items_max, "one batch always fits the queue");
+
+// --- the store ----------------------------------------------------------------------------------
+inline constexpr size_t map_bytes_initial = size_t(1) << 32;  // address space, not disk
+inline constexpr size_t map_bytes_max = size_t(1) << 40;      // growth stops here: store_full
+inline constexpr unsigned readers_max = 1024;  // LMDB reader slots: snapshots open at once
+inline constexpr unsigned tables_max = 64;     // LMDB named databases: the ledger's and extras
+inline constexpr unsigned ledger_tables = 10;  // meta, accounts, account_names, books, ...
+inline constexpr size_t table_key_bytes_max = 511;  // LMDB's key limit (MDB_MAXKEYSIZE)
+inline constexpr uint64_t map_grow_wait_ms = 5000;  // for readers to leave before growing
+
+// --- the marketplace layer ----------------------------------------------------------------------
+inline constexpr size_t marketplace_name_bytes_max = 64;
+inline constexpr size_t reason_bytes_max = 512;  // a payee hold's or a payout result's reason
+inline constexpr uint64_t settle_chunk_payees_default = 5000;
+inline constexpr uint64_t settle_chunk_payees_max = 100000;
+static_assert(settle_chunk_payees_max <= queued_items_max,
+              "a chunk weighs its payees: it must fit the writer's queue");
+
+// --- the RPC server ------------------------------------------------------------------------------
+// Largest incoming message, in 8-byte words (it also caps what a message may make the reader
+// traverse): 8 Mi words = 64 MiB.
+inline constexpr uint64_t message_words_max = uint64_t(8) << 20;
+inline constexpr int message_nesting_max = 64;
+inline constexpr size_t call_words_in_flight_max = size_t(16) << 20;  // per connection
+inline constexpr size_t connections_max = 256;
+inline constexpr size_t long_reads_max = 2;  // verify, export, settlement running at once
+static_assert(connections_max + long_reads_max * 4 < readers_max,
+              "every connection's read and every long read can hold a reader slot");
+inline constexpr size_t stream_chunk_bytes = 64 * 1024;        // text streamed to a client
+inline constexpr size_t stream_queued_bytes_max = 1024 * 1024;  // ahead of a slow client
+
+// --- the CLI --------------------------------------------------------------------------------------
+inline constexpr size_t json_line_bytes_max = size_t(1) << 20;  // a line of `tally post`
+static_assert(json_line_bytes_max * 8 < message_words_max * 8,
+              "a line the CLI accepts fits one message to the server");
+
+}  // namespace tally::limits

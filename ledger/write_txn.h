@@ -1,0 +1,24 @@
+// The writer's transaction: WriteTxn (ledger/ledger.h) over one LMDB write transaction, with what
+// only the writer needs besides. Private to ledger/.
+//
+// Thread safety: the writer thread only, like the LMDB transaction it wraps.
+#pragma once
+
+#include <memory>
+
+#include "ledger/txn_reader.h"
+
+namespace tally {
+
+class WriterTxn : public WriteTxn {
+ public:
+  // Writes the book records changed in the transaction (kept in memory until now), the meta
+  // records and, when anything was posted, one commits row. Last, before mdb_txn_commit.
+  virtual void write_meta() = 0;
+};
+
+// A transaction over `txn` (a fresh top-level write transaction) whose entries are stamped
+// `commit_ns`.
+std::unique_ptr<WriterTxn> make_writer_txn(MDB_txn* txn, const TxnReader& reader, TimeNs commit_ns);
+
+}  // namespace tally

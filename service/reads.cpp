@@ -1,0 +1,75 @@
+// Auditor reads on a Snapshot (contract in rpc/reads.h).
+#include "service/reads.h"
+
+namespace tally {
+
+namespace {
+Rejection unknown_account(const std::string& name) {
+  return reject(Code::unknown_account, "account: \"" + name + "\" was never opened");
+}
+// Names and ids from a peer are checked before they reach the store (whose keys have limits).
+std::optional<Rejection> bad_name(const std::string& name) {
+  if (auto r = validate_account_name(name, "account"); !r) return r.error();
+  return std::nullopt;
+}
+}  // namespace
+
+Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q) {
+  if (auto r = bad_name(q.account)) return *r;
+  auto acct = snap.account(q.account);
+  if (!acct) return unknown_account(q.account);
+  BalanceResult out;
+  out.account = acct->name;
+  out.kind = acct->kind;
+  out.flags = acct->flags;
+  out.as_of = q.as_of ? *q.as_of : snap.last_commit_ns();
+  for (const auto& c : acct->currencies) {
+    if (q.currency && c.code() != *q.currency) continue;
+    auto b = snap.balance(acct->name, c.code(), q.as_of);
+    if (!b) return b.error();
+    out.balances.push_back(CurrencyTotal{c, *b});
+  }
+  if (q.currency && out.balances.empty())
+    return reject(Code::currency_not_allowed,
+                  "currency: \"" + acct->name + "\" does not hold " + *q.currency);
+  return out;
+}
+
+BalancesResult read_balances(Snapshot& snap, const std::string& prefix,
+                             std::optional<TimeNs> as_of) {
+  BalancesResult out;
+  out.prefix = prefix;
+  out.as_of = as_of ? *as_of : snap.last_commit_ns();
+  // No account name is longer than limits::account_name_bytes_max, so neither is a prefix that holds one.
+  if (prefix.size() <= limits::account_name_bytes_max) out.balances = snap.balances(prefix, as_of);
+  return out;
+}
+
+Result<StatementResult> read_statement(Snapshot& snap, const StatementQuery& q) {
+  if (auto r = bad_name(q.account)) return *r;
+  auto acct = snap.account(q.account);
+  if (!acct) return unknown_account(q.account);
+  auto st = snap.statement(q);
+  if (!st) return st.error();
+  StatementResult out;
+  out.account = acct->name;
+  out.kind = acct->kind;
+  out.statement = std::move(*st);
+  return out;
+}
+
+Result<EntryView> read_entry(Snapshot& snap, const std::string& id) {
+  if (auto r = validate_entry_id(id, "id"); !r) return r.error();
+  auto e = snap.entry(id);
+  if (!e) return reject(Code::unknown_entry, "id: no entry \"" + id + "\"");
+  return std::move(*e);
+}
+
+TrialBalanceResult read_trial_balance(Snapshot& snap, std::optional<TimeNs> as_of) {
+  TrialBalanceResult out;
+  out.as_of = as_of ? *as_of : snap.last_commit_ns();
+  out.currencies = snap.trial_balance(as_of);
+  return out;
+}
+
+}  // namespace tally

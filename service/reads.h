@@ -1,0 +1,26 @@
+// The read operations of the auditor role on one Snapshot, as plain results (rpc/results.h):
+// what the RPC server answers and what an embedded backend can answer, so both transports give
+// the same results.
+//
+// Thread safety: each function uses the given Snapshot, which belongs to the calling thread.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "service/results.h"
+
+namespace tally {
+
+// unknown_account; currency_not_allowed when the account does not hold the currency.
+Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q);
+BalancesResult read_balances(Snapshot& snap, const std::string& prefix,
+                             std::optional<TimeNs> as_of);
+// unknown_account; the ledger's rejections of a bad cursor or limit.
+Result<StatementResult> read_statement(Snapshot& snap, const StatementQuery& q);
+// unknown_entry.
+Result<EntryView> read_entry(Snapshot& snap, const std::string& id);
+TrialBalanceResult read_trial_balance(Snapshot& snap, std::optional<TimeNs> as_of);
+
+}  // namespace tally

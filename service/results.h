@@ -1,0 +1,221 @@
+// The plain C++ results the `tally` client commands work with, whatever the transport: the
+// embedded backend fills them from a Snapshot, the RPC client from Cap'n Proto replies. The CLI
+// formats them as text or JSON; nothing here is text for a person.
+//
+// Reads reuse the ledger's own value types (Balances, Statement, EntryView, VerifyReport,
+// TrialBalanceRow): they already carry each amount with its Currency (code and exponent), so an
+// amount can be printed exactly without another lookup.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+#include "ledger/time.h"
+
+namespace tally {
+
+// --- failures that are not the input's fault --------------------------------------------------
+
+// A client command could not be carried out for a reason other than its input: the server is
+// unreachable, the token's role may not do this, the connection broke, the server failed. The
+// CLI exits 3 on cannot_connect and not_allowed, and 3 on the others too (nothing the input can
+// fix). Business rejections are never a Failure: they are a Rejection (exit 1).
+struct Failure {
+  enum class Kind : uint8_t {
+    cannot_connect,  // no connection (refused, unresolvable address, TLS/handshake)
+    not_allowed,     // the token is unknown or its roles do not include this operation
+    disconnected,    // the connection broke mid-call: the outcome of a write is unknown
+    server_error,    // the server or the local store failed (Status): message says which
+  };
+  Kind kind = Kind::server_error;
+  std::string message;
+};
+std::string_view failure_kind_name(Failure::Kind k);
+
+// A value, a business Rejection (exit 1) or a Failure (exit 3).
+template <class T>
+class [[nodiscard]] Reply {
+ public:
+  Reply(T value) : v_(std::move(value)) {}                  // NOLINT: implicit by design
+  Reply(Rejection rejection) : v_(std::move(rejection)) {}  // NOLINT
+  Reply(Failure failure) : v_(std::move(failure)) {}        // NOLINT
+  bool ok() const { return v_.index() == 0; }
+  bool rejected() const { return v_.index() == 1; }
+  bool failed() const { return v_.index() == 2; }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const Rejection& rejection() const { return std::get<1>(v_); }
+  const Failure& failure() const { return std::get<2>(v_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, Rejection, Failure> v_;
+};
+
+// --- posting -----------------------------------------------------------------------------------
+
+// The results of Backend::post: results[i] belongs to items[i]. When the transport failed part
+// way, `failure` is set and `results` holds only the items whose outcome is known (a prefix);
+// the others may or may not have committed (reposting them is safe: ids make posting
+// idempotent).
+struct PostOutcome {
+  std::vector<ItemResult> results;
+  std::optional<Failure> failure;
+};
+
+// --- reads -------------------------------------------------------------------------------------
+
+// `tally balance ACCOUNT [--currency C] [--as-of T]`.
+struct BalanceQuery {
+  std::string account;
+  std::optional<std::string> currency;  // absent: every currency the account holds
+  std::optional<TimeNs> as_of;          // absent: now
+};
+struct BalanceResult {
+  std::string account;
+  AccountKind kind = AccountKind::asset;
+  uint8_t flags = 0;  // AccountFlag bits
+  TimeNs as_of = 0;   // the commit time the balances are as of (the query's, or the read's now)
+  std::vector<CurrencyTotal> balances;  // normal-side, currency code order (one when asked)
+};
+
+struct BalancesResult {
+  std::string prefix;
+  TimeNs as_of = 0;
+  Balances balances;  // accounts in name order; totals per currency
+};
+
+struct TrialBalanceResult {
+  TimeNs as_of = 0;
+  std::vector<TrialBalanceRow> currencies;  // code order
+};
+
+// A page of an account's statement.
+struct StatementResult {
+  std::string account;
+  AccountKind kind = AccountKind::asset;
+  Statement statement;  // lines and the cursor of the next page
+};
+
+// --- export ------------------------------------------------------------------------------------
+
+enum class ExportFormat : uint8_t { hledger, csv };
+std::optional<ExportFormat> parse_export_format(std::string_view name);
+std::string_view export_format_name(ExportFormat f);
+
+struct ExportSummary {
+  uint64_t entries = 0;
+  uint64_t postings = 0;
+  uint64_t last_seq = 0;  // the export is a consistent view as of this commit sequence
+};
+
+// --- period close (finance) ----------------------------------------------------------------------
+
+struct ClosePeriodResult {
+  std::string through;  // the closed date, YYYY-MM-DD (inclusive)
+  TimeNs end_exclusive = 0;
+  ItemResult result;
+};
+
+// --- settlement (filled in by the settlement engineer's backend methods) -----------------------
+
+struct SettleRequest {
+  std::string marketplace;
+  std::string pay_date;  // YYYY-MM-DD
+  bool dry_run = false;
+};
+struct ReleasedLine {
+  std::string payee;
+  Currency currency;
+  Amount amount;
+};
+struct PayoutLineResult {
+  std::string payout;  // payout id
+  std::string payee;
+  Currency currency;
+  Amount amount;
+};
+// no_details: the payee has no bank details to pay to (see docs/settlement.md, "Runs").
+// account_closed: a payee account is closed; nothing is released or paid.
+enum class CarryReason : uint8_t { below_minimum, negative, on_hold, no_details, account_closed };
+std::string_view carry_reason_name(CarryReason r);
+struct CarriedLine {
+  std::string payee;
+  Currency currency;
+  Amount balance;
+  CarryReason reason = CarryReason::below_minimum;
+};
+// A run's rows, or a chunk of them, in payee order.
+struct RunRowsResult {
+  std::vector<ReleasedLine> released;
+  std::vector<PayoutLineResult> payouts;
+  std::vector<CarriedLine> carried;
+  size_t size() const { return released.size() + payouts.size() + carried.size(); }
+};
+struct RunTotalLine {
+  Currency currency;
+  Amount released, paid, carried;
+  uint64_t payees_paid = 0, payees_carried = 0;
+};
+enum class RunStateResult : uint8_t { in_progress, complete };
+std::string_view run_state_result_name(RunStateResult s);  // "in_progress", "complete"
+// SPEC section 5 `settle --json`: run, marketplace, pay_date, cutoff, released, payouts, carried;
+// and the run's state, chunks and totals.
+struct RunResult : RunRowsResult {
+  std::string run;  // run id
+  std::string marketplace;
+  std::string pay_date;  // YYYY-MM-DD
+  TimeNs cutoff = 0;
+  bool dry_run = false;
+  bool existing = false;  // the run already existed: returned as it was, nothing posted
+  std::vector<CurrencyTotal> paid_totals;  // per currency
+  RunStateResult state = RunStateResult::complete;
+  uint64_t chunks = 0;  // committed (a dry run: a run would commit)
+  uint64_t payees = 0;  // the run went through
+  uint64_t rows = 0;    // rows the run reported (released + payouts + carried)
+  std::vector<RunTotalLine> totals;
+};
+struct RunSummary {
+  std::string run;
+  std::string pay_date;
+  TimeNs cutoff = 0;
+  TimeNs committed_ns = 0;  // of the last chunk, once complete
+  uint64_t payees_paid = 0;
+  uint64_t payees_carried = 0;
+  std::vector<CurrencyTotal> paid_totals;
+  RunStateResult state = RunStateResult::complete;
+  uint64_t chunks = 0;
+  uint64_t payees = 0;
+};
+// progress(done, total): called now and then during long work (total 0 when unknown).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+// Receives exported text in order; return false to stop early (e.g. the output failed).
+using TextSink = std::function<bool(std::string_view chunk)>;
+// progress(done, total, stage) of work in stages ("planning chunk 2/9", "committing chunk 2/9").
+using StagedProgressFn =
+    std::function<void(uint64_t done, uint64_t total, const std::string& stage)>;
+
+enum class PayoutFormat : uint8_t { csv, pain001 };
+std::optional<PayoutFormat> parse_payout_format(std::string_view name);
+
+// `tally hold M:P --on|--off --reason R`: posts a payee_hold event.
+struct HoldRequest {
+  std::string marketplace;
+  std::string payee;
+  bool on = true;
+  std::string reason;
+  std::string id;  // event id; empty: the backend makes one
+};
+
+}  // namespace tally

@@ -1,0 +1,148 @@
+#include "service/settlement_ops.h"
+
+namespace tally {
+
+namespace {
+CarryReason carry_of(SettlementCarry c) {
+  switch (c) {
+    case SettlementCarry::below_minimum:
+      return CarryReason::below_minimum;
+    case SettlementCarry::negative:
+      return CarryReason::negative;
+    case SettlementCarry::on_hold:
+      return CarryReason::on_hold;
+    case SettlementCarry::no_details:
+      return CarryReason::no_details;
+    case SettlementCarry::account_closed:
+      return CarryReason::account_closed;
+  }
+  TALLY_ASSERT(false, "carry reason " + std::to_string(static_cast<int>(c)));
+}
+
+Currency currency_of(const std::vector<Currency>& currencies, std::string_view code) {
+  for (const auto& c : currencies)
+    if (c.code() == code) return c;
+  TALLY_ASSERT(false, "run currency " + std::string(code));
+}
+
+std::string stage_of(const RunProgress& p) {
+  std::string chunk =
+      "chunk " + std::to_string(p.chunks_done + 1) + "/" + std::to_string(p.chunks_total);
+  switch (p.phase) {
+    case RunProgress::Phase::planning:
+      return "planning " + chunk;
+    case RunProgress::Phase::committing:
+      return "committed " + std::to_string(p.chunks_done) + "/" + std::to_string(p.chunks_total) +
+             " chunks";
+    case RunProgress::Phase::replaying:
+      return "replaying";
+  }
+  return {};
+}
+}  // namespace
+
+RunRowsResult to_run_rows(const RunRows& r, const std::vector<Currency>& currencies) {
+  RunRowsResult out;
+  for (const auto& x : r.released)
+    out.released.push_back({x.payee, currency_of(currencies, x.currency), x.amount});
+  for (const auto& x : r.payouts)
+    out.payouts.push_back({x.payout, x.payee, currency_of(currencies, x.currency), x.amount});
+  for (const auto& x : r.carried)
+    out.carried.push_back(
+        {x.payee, currency_of(currencies, x.currency), x.balance, carry_of(x.reason)});
+  return out;
+}
+
+RunResult to_run_result(const SettlementRun& r) {
+  RunResult out;
+  static_cast<RunRowsResult&>(out) = to_run_rows(r, r.currencies);
+  out.run = r.run;
+  out.marketplace = r.marketplace;
+  out.pay_date = r.pay_date;
+  out.cutoff = r.cutoff;
+  out.dry_run = r.dry_run;
+  out.existing = r.replayed;
+  out.state =
+      r.state == RunState::complete ? RunStateResult::complete : RunStateResult::in_progress;
+  out.chunks = r.chunks;
+  out.payees = r.payees;
+  out.rows = out.size();
+  for (const auto& t : r.totals) {
+    Currency c = currency_of(r.currencies, t.currency);
+    out.paid_totals.push_back({c, t.paid, false});
+    out.totals.push_back({c, t.released, t.paid, t.carried, t.payees_paid, t.payees_carried});
+  }
+  return out;
+}
+
+Result<RunResult> settle_op(Service& service, const SettleRequest& req,
+                            const StagedProgressFn& progress,
+                            const std::function<void(RunRowsResult&&)>& rows) {
+  SettleOptions o = service.settle_options();
+  o.dry_run = req.dry_run;
+  uint64_t sent = 0;
+  std::vector<Currency> currencies;
+  if (const MarketplaceConfig* mk = service.config().marketplace(req.marketplace))
+    currencies = mk->currencies;
+  if (rows)
+    o.rows = [&](RunRows&& part) {
+      RunRowsResult r = to_run_rows(part, currencies);
+      sent += r.size();
+      rows(std::move(r));
+    };
+  if (progress)
+    o.progress = [&](const RunProgress& p) {
+      progress(p.payees_done, p.payees_total, stage_of(p));
+    };
+  auto r = service.settlement().settle(req.marketplace, req.pay_date, o);
+  if (!r) return r.error();
+  RunResult out = to_run_result(*r);
+  if (rows) out.rows = sent;
+  return out;
+}
+
+Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& marketplace) {
+  auto runs = service.settlement().runs(marketplace);
+  if (!runs) return runs.error();
+  const MarketplaceConfig* mk = service.config().marketplace(marketplace);
+  TALLY_ASSERT(mk != nullptr, marketplace);
+  std::vector<RunSummary> out;
+  for (const auto& s : *runs) {
+    RunSummary x;
+    x.run = s.run;
+    x.pay_date = s.pay_date;
+    x.cutoff = s.cutoff;
+    x.committed_ns = s.committed_ns;
+    x.state =
+        s.state == RunState::complete ? RunStateResult::complete : RunStateResult::in_progress;
+    x.chunks = s.chunks;
+    x.payees = s.payees;
+    for (const auto& t : s.totals) {
+      x.payees_paid += t.payees_paid;
+      x.payees_carried += t.payees_carried;
+      x.paid_totals.push_back({currency_of(mk->currencies, t.currency), t.paid, false});
+    }
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+Result<std::string> payouts_op(Service& service, const std::string& run, PayoutFormat format) {
+  auto r = service.settlement().run(run);
+  if (!r) return r.error();
+  if (r->state != RunState::complete)
+    return reject(Code::run_in_progress, "run: " + r->run +
+                                             " is in progress; its payout file exists once it "
+                                             "completes (settle it again to complete it)");
+  if (format == PayoutFormat::csv) return payout_csv(r->lines);
+  const MarketplaceConfig* mk = service.config().marketplace(r->marketplace);
+  if (!mk)
+    return reject(Code::unknown_marketplace,
+                  "run: marketplace " + r->marketplace + " is no longer configured");
+  auto date = parse_date(r->pay_date, "run");
+  if (!date) return date.error();
+  PayoutRunInfo info{r->run, *date, format_rfc3339(r->committed_ns), mk->payout_account};
+  return payout_pain001(info, r->lines);
+}
+
+}  // namespace tally
