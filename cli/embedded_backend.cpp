@@ -107,7 +107,9 @@ Reply<BalanceResult> EmbeddedBackend::balance(const BalanceQuery& q) {
 
 Reply<BalancesResult> EmbeddedBackend::balances(const std::string& prefix,
                                                 std::optional<TimeNs> as_of) {
-  return read_balances(*service_->snapshot(), prefix, as_of);
+  auto r = read_balances(*service_->snapshot(), prefix, as_of);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<StatementResult> EmbeddedBackend::statement(const StatementQuery& q) {
@@ -123,7 +125,9 @@ Reply<EntryView> EmbeddedBackend::entry(const std::string& id) {
 }
 
 Reply<TrialBalanceResult> EmbeddedBackend::trial_balance(std::optional<TimeNs> as_of) {
-  return read_trial_balance(*service_->snapshot(), as_of);
+  auto r = read_trial_balance(*service_->snapshot(), as_of);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<VerifyReport> EmbeddedBackend::verify(const ProgressFn& progress) {

@@ -32,8 +32,8 @@ namespace tally {
 struct ClientOptions {
   std::string address;  // "host:port" (default port 7878) or "unix:/path"
   std::string token;
-  int max_attempts = 10;         // per call, the first included, across reconnects
-  uint64_t retry_delay_ms = 20;  // first backoff; doubles per attempt, at most 1 s
+  int max_attempts = 10;                          // per call, the first included, across reconnects
+  uint64_t retry_delay_ms = 20;                   // first backoff; doubles per attempt, at most 1 s
   uint64_t reply_words_max = uint64_t(64) << 20;  // largest reply accepted, in words (512 MiB)
 };
 

@@ -108,8 +108,9 @@ class ServerThread {
 // reached as run_serve_command from the CLI, cli/commands.h). Opens the service, completes the
 // settlement runs a crash left in progress (on a thread of their own, while serving), listens,
 // prints "tally: listening on ADDR" on `err`, logs there (a run's start, chunks and end), serves
-// until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors, 3 when the data directory,
-// config or address cannot be used. settle_chunk_payees 0: the default.
+// until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors (a config that does not
+// load included), 3 when the data directory or address cannot be used. settle_chunk_payees 0: the
+// default.
 int serve_main(const std::string& data_dir, const std::string& config_file,
                const std::string& listen, uint64_t settle_chunk_payees, std::ostream& err);
 

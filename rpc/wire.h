@@ -13,9 +13,9 @@
 
 #include "ledger/ledger.h"
 #include "ledger/status.h"
+#include "rpc/tally.capnp.h"
 #include "service/results.h"
 #include "service/service.h"
-#include "rpc/tally.capnp.h"
 
 namespace tally::wire {
 

@@ -25,8 +25,8 @@
 #include <sstream>
 #include <thread>
 
-#include "common/test_util.h"
 #include "cli/cli.h"
+#include "common/test_util.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
 #include "rpc/tally.capnp.h"
@@ -45,10 +45,13 @@ class ServerTest : public ::testing::Test {
     service_.reset();
   }
 
-  void open_service() {
+  // readers_max counts only for a new store: LMDB keeps the reader table of an existing lock
+  // file when it is larger.
+  void open_service(unsigned readers_max = limits::readers_max, const std::string& data = "data") {
     ServiceOptions so;
-    so.data_dir = dir_.sub("data");
+    so.data_dir = dir_.sub(data);
     so.config = test_config();
+    so.ledger.readers_max = readers_max;
     Status s = Service::open(std::move(so), &service_);
     ASSERT_TRUE(s.ok()) << s.to_string();
   }
@@ -484,6 +487,48 @@ TEST_F(ServerTest, AuditorReadsEverything) {
   ASSERT_TRUE(cur.value().has_value());
   EXPECT_EQ(cur.value()->exponent(), 0);
   EXPECT_FALSE(auditor->find_currency("ZZZ").value().has_value());
+}
+
+// Every reader slot taken (here by snapshots the test holds): reads fail with an error the
+// client can act on (retry later), on the loop (balance) and off it (trial balance); the server
+// keeps serving, and reads work again once slots free up.
+TEST_F(ServerTest, NoFreeReaderSlotFailsTheReadAndTheServerGoesOn) {
+  service_.reset();
+  open_service(/*readers_max=*/24, "few-readers");
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  // One attempt: the client would otherwise retry an OVERLOADED read with back-off.
+  auto auditor = connect("tok-auditor", /*max_attempts=*/1);
+  ASSERT_TRUE(auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt}).ok());
+
+  std::vector<std::unique_ptr<Snapshot>> held;
+  bool busy = false;
+  while (!busy) {
+    ASSERT_LT(held.size(), 64u) << "readers_max is not enforced";
+    try {
+      held.push_back(service_->snapshot());
+    } catch (const StoreFailure& e) {
+      EXPECT_EQ(e.status.kind(), Status::Kind::busy) << e.what();
+      busy = true;
+    }
+  }
+  auto b = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(b.failed());
+  EXPECT_NE(b.failure().message.find("unavailable"), std::string::npos) << b.failure().message;
+  auto tb = auditor->trial_balance(std::nullopt);
+  ASSERT_TRUE(tb.failed());
+  EXPECT_NE(tb.failure().message.find("unavailable"), std::string::npos) << tb.failure().message;
+  // Posting needs no reader slot of ours: it goes on.
+  auto p = poster->post({entry_item("e-busy", "1.00")});
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->results[0].ok()) << p->results[0].message;
+
+  held.clear();
+  auto again = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->balances[0].balance, amt("1.00"));
+  EXPECT_TRUE(auditor->trial_balance(std::nullopt).ok());
 }
 
 TEST_F(ServerTest, LargeExportStreamsWithBackPressure) {
@@ -949,6 +994,7 @@ TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
 struct CliOut {
   int code;
   std::string out;
+  std::string err;
 };
 CliOut cli(std::vector<std::string> args, const std::string& input = {}) {
   std::vector<std::string> full{"tally"};
@@ -959,7 +1005,7 @@ CliOut cli(std::vector<std::string> args, const std::string& input = {}) {
   std::istringstream in(input);
   std::ostringstream out, err;
   int code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
-  return {code, out.str()};
+  return {code, out.str(), err.str()};
 }
 
 constexpr const char* kItems =
@@ -975,6 +1021,55 @@ constexpr const char* kItems =
 {"type":"refund","id":"r-1","at":"2026-01-06T10:00:00Z","marketplace":"shop","sale":"o-1","amount":"20.00"}
 {"type":"payee_details","id":"pd-1","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p1","name":"P","account":"FR7630006000011234567890189","bic":"AGRIFRPPXXX"}
 )";
+
+// Two accounts each at the largest balance: their total does not fit 128 bits. trial-balance
+// and the balances total say overflow (an error, non-zero exit), never 0.00 and "balanced",
+// through a server and directly.
+TEST_F(ServeProcessTest, TotalsThatDoNotFitAreOverflowNeverAWrap) {
+  spawn();
+  const std::string max = "1701411834604692317316873037158841057.27";  // 2^127 - 1 cents
+  std::string lines;
+  for (const char* n : {"1", "2"}) {
+    lines += std::string(R"({"type":"open","account":"big:a)") + n +
+             R"(","kind":"asset","currencies":["USD"]})" + "\n";
+    lines += std::string(R"({"type":"open","account":"big:l)") + n +
+             R"(","kind":"liability","currencies":["USD"]})" + "\n";
+    lines += std::string(R"({"type":"entry","id":"big-)") + n +
+             R"(","at":"2026-01-05T10:00:00Z","kind":"deposit","postings":[{"account":"big:a)" + n +
+             R"(","currency":"USD","side":"debit","amount":")" + max + R"("},{"account":"big:l)" +
+             n + R"(","currency":"USD","side":"credit","amount":")" + max + R"("}]})" + "\n";
+  }
+  auto posted = cli({"--connect", address_, "--token", "tok-poster", "post", "-"}, lines);
+  ASSERT_EQ(posted.code, 0) << posted.out << posted.err;
+  const std::vector<std::vector<std::string>> reads = {{"trial-balance"},
+                                                       {"trial-balance", "--json"},
+                                                       {"balances", "big"},
+                                                       {"balances", "", "--json"}};
+  auto check = [](const CliOut& r, const std::vector<std::string>& args) {
+    EXPECT_NE(r.code, 0) << args[0] << ": " << r.out;
+    const std::string said = r.out + r.err;
+    const bool json = args.back() == "--json";
+    // The JSON error names the code; the text names what does not fit.
+    EXPECT_NE(said.find(json ? "\"overflow\"" : "not fit 128 bits"), std::string::npos)
+        << args[0] << ": " << said;
+    EXPECT_EQ(r.out.find("\"balanced\":true"), std::string::npos) << r.out;
+  };
+  for (auto& args : reads) {
+    std::vector<std::string> a{"--connect", address_, "--token", "tok-finaud"};
+    a.insert(a.end(), args.begin(), args.end());
+    check(cli(a), args);
+  }
+  // One account alone still reads.
+  auto one = cli({"--connect", address_, "--token", "tok-finaud", "balance", "big:a1"});
+  EXPECT_EQ(one.code, 0) << one.out << one.err;
+  EXPECT_NE(one.out.find(max), std::string::npos) << one.out;
+  EXPECT_EQ(terminate(), 0);
+  for (auto& args : reads) {
+    std::vector<std::string> a{"--data", dir_.sub("data"), "--config", dir_.sub("config.toml")};
+    a.insert(a.end(), args.begin(), args.end());
+    check(cli(a), args);
+  }
+}
 
 TEST_F(ServeProcessTest, ConnectAndDataGiveTheSameOutput) {
   // Post the same lines through a server and directly into another directory.

@@ -1,0 +1,382 @@
+// The role capabilities (contract in rpc/capabilities.h).
+#include "rpc/capabilities.h"
+
+#include <capnp/serialize.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rpc/server_impl.h"
+#include "service/export.h"
+#include "service/reads.h"
+#include "service/settlement_ops.h"
+
+namespace tally {
+
+namespace {
+
+template <class Ctx>
+kj::Promise<void> answer_currency(Service& service, Ctx ctx) {
+  auto code = ctx.getParams().getCode();
+  if (auto c = service.ledger().find_currency(std::string_view(code.begin(), code.size())))
+    wire::set_currency(ctx.getResults().initCurrency(), *c);
+  return kj::READY_NOW;
+}
+
+class PosterImpl final : public wire::Poster::Server {
+ public:
+  explicit PosterImpl(RpcServerImpl& s) : s_(s) {}
+  kj::Promise<void> post(PostContext ctx) override { return s_.post(ctx, RoleSet{Role::poster}); }
+  kj::Promise<void> currency(CurrencyContext ctx) override {
+    return answer_currency(s_.service(), ctx);
+  }
+
+ private:
+  RpcServerImpl& s_;
+};
+
+std::optional<TimeNs> opt_instant(bool has, wire::Instant::Reader r) {
+  if (!has) return std::nullopt;
+  return r.getNs();
+}
+
+// A short read on the loop's thread: a snapshot, `read` on it. A store that fails under it (no
+// free reader slot, a damaged page) is the call's error, never the server's end.
+template <class F>
+auto on_snapshot(RpcServerImpl& s, F&& read) -> decltype(read(std::declval<Snapshot&>())) {
+  try {
+    auto snap = s.service().snapshot();
+    return read(*snap);
+  } catch (const StoreFailure& e) {
+    throw store_exception(e);
+  }
+}
+
+template <class Results>
+void set_error(Results results, const Rejection& r) {
+  wire::encode_error(results.initError(), r);
+}
+
+class AuditorImpl final : public wire::Auditor::Server {
+ public:
+  explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> currency(CurrencyContext ctx) override {
+    return answer_currency(s_.service(), ctx);
+  }
+
+  kj::Promise<void> balance(BalanceContext ctx) override {
+    auto p = ctx.getParams();
+    BalanceQuery q;
+    q.account = wire::text(p.getAccount());
+    if (p.hasCurrency()) q.currency = wire::text(p.getCurrency());
+    q.as_of = opt_instant(p.hasAsOf(), p.getAsOf());
+    auto r = on_snapshot(s_, [&](Snapshot& snap) { return read_balance(snap, q); });
+    if (!r)
+      set_error(ctx.getResults(), r.error());
+    else
+      wire::encode(ctx.getResults().initResult(), *r);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> balances(BalancesContext ctx) override {
+    auto p = ctx.getParams();
+    std::string prefix = wire::text(p.getPrefix());
+    auto as_of = opt_instant(p.hasAsOf(), p.getAsOf());
+    return s_
+        .off_loop<Result<BalancesResult>>(
+            [&svc = s_.service(), prefix, as_of](ChunkingSink&, Channel&) {
+              auto snap = svc.snapshot();
+              return read_balances(*snap, prefix, as_of);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<BalancesResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  kj::Promise<void> statement(StatementContext ctx) override {
+    auto q = wire::decode(ctx.getParams().getQuery());
+    auto r = on_snapshot(s_, [&](Snapshot& snap) { return read_statement(snap, q); });
+    if (!r)
+      set_error(ctx.getResults(), r.error());
+    else
+      wire::encode(ctx.getResults().initResult(), *r);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> entry(EntryContext ctx) override {
+    std::string id = wire::text(ctx.getParams().getId());
+    auto r = on_snapshot(s_, [&](Snapshot& snap) { return read_entry(snap, id); });
+    if (!r)
+      set_error(ctx.getResults(), r.error());
+    else
+      wire::encode(ctx.getResults().initResult(), *r);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> trialBalance(TrialBalanceContext ctx) override {
+    auto p = ctx.getParams();
+    auto as_of = opt_instant(p.hasAsOf(), p.getAsOf());
+    return s_
+        .off_loop<Result<TrialBalanceResult>>(
+            [&svc = s_.service(), as_of](ChunkingSink&, Channel&) {
+              auto snap = svc.snapshot();
+              return read_trial_balance(*snap, as_of);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<TrialBalanceResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  kj::Promise<void> verify(VerifyContext ctx) override {
+    auto p = ctx.getParams();
+    kj::Maybe<wire::Progress::Client> progress;
+    if (p.hasProgress()) progress = p.getProgress();
+    return s_
+        .off_loop<VerifyReport>(
+            [&svc = s_.service()](ChunkingSink&, Channel& ch) {
+              auto snap = svc.snapshot();
+              return snap->verify(
+                  [&ch](uint64_t done, uint64_t total) { ch.progress(done, total); });
+            },
+            nullptr, kj::mv(progress))
+        .then([ctx](VerifyReport r) mutable { wire::encode(ctx.getResults().initResult(), r); });
+  }
+
+  kj::Promise<void> exportJournal(ExportJournalContext ctx) override {
+    auto p = ctx.getParams();
+    ExportFormat format;
+    switch (p.getFormat()) {
+      case wire::ExportFormat::HLEDGER:
+        format = ExportFormat::hledger;
+        break;
+      case wire::ExportFormat::CSV:
+        format = ExportFormat::csv;
+        break;
+      default:
+        set_error(ctx.getResults(), reject(Code::bad_request, "format: unknown export format"));
+        return kj::READY_NOW;
+    }
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
+      return kj::READY_NOW;
+    }
+    return s_
+        .off_loop<ExportSummary>(
+            [&svc = s_.service(), format](ChunkingSink& sink, Channel&) {
+              auto snap = svc.snapshot();
+              auto summary = export_journal(*snap, format,
+                                            [&sink](std::string_view s) { return sink.write(s); });
+              sink.flush();
+              return summary;
+            },
+            text_sender(p.getSink()), nullptr)
+        .then([ctx](ExportSummary r) mutable { wire::encode(ctx.getResults().initResult(), r); });
+  }
+
+ private:
+  RpcServerImpl& s_;
+};
+
+class FinanceImpl final : public wire::Finance::Server {
+ public:
+  explicit FinanceImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> currency(CurrencyContext ctx) override {
+    return answer_currency(s_.service(), ctx);
+  }
+
+  kj::Promise<void> post(PostContext ctx) override { return s_.post(ctx, RoleSet{Role::finance}); }
+
+  kj::Promise<void> closePeriod(ClosePeriodContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    std::string date = wire::text(ctx.getParams().getDate());
+    // close_period waits for the commit: run it off the loop.
+    return s_
+        .off_loop<Result<ClosePeriodResult>>(
+            [&svc = s_.service(), date](ChunkingSink&, Channel&) { return svc.close_period(date); },
+            nullptr, nullptr)
+        .then([ctx](Result<ClosePeriodResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  // Settlement runs on a thread of its own (planning is parallel, each chunk waits for its
+  // commit). Its rows go to the caller's RunRows sink as the chunks commit; a caller that goes
+  // away does not stop the run.
+  kj::Promise<void> settle(SettleContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    SettleRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayDate()), p.getDryRun()};
+    kj::Maybe<wire::Progress::Client> progress;
+    if (p.hasProgress()) progress = p.getProgress();
+    kj::Maybe<RpcServerImpl::Sender> rows;
+    if (p.hasRows()) rows = rows_sender(p.getRows());
+    const bool want_rows = p.hasRows();
+    return s_
+        .off_loop<Result<RunResult>>(
+            [&svc = s_.service(), req, want_rows](ChunkingSink&, Channel& ch) {
+              std::function<void(RunRowsResult &&)> sink;
+              if (want_rows)
+                sink = [&ch](RunRowsResult&& part) {
+                  capnp::MallocMessageBuilder m;
+                  wire::encode_rows(m.initRoot<wire::RunRows::RowsParams>(), part);
+                  auto words = capnp::messageToFlatArray(m);
+                  auto bytes = words.asBytes();
+                  ch.push(std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+                };
+              return settle_op(
+                  svc, req,
+                  [&ch](uint64_t done, uint64_t total, const std::string& stage) {
+                    ch.progress(done, total, stage);
+                  },
+                  sink);
+            },
+            kj::mv(rows), kj::mv(progress))
+        .then([ctx](Result<RunResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  kj::Promise<void> runs(RunsContext ctx) override {
+    std::string marketplace = wire::text(ctx.getParams().getMarketplace());
+    return s_
+        .off_loop<Result<std::vector<RunSummary>>>(
+            [&svc = s_.service(), marketplace](ChunkingSink&, Channel&) {
+              return runs_op(svc, marketplace);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<std::vector<RunSummary>> r) mutable {
+          if (!r) {
+            set_error(ctx.getResults(), r.error());
+            return;
+          }
+          auto l = ctx.getResults().initRuns(static_cast<unsigned>(r->size()));
+          for (size_t i = 0; i < r->size(); ++i) wire::encode(l[static_cast<unsigned>(i)], (*r)[i]);
+        });
+  }
+
+  // The file streams to the client's sink like an export.
+  kj::Promise<void> payouts(PayoutsContext ctx) override {
+    auto p = ctx.getParams();
+    PayoutFormat format;
+    switch (p.getFormat()) {
+      case wire::PayoutFormat::CSV:
+        format = PayoutFormat::csv;
+        break;
+      case wire::PayoutFormat::PAIN001:
+        format = PayoutFormat::pain001;
+        break;
+      default:
+        set_error(ctx.getResults(), reject(Code::bad_request, "format: unknown payout format"));
+        return kj::READY_NOW;
+    }
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
+      return kj::READY_NOW;
+    }
+    std::string run = wire::text(p.getRun());
+    return s_
+        .off_loop<Result<uint64_t>>(
+            [&svc = s_.service(), run, format](ChunkingSink& sink, Channel&) -> Result<uint64_t> {
+              auto file = payouts_op(svc, run, format);
+              if (!file) return file.error();
+              std::string_view rest = *file;
+              while (!rest.empty()) {
+                auto n = std::min(rest.size(), Channel::kChunkBytes);
+                if (!sink.write(rest.substr(0, n))) break;
+                rest.remove_prefix(n);
+              }
+              sink.flush();
+              return uint64_t{file->size()};
+            },
+            text_sender(p.getSink()), nullptr)
+        .then([ctx](Result<uint64_t> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            ctx.getResults().setBytes(*r);
+        });
+  }
+
+  // A payee_hold event (Service::hold_item), posted with the finance role.
+  kj::Promise<void> hold(HoldContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    HoldRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayee()), p.getOn(),
+                    wire::text(p.getReason()), wire::text(p.getId())};
+    std::vector<PostItem> items;
+    items.push_back(s_.service().hold_item(req));
+    return s_.submit(std::move(items), RoleSet{Role::finance})
+        .then([ctx](std::vector<ItemResult> r) mutable {
+          if (r.size() != 1) {
+            set_error(ctx.getResults(), reject(Code::internal, "hold: no result"));
+          } else if (!r[0].ok()) {
+            set_error(ctx.getResults(), Rejection{r[0].code, r[0].message});
+          } else {
+            wire::encode_result(ctx.getResults().initResult(), r[0]);
+          }
+        });
+  }
+
+ private:
+  RpcServerImpl& s_;
+};
+
+class TallyImpl final : public wire::Tally::Server {
+ public:
+  explicit TallyImpl(RpcServerImpl& s) : s_(s) {}
+  kj::Promise<void> login(LoginContext ctx) override {
+    auto roles = s_.login(
+        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()));
+    // The token never appears in a message or a log.
+    if (!roles) return KJ_EXCEPTION(FAILED, "unknown token");
+    auto res = ctx.getResults();
+    auto list = res.initRoles(static_cast<unsigned>(roles->size()));
+    unsigned i = 0;
+    for (Role r : *roles) {
+      switch (r) {
+        case Role::poster:
+          res.setPoster(kj::heap<PosterImpl>(s_));
+          list.set(i++, wire::Role::POSTER);
+          break;
+        case Role::auditor:
+          res.setAuditor(kj::heap<AuditorImpl>(s_));
+          list.set(i++, wire::Role::AUDITOR);
+          break;
+        case Role::finance:
+          res.setFinance(kj::heap<FinanceImpl>(s_));
+          list.set(i++, wire::Role::FINANCE);
+          break;
+      }
+    }
+    return kj::READY_NOW;
+  }
+
+ private:
+  RpcServerImpl& s_;
+};
+
+}  // namespace
+
+kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server) {
+  return kj::heap<TallyImpl>(server);
+}
+
+}  // namespace tally

@@ -1,0 +1,445 @@
+// The RPC client's connection and I/O thread (Client::Impl, behind rpc/client.h), with the
+// capabilities the client serves back (text sinks, progress, run rows). Internal to rpc/:
+// included by rpc/client.cpp and rpc/client_finance.cpp only.
+//
+// Thread safety: Client::Impl's loop runs on its own I/O thread; callers hand it work through
+// its queue (client.h states what a Client may be used from).
+// GCC 12 reports false "maybe-uninitialized" positives inside kj::_::ExceptionOr<T> for promises
+// of std::vector/std::string-holding values (the value is only read when it was set).
+#pragma once
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "rpc/client.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <capnp/rpc.h>
+#include <kj/async-io.h>
+#include <kj/debug.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "rpc/tally.capnp.h"
+#include "rpc/wire.h"
+
+namespace tally {
+
+namespace client_detail {
+
+using VatId = capnp::rpc::twoparty::VatId;
+
+constexpr const char* kConnectTag = "[connect] ";
+
+inline uint64_t mono_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+inline bool has(const kj::Exception& e, const char* s) {
+  return strstr(e.getDescription().cStr(), s) != nullptr;
+}
+
+inline Failure failure_of(const kj::Exception& e, const std::string& address) {
+  std::string d = e.getDescription().cStr();
+  if (has(e, "unknown token"))
+    return Failure{Failure::Kind::not_allowed, "the server refused the token (unknown token)"};
+  if (auto p = d.find(kConnectTag); p != std::string::npos)
+    return Failure{Failure::Kind::cannot_connect,
+                   "cannot connect to " + address + ": " + d.substr(p + strlen(kConnectTag))};
+  if (e.getType() == kj::Exception::Type::DISCONNECTED)
+    return Failure{Failure::Kind::disconnected, "connection to " + address + " lost: " + d};
+  return Failure{Failure::Kind::server_error, "server error: " + d};
+}
+
+// Work the I/O thread hands to the calling thread (sink chunks, progress), and the end.
+class CallerQueue {
+ public:
+  void push(std::function<void()> f) {
+    std::lock_guard lock(m_);
+    events_.push_back(std::move(f));
+    cv_.notify_all();
+  }
+  void finish() {
+    std::lock_guard lock(m_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  void run_until_done() {
+    for (;;) {
+      std::unique_lock lock(m_);
+      cv_.wait(lock, [&] { return done_ || !events_.empty(); });
+      if (!events_.empty()) {
+        auto f = std::move(events_.front());
+        events_.pop_front();
+        lock.unlock();
+        f();
+        continue;
+      }
+      return;
+    }
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> events_;
+  bool done_ = false;
+};
+
+struct Conn {
+  kj::Own<kj::AsyncIoStream> stream;
+  kj::Own<capnp::TwoPartyVatNetwork> network;
+  kj::Own<capnp::RpcSystem<VatId>> rpc;
+  kj::Maybe<wire::Poster::Client> poster;
+  kj::Maybe<wire::Auditor::Client> auditor;
+  kj::Maybe<wire::Finance::Client> finance;
+  RoleSet roles;
+  ~Conn() {
+    // Capabilities before the RPC system, the RPC system before its network and stream.
+    poster = nullptr;
+    auditor = nullptr;
+    finance = nullptr;
+    rpc = nullptr;
+    network = nullptr;
+  }
+};
+
+inline Failure role_missing(std::string_view role) {
+  return Failure{Failure::Kind::not_allowed,
+                 "not allowed: the token has no " + std::string(role) + " role"};
+}
+
+// Sends a client's TextSink chunks to the calling thread's sink, one at a time.
+class SinkImpl final : public wire::TextSink::Server {
+ public:
+  SinkImpl(std::shared_ptr<CallerQueue> q, const TextSink* sink) : q_(std::move(q)), sink_(sink) {}
+  kj::Promise<void> write(WriteContext ctx) override {
+    auto d = ctx.getParams().getChunk();
+    std::string chunk(reinterpret_cast<const char*>(d.begin()), d.size());
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+    auto f =
+        std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<void>>>(kj::mv(paf.fulfiller));
+    const TextSink* sink = sink_;
+    q_->push([sink, chunk = std::move(chunk), f] {
+      if ((*sink)(chunk))
+        (*f)->fulfill();
+      else
+        (*f)->reject(KJ_EXCEPTION(FAILED, "the client stopped reading the export"));
+    });
+    return kj::mv(paf.promise);
+  }
+
+ private:
+  std::shared_ptr<CallerQueue> q_;
+  const TextSink* sink_;
+};
+
+// Relays progress to the calling thread; the stage, when the server names one, too.
+class ProgressImpl final : public wire::Progress::Server {
+ public:
+  ProgressImpl(std::shared_ptr<CallerQueue> q, StagedProgressFn fn)
+      : q_(std::move(q)), fn_(std::move(fn)) {}
+  kj::Promise<void> update(UpdateContext ctx) override {
+    uint64_t done = ctx.getParams().getDone(), total = ctx.getParams().getTotal();
+    std::string stage = wire::text(ctx.getParams().getStage());
+    q_->push([fn = fn_, done, total, stage = std::move(stage)] { fn(done, total, stage); });
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::shared_ptr<CallerQueue> q_;
+  StagedProgressFn fn_;
+};
+
+// Collects a run's rows as they arrive (on the I/O thread).
+class RunRowsImpl final : public wire::RunRows::Server {
+ public:
+  explicit RunRowsImpl(std::shared_ptr<RunRowsResult> into) : into_(std::move(into)) {}
+  kj::Promise<void> rows(RowsContext ctx) override {
+    auto part = wire::decode_rows(ctx.getParams());
+    if (!part)
+      return KJ_EXCEPTION(FAILED, "malformed run rows from the server: " + part.error().message);
+    auto move_all = [](auto& into, auto& from) {
+      into.insert(into.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+    };
+    move_all(into_->released, part->released);
+    move_all(into_->payouts, part->payouts);
+    move_all(into_->carried, part->carried);
+    return kj::READY_NOW;
+  }
+
+ private:
+  std::shared_ptr<RunRowsResult> into_;
+};
+
+template <class T>
+Reply<T> malformed(const Rejection& r) {
+  return Failure{Failure::Kind::server_error, "malformed reply from the server: " + r.message};
+}
+
+}  // namespace client_detail
+
+using namespace client_detail;  // NOLINT: the client's own files only
+
+// --- the I/O thread -----------------------------------------------------------------------------
+
+class Client::Impl : private kj::TaskSet::ErrorHandler {
+ public:
+  explicit Impl(ClientOptions o) : opts(std::move(o)) {}
+  ~Impl() {
+    if (thread.joinable()) {
+      stop->fulfill();
+      thread.join();
+    }
+  }
+
+  ClientOptions opts;
+  std::thread thread;
+  kj::Own<const kj::Executor> executor;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop;
+  std::atomic<uint64_t> connections{0};
+
+  // Loop-thread state.
+  kj::AsyncIoContext* io = nullptr;
+  kj::TaskSet* tasks = nullptr;
+  std::shared_ptr<Conn> conn;
+  kj::Maybe<kj::ForkedPromise<void>> connecting;
+  kj::Maybe<kj::Exception> connect_error;
+
+  void start() {
+    std::mutex m;
+    std::condition_variable cv;
+    bool ready = false;
+    thread = std::thread([&, this] {
+      auto aio = kj::setupAsyncIo();
+      kj::TaskSet ts(*this);
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      io = &aio;
+      tasks = &ts;
+      {
+        // Notify with the lock held: `m` and `cv` live on start()'s stack, and start() may return
+        // (destroying them) as soon as it sees `ready`, which it can only do after this unlock.
+        // Notifying after the unlock raced with that: a caller that checked `ready` before
+        // waiting returned at once, and this thread then notified a destroyed condition
+        // variable, which hung it inside glibc and every call of the client with it (seen once
+        // in a 15-minute soak: bench/server_rss.sh 900 4, the auditor's CLI stuck at connect).
+        std::lock_guard lock(m);
+        executor = kj::getCurrentThreadExecutor().addRef();
+        stop = kj::mv(paf.fulfiller);
+        ready = true;
+        cv.notify_all();
+      }
+      paf.promise.wait(aio.waitScope);
+      connecting = nullptr;
+      conn.reset();
+      tasks = nullptr;
+      io = nullptr;
+    });
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return ready; });
+  }
+
+  // Runs `begin` on the I/O thread and the events it queues on the calling thread, until done.
+  template <class T>
+  Reply<T> call(std::function<kj::Promise<Reply<T>>(std::shared_ptr<CallerQueue>)> begin) {
+    auto q = std::make_shared<CallerQueue>();
+    std::optional<Reply<T>> result;
+    std::mutex m;
+    executor->executeSync([&] {
+      tasks->add(begin(q).then(
+          [&, q](Reply<T> r) {
+            {
+              std::lock_guard lock(m);
+              result.emplace(std::move(r));
+            }
+            q->finish();
+          },
+          [&, q](kj::Exception&& e) {
+            {
+              std::lock_guard lock(m);
+              result.emplace(failure_of(e, opts.address));
+            }
+            q->finish();
+          }));
+    });
+    q->run_until_done();
+    std::lock_guard lock(m);
+    return std::move(*result);
+  }
+
+  kj::Promise<std::shared_ptr<Conn>> ensure() {
+    if (conn) return conn;
+    if (connecting == nullptr) {
+      connect_error = nullptr;
+      connecting = open()
+                       .then(
+                           [this](std::shared_ptr<Conn> c) {
+                             conn = std::move(c);
+                             ++connections;
+                           },
+                           [this](kj::Exception&& e) { connect_error = kj::mv(e); })
+                       .fork();
+    }
+    KJ_IF_MAYBE (f, connecting) {
+      return f->addBranch().then([this]() -> kj::Promise<std::shared_ptr<Conn>> {
+        connecting = nullptr;
+        if (conn) return conn;
+        KJ_IF_MAYBE (e, connect_error) {
+          return kj::cp(*e);
+        }
+        return KJ_EXCEPTION(DISCONNECTED, "[connect] connection lost while logging in");
+      });
+    }
+    KJ_UNREACHABLE;
+  }
+
+  kj::Promise<std::shared_ptr<Conn>> open() {
+    return io->provider->getNetwork()
+        .parseAddress(opts.address, 7878)
+        .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); })
+        .then(
+            [this](kj::Own<kj::AsyncIoStream> stream) {
+              auto c = std::make_shared<Conn>();
+              c->stream = kj::mv(stream);
+              capnp::ReaderOptions ro;
+              ro.traversalLimitInWords = opts.reply_words_max;
+              c->network = kj::heap<capnp::TwoPartyVatNetwork>(
+                  *c->stream, capnp::rpc::twoparty::Side::CLIENT, ro);
+              c->rpc = kj::heap<capnp::RpcSystem<VatId>>(capnp::makeRpcClient(*c->network));
+              capnp::word scratch[4];
+              memset(scratch, 0, sizeof(scratch));
+              capnp::MallocMessageBuilder message(scratch);
+              auto vat = message.getRoot<VatId>();
+              vat.setSide(capnp::rpc::twoparty::Side::SERVER);
+              auto tally = c->rpc->bootstrap(vat).castAs<wire::Tally>();
+              auto req = tally.loginRequest();
+              req.setToken(wire::text_of(opts.token));
+              return req.send().then([c](capnp::Response<wire::Tally::LoginResults> r) {
+                auto roles = r.getRoles();
+                for (auto role : roles) {
+                  switch (role) {
+                    case wire::Role::POSTER:
+                      c->roles.insert(Role::poster);
+                      break;
+                    case wire::Role::AUDITOR:
+                      c->roles.insert(Role::auditor);
+                      break;
+                    case wire::Role::FINANCE:
+                      c->roles.insert(Role::finance);
+                      break;
+                  }
+                }
+                if (c->roles.count(Role::poster)) c->poster = r.getPoster();
+                if (c->roles.count(Role::auditor)) c->auditor = r.getAuditor();
+                if (c->roles.count(Role::finance)) c->finance = r.getFinance();
+                return c;
+              });
+            },
+            [](kj::Exception&& e) -> kj::Promise<std::shared_ptr<Conn>> {
+              auto d = kj::str(kConnectTag, e.getDescription());
+              return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                                   kj::mv(d));
+            });
+  }
+
+  static bool retryable(const kj::Exception& e) {
+    if (has(e, "unknown token")) return false;
+    return e.getType() == kj::Exception::Type::DISCONNECTED ||
+           e.getType() == kj::Exception::Type::OVERLOADED;
+  }
+
+  // Runs fn on a live connection; a call that breaks is made again on a new one.
+  template <class T>
+  kj::Promise<T> retry(std::function<kj::Promise<T>(Conn&)> fn, int attempt = 1,
+                       std::shared_ptr<uint32_t> attempts = nullptr) {
+    if (attempts) *attempts = static_cast<uint32_t>(attempt);
+    return ensure()
+        .then([this, fn](std::shared_ptr<Conn> c) {
+          return fn(*c).catch_([this, c](kj::Exception&& e) -> kj::Promise<T> {
+            if (e.getType() == kj::Exception::Type::DISCONNECTED && conn == c) conn.reset();
+            return kj::mv(e);
+          });
+        })
+        .catch_([this, fn, attempt, attempts](kj::Exception&& e) -> kj::Promise<T> {
+          if (!retryable(e) || attempt >= opts.max_attempts) return kj::mv(e);
+          uint64_t delay =
+              std::min<uint64_t>(opts.retry_delay_ms << std::min(attempt - 1, 20), 1000);
+          return io->provider->getTimer()
+              .afterDelay(delay * kj::MILLISECONDS)
+              .then([this, fn, attempt, attempts] { return retry<T>(fn, attempt + 1, attempts); });
+        });
+  }
+
+  template <class Cap>
+  static kj::Promise<std::vector<ItemResult>> send_post(
+      Cap& cap, std::shared_ptr<std::vector<PostItem>> items) {
+    auto req = cap.postRequest();
+    auto l = req.initItems(static_cast<unsigned>(items->size()));
+    for (size_t i = 0; i < items->size(); ++i)
+      wire::encode_item(l[static_cast<unsigned>(i)], (*items)[i]);
+    size_t n = items->size();
+    return req.send().then([n](auto resp) -> kj::Promise<std::vector<ItemResult>> {
+      auto rs = resp.getResults();
+      if (rs.size() != n)
+        return KJ_EXCEPTION(FAILED, "malformed reply from the server: wrong number of results");
+      std::vector<ItemResult> out;
+      out.reserve(n);
+      for (auto r : rs) out.push_back(wire::decode_result(r));
+      return out;
+    });
+  }
+
+  // One batch with retries; a missing role is a Failure.
+  kj::Promise<Reply<BatchOutcome>> post_batch(std::shared_ptr<std::vector<PostItem>> items,
+                                              PostVia via) {
+    uint64_t t0 = mono_ns();
+    auto attempts = std::make_shared<uint32_t>(1);
+    auto missing = std::make_shared<std::optional<Failure>>();
+    std::function<kj::Promise<std::vector<ItemResult>>(Conn&)> fn =
+        [items, via, missing](Conn& c) -> kj::Promise<std::vector<ItemResult>> {
+      if (via == PostVia::poster) {
+        KJ_IF_MAYBE (p, c.poster) {
+          return send_post(*p, items);
+        }
+        *missing = role_missing("poster");
+      } else {
+        KJ_IF_MAYBE (f, c.finance) {
+          return send_post(*f, items);
+        }
+        *missing = role_missing("finance");
+      }
+      return std::vector<ItemResult>{};
+    };
+    return retry<std::vector<ItemResult>>(fn, 1, attempts)
+        .then([t0, attempts, missing](std::vector<ItemResult> r) -> Reply<BatchOutcome> {
+          if (*missing) return **missing;
+          return BatchOutcome{std::move(r), mono_ns() - t0, *attempts};
+        });
+  }
+
+  // A read on the auditor capability, retried; decode turns the response into the reply.
+  template <class T, class Send>
+  kj::Promise<Reply<T>> auditor_read(Send send) {
+    std::function<kj::Promise<Reply<T>>(Conn&)> fn = [send](Conn& c) -> kj::Promise<Reply<T>> {
+      KJ_IF_MAYBE (a, c.auditor) {
+        return send(*a);
+      }
+      return Reply<T>(role_missing("auditor"));
+    };
+    return retry<Reply<T>>(fn);
+  }
+
+ private:
+  void taskFailed(kj::Exception&& e) override {
+    KJ_LOG(ERROR, "tally client: task failed", e.getDescription());
+  }
+};
+
+}  // namespace tally

@@ -1,0 +1,316 @@
+// Events, entries, items and their results on the wire (contract in rpc/wire.h).
+#include "rpc/wire.h"
+#include "rpc/wire_values.h"
+
+namespace tally::wire {
+
+namespace {
+
+void encode_event(Event::Builder b, const tally::Event& e) {
+  b.setId(text_of(e.header.id));
+  b.setAt(e.header.at);
+  b.setMarketplace(text_of(e.header.marketplace));
+  if (!e.header.meta.empty())
+    encode_meta(b.initMeta(static_cast<unsigned>(e.header.meta.size())), e.header.meta);
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, SaleEvent>) {
+          auto s = b.initSale();
+          s.setSeller(text_of(body.seller));
+          s.setAmount(text_of(body.amount));
+          s.setCurrency(text_of(body.currency));
+          s.setCategory(text_of(body.category));
+          if (body.affiliate) s.setAffiliate(text_of(*body.affiliate));
+        } else if constexpr (std::is_same_v<T, DeliveredEvent>) {
+          b.initDelivered().setSale(text_of(body.sale));
+        } else if constexpr (std::is_same_v<T, RefundEvent>) {
+          auto s = b.initRefund();
+          s.setSale(text_of(body.sale));
+          s.setAmount(text_of(body.amount));
+        } else if constexpr (std::is_same_v<T, ChargebackEvent>) {
+          auto s = b.initChargeback();
+          s.setSale(text_of(body.sale));
+          s.setAmount(text_of(body.amount));
+          if (body.fee) s.setFee(text_of(*body.fee));
+        } else if constexpr (std::is_same_v<T, EarningEvent>) {
+          auto s = b.initEarning();
+          s.setPayee(text_of(body.payee));
+          s.setBasis(text_of(body.basis));
+          s.setCurrency(text_of(body.currency));
+          s.setRule(text_of(body.rule));
+        } else if constexpr (std::is_same_v<T, PassThroughEvent>) {
+          auto s = b.initPassThrough();
+          s.setPayer(text_of(body.payer));
+          s.setVendor(text_of(body.vendor));
+          s.setAmount(text_of(body.amount));
+          s.setCurrency(text_of(body.currency));
+        } else if constexpr (std::is_same_v<T, PayeeHoldEvent>) {
+          auto s = b.initPayeeHold();
+          s.setPayee(text_of(body.payee));
+          s.setOn(body.on);
+          s.setReason(text_of(body.reason));
+        } else if constexpr (std::is_same_v<T, PayeeDetailsEvent>) {
+          auto s = b.initPayeeDetails();
+          s.setPayee(text_of(body.payee));
+          s.setName(text_of(body.name));
+          s.setAccount(text_of(body.account));
+          s.setBic(text_of(body.bic));
+        } else if constexpr (std::is_same_v<T, PayoutResultEvent>) {
+          auto s = b.initPayoutResult();
+          s.setPayout(text_of(body.payout));
+          s.setStatus(body.paid ? PayoutStatus::PAID : PayoutStatus::FAILED);
+          s.setReason(text_of(body.reason));
+        } else {
+          static_assert(sizeof(T) == 0, "every event type has a wire form");
+        }
+      },
+      e.body);
+}
+
+Result<tally::Event> decode_event(Event::Reader r) {
+  tally::Event e;
+  e.header.id = text(r.getId());
+  auto t = get_time(r.getAt(), "at");
+  if (!t) return t.error();
+  e.header.at = *t;
+  e.header.marketplace = text(r.getMarketplace());
+  e.header.meta = decode_meta(r.getMeta());
+  switch (r.which()) {
+    case Event::SALE: {
+      auto s = r.getSale();
+      e.body = SaleEvent{text(s.getSeller()), text(s.getAmount()), text(s.getCurrency()),
+                         text(s.getCategory()), opt_text(s.hasAffiliate(), s.getAffiliate())};
+      return e;
+    }
+    case Event::DELIVERED:
+      e.body = DeliveredEvent{text(r.getDelivered().getSale())};
+      return e;
+    case Event::REFUND: {
+      auto s = r.getRefund();
+      e.body = RefundEvent{text(s.getSale()), text(s.getAmount())};
+      return e;
+    }
+    case Event::CHARGEBACK: {
+      auto s = r.getChargeback();
+      e.body =
+          ChargebackEvent{text(s.getSale()), text(s.getAmount()), opt_text(s.hasFee(), s.getFee())};
+      return e;
+    }
+    case Event::EARNING: {
+      auto s = r.getEarning();
+      e.body = EarningEvent{text(s.getPayee()), text(s.getBasis()), text(s.getCurrency()),
+                            text(s.getRule())};
+      return e;
+    }
+    case Event::PASS_THROUGH: {
+      auto s = r.getPassThrough();
+      e.body = PassThroughEvent{text(s.getPayer()), text(s.getVendor()), text(s.getAmount()),
+                                text(s.getCurrency())};
+      return e;
+    }
+    case Event::PAYEE_HOLD: {
+      auto s = r.getPayeeHold();
+      e.body = PayeeHoldEvent{text(s.getPayee()), s.getOn(), text(s.getReason())};
+      return e;
+    }
+    case Event::PAYEE_DETAILS: {
+      auto s = r.getPayeeDetails();
+      e.body = PayeeDetailsEvent{text(s.getPayee()), text(s.getName()), text(s.getAccount()),
+                                 text(s.getBic())};
+      return e;
+    }
+    case Event::PAYOUT_RESULT: {
+      auto s = r.getPayoutResult();
+      bool paid;
+      switch (s.getStatus()) {
+        case PayoutStatus::PAID:
+          paid = true;
+          break;
+        case PayoutStatus::FAILED:
+          paid = false;
+          break;
+        default:
+          return reject(Code::bad_request, "status: unknown payout status");
+      }
+      e.body = PayoutResultEvent{text(s.getPayout()), paid, text(s.getReason())};
+      return e;
+    }
+  }
+  return reject(Code::bad_request, "type: unknown event type");
+}
+
+}  // namespace
+
+// --- entries ------------------------------------------------------------------------------------
+
+void encode(Entry::Builder b, const tally::Entry& e) {
+  b.setId(text_of(e.id));
+  b.setAt(e.at);
+  b.setKind(text_of(e.kind));
+  if (!e.meta.empty()) encode_meta(b.initMeta(static_cast<unsigned>(e.meta.size())), e.meta);
+  auto ps = b.initPostings(static_cast<unsigned>(e.postings.size()));
+  for (size_t i = 0; i < e.postings.size(); ++i) {
+    const auto& p = e.postings[i];
+    ps[i].setAccount(text_of(p.account));
+    set_currency(ps[i].initCurrency(), p.currency);
+    ps[i].setSide(side_to_wire(p.side));
+    set_amount(ps[i].initAmount(), p.amount);
+  }
+}
+
+Result<tally::Entry> decode(Entry::Reader r) {
+  tally::Entry e;
+  e.id = text(r.getId());
+  auto t = get_time(r.getAt(), "at");
+  if (!t) return t.error();
+  e.at = *t;
+  e.kind = text(r.getKind());
+  e.meta = decode_meta(r.getMeta());
+  auto ps = r.getPostings();
+  if (ps.size() > limits::postings_per_entry_max)
+    return reject(Code::too_many_postings, "postings: " + std::to_string(ps.size()) +
+                                               " postings, at most " +
+                                               std::to_string(limits::postings_per_entry_max));
+  e.postings.reserve(ps.size());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    auto p = ps[static_cast<unsigned>(i)];
+    std::string field = at("postings", i);
+    auto c = get_currency(p.getCurrency(), field + ".currency");
+    if (!c) return c.error();
+    auto side = side_from_wire(p.getSide(), field + ".side");
+    if (!side) return side.error();
+    e.postings.push_back(
+        tally::Posting{text(p.getAccount()), *c, *side, get_amount(p.getAmount())});
+  }
+  return e;
+}
+
+// --- items --------------------------------------------------------------------------------------
+
+void encode_item(Item::Builder b, const PostItem& item) {
+  b.setLinked(item.linked);
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, OpenItem>) {
+          auto o = b.initOpen();
+          o.setAccount(text_of(body.account.name));
+          o.setKind(kind_to_wire(body.account.kind));
+          auto cs = o.initCurrencies(static_cast<unsigned>(body.account.currencies.size()));
+          for (size_t i = 0; i < body.account.currencies.size(); ++i)
+            set_currency(cs[static_cast<unsigned>(i)], body.account.currencies[i]);
+          o.setNoOverdraft(body.account.no_overdraft());
+        } else if constexpr (std::is_same_v<T, tally::Entry>) {
+          encode(b.initEntry(), body);
+        } else if constexpr (std::is_same_v<T, CloseAccountItem>) {
+          b.initClose().setAccount(text_of(body.account));
+        } else if constexpr (std::is_same_v<T, DeclareAssetItem>) {
+          auto a = b.initAsset();
+          a.setCode(text_of(body.code));
+          // Out-of-range exponents travel as 255 and are rejected by the ledger, never wrapped.
+          a.setExponent(body.exponent >= 0 && body.exponent <= 255
+                            ? static_cast<uint8_t>(body.exponent)
+                            : uint8_t{255});
+        } else if constexpr (std::is_same_v<T, tally::Event>) {
+          encode_event(b.initEvent(), body);
+        } else {
+          static_assert(sizeof(T) == 0, "every item type has a wire form");
+        }
+      },
+      item.body);
+}
+
+Result<PostItem> decode_item(Item::Reader r) {
+  PostItem item;
+  item.linked = r.getLinked();
+  switch (r.which()) {
+    case Item::OPEN: {
+      auto o = r.getOpen();
+      OpenItem open;
+      open.account.name = text(o.getAccount());
+      auto k = kind_from_wire(o.getKind(), "kind");
+      if (!k) return k.error();
+      open.account.kind = *k;
+      auto cs = o.getCurrencies();
+      if (cs.size() > limits::currencies_per_account_max)
+        return reject(Code::bad_request, "currencies: at most " +
+                                             std::to_string(limits::currencies_per_account_max) +
+                                             " per account");
+      for (size_t i = 0; i < cs.size(); ++i) {
+        auto c = get_currency(cs[static_cast<unsigned>(i)], at("currencies", i));
+        if (!c) return c.error();
+        open.account.currencies.push_back(*c);
+      }
+      open.account.flags = o.getNoOverdraft() ? kNoOverdraft : 0;
+      item.body = std::move(open);
+      return item;
+    }
+    case Item::ENTRY: {
+      auto e = decode(r.getEntry());
+      if (!e) return e.error();
+      item.body = std::move(*e);
+      return item;
+    }
+    case Item::CLOSE:
+      item.body = CloseAccountItem{text(r.getClose().getAccount())};
+      return item;
+    case Item::ASSET: {
+      auto a = r.getAsset();
+      item.body = DeclareAssetItem{text(a.getCode()), a.getExponent()};
+      return item;
+    }
+    case Item::EVENT: {
+      auto e = decode_event(r.getEvent());
+      if (!e) return e.error();
+      item.body = std::move(*e);
+      return item;
+    }
+  }
+  return reject(Code::bad_request, "type: unknown item type");
+}
+
+void encode_result(ItemResult::Builder b, const tally::ItemResult& r) {
+  switch (r.status) {
+    case tally::ItemStatus::ok:
+      b.setStatus(ItemStatus::OK);
+      break;
+    case tally::ItemStatus::duplicate:
+      b.setStatus(ItemStatus::DUPLICATE);
+      break;
+    case tally::ItemStatus::error:
+      b.setStatus(ItemStatus::ERROR);
+      break;
+  }
+  b.setCode(to_wire(r.code));
+  if (!r.message.empty()) b.setMessage(text_of(r.message));
+  if (!r.id.empty()) b.setId(text_of(r.id));
+  b.setSeq(r.seq);
+  b.setCommitNs(r.commit_ns);
+  if (!r.detail.empty()) b.setDetail(text_of(r.detail));
+}
+
+tally::ItemResult decode_result(ItemResult::Reader r) {
+  tally::ItemResult x;
+  switch (r.getStatus()) {
+    case ItemStatus::OK:
+      x.status = tally::ItemStatus::ok;
+      break;
+    case ItemStatus::DUPLICATE:
+      x.status = tally::ItemStatus::duplicate;
+      break;
+    default:
+      x.status = tally::ItemStatus::error;
+      break;
+  }
+  x.code = from_wire(r.getCode());
+  if (x.status == tally::ItemStatus::error && x.code == Code::ok) x.code = Code::internal;
+  x.message = text(r.getMessage());
+  x.id = text(r.getId());
+  x.seq = r.getSeq();
+  x.commit_ns = r.getCommitNs();
+  x.detail = text(r.getDetail());
+  return x;
+}
+
+}  // namespace tally::wire

@@ -1,0 +1,228 @@
+// Settlement runs, their rows and summaries on the wire (contract in rpc/wire.h).
+#include "rpc/wire.h"
+#include "rpc/wire_values.h"
+
+namespace tally::wire {
+
+namespace {
+using CarryReason = ::tally::wire::CarryReason;
+CarryReason carry_to_wire(tally::CarryReason c) {
+  switch (c) {
+    case tally::CarryReason::below_minimum:
+      return CarryReason::BELOW_MINIMUM;
+    case tally::CarryReason::negative:
+      return CarryReason::NEGATIVE;
+    case tally::CarryReason::on_hold:
+      return CarryReason::ON_HOLD;
+    case tally::CarryReason::no_details:
+      return CarryReason::NO_DETAILS;
+    case tally::CarryReason::account_closed:
+      return CarryReason::ACCOUNT_CLOSED;
+  }
+  return CarryReason::BELOW_MINIMUM;
+}
+Result<tally::CarryReason> carry_from_wire(CarryReason c) {
+  switch (c) {
+    case CarryReason::BELOW_MINIMUM:
+      return tally::CarryReason::below_minimum;
+    case CarryReason::NEGATIVE:
+      return tally::CarryReason::negative;
+    case CarryReason::ON_HOLD:
+      return tally::CarryReason::on_hold;
+    case CarryReason::NO_DETAILS:
+      return tally::CarryReason::no_details;
+    case CarryReason::ACCOUNT_CLOSED:
+      return tally::CarryReason::account_closed;
+  }
+  return reject(Code::bad_request, "carried.reason: unknown carry reason");
+}
+
+void encode_totals(capnp::List<CurrencyAmount>::Builder l, const std::vector<CurrencyTotal>& v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    set_money(l[static_cast<unsigned>(i)], v[i].currency, v[i].balance);
+}
+Result<std::vector<CurrencyTotal>> decode_totals(capnp::List<CurrencyAmount>::Reader l,
+                                                 std::string_view field) {
+  std::vector<CurrencyTotal> out;
+  for (size_t i = 0; i < l.size(); ++i) {
+    auto m = get_money(l[static_cast<unsigned>(i)], at(field, i));
+    if (!m) return m.error();
+    out.push_back(*m);
+  }
+  return out;
+}
+}  // namespace
+
+namespace {
+// Rows of a run: in a Run or in a RunRows.rows call (the same three lists).
+template <class B>
+void encode_rows_into(B b, const tally::RunRowsResult& v) {
+  auto rel = b.initReleased(static_cast<unsigned>(v.released.size()));
+  for (size_t i = 0; i < v.released.size(); ++i) {
+    auto e = rel[static_cast<unsigned>(i)];
+    e.setPayee(text_of(v.released[i].payee));
+    set_money(e.initAmount(), v.released[i].currency, v.released[i].amount);
+  }
+  auto pay = b.initPayouts(static_cast<unsigned>(v.payouts.size()));
+  for (size_t i = 0; i < v.payouts.size(); ++i) {
+    auto e = pay[static_cast<unsigned>(i)];
+    e.setPayout(text_of(v.payouts[i].payout));
+    e.setPayee(text_of(v.payouts[i].payee));
+    set_money(e.initAmount(), v.payouts[i].currency, v.payouts[i].amount);
+  }
+  auto car = b.initCarried(static_cast<unsigned>(v.carried.size()));
+  for (size_t i = 0; i < v.carried.size(); ++i) {
+    auto e = car[static_cast<unsigned>(i)];
+    e.setPayee(text_of(v.carried[i].payee));
+    set_money(e.initBalance(), v.carried[i].currency, v.carried[i].balance);
+    e.setReason(carry_to_wire(v.carried[i].reason));
+  }
+}
+
+template <class R>
+Result<bool> decode_rows_from(R r, tally::RunRowsResult& v) {
+  auto rel = r.getReleased();
+  for (size_t i = 0; i < rel.size(); ++i) {
+    auto e = rel[static_cast<unsigned>(i)];
+    auto m = get_money(e.getAmount(), at("released", i));
+    if (!m) return m.error();
+    v.released.push_back(tally::ReleasedLine{text(e.getPayee()), m->currency, m->balance});
+  }
+  auto pay = r.getPayouts();
+  for (size_t i = 0; i < pay.size(); ++i) {
+    auto e = pay[static_cast<unsigned>(i)];
+    auto m = get_money(e.getAmount(), at("payouts", i));
+    if (!m) return m.error();
+    v.payouts.push_back(
+        PayoutLineResult{text(e.getPayout()), text(e.getPayee()), m->currency, m->balance});
+  }
+  auto car = r.getCarried();
+  for (size_t i = 0; i < car.size(); ++i) {
+    auto e = car[static_cast<unsigned>(i)];
+    auto m = get_money(e.getBalance(), at("carried", i));
+    if (!m) return m.error();
+    auto reason = carry_from_wire(e.getReason());
+    if (!reason) return reason.error();
+    v.carried.push_back(tally::CarriedLine{text(e.getPayee()), m->currency, m->balance, *reason});
+  }
+  return true;
+}
+
+RunState state_to_wire(tally::RunStateResult s) {
+  return s == tally::RunStateResult::complete ? RunState::COMPLETE : RunState::IN_PROGRESS;
+}
+Result<tally::RunStateResult> state_from_wire(RunState s) {
+  switch (s) {
+    case RunState::COMPLETE:
+      return tally::RunStateResult::complete;
+    case RunState::IN_PROGRESS:
+      return tally::RunStateResult::in_progress;
+  }
+  return reject(Code::bad_request, "state: unknown run state");
+}
+}  // namespace
+
+void encode(Run::Builder b, const tally::RunResult& v) {
+  b.setRun(text_of(v.run));
+  b.setMarketplace(text_of(v.marketplace));
+  b.setPayDate(text_of(v.pay_date));
+  b.setCutoff(v.cutoff);
+  b.setDryRun(v.dry_run);
+  b.setExisting(v.existing);
+  encode_rows_into(b, v);
+  encode_totals(b.initPaidTotals(static_cast<unsigned>(v.paid_totals.size())), v.paid_totals);
+  b.setState(state_to_wire(v.state));
+  b.setChunks(v.chunks);
+  b.setPayees(v.payees);
+  b.setRows(v.rows);
+  auto tl = b.initTotals(static_cast<unsigned>(v.totals.size()));
+  for (size_t i = 0; i < v.totals.size(); ++i) {
+    auto e = tl[static_cast<unsigned>(i)];
+    const auto& t = v.totals[i];
+    set_currency(e.initCurrency(), t.currency);
+    set_amount(e.initReleased(), t.released);
+    set_amount(e.initPaid(), t.paid);
+    set_amount(e.initCarried(), t.carried);
+    e.setPayeesPaid(t.payees_paid);
+    e.setPayeesCarried(t.payees_carried);
+  }
+}
+
+Result<tally::RunResult> decode(Run::Reader r) {
+  tally::RunResult v;
+  v.run = text(r.getRun());
+  v.marketplace = text(r.getMarketplace());
+  v.pay_date = text(r.getPayDate());
+  v.cutoff = r.getCutoff();
+  v.dry_run = r.getDryRun();
+  v.existing = r.getExisting();
+  if (auto rows = decode_rows_from(r, v); !rows) return rows.error();
+  auto totals = decode_totals(r.getPaidTotals(), "paidTotals");
+  if (!totals) return totals.error();
+  v.paid_totals = std::move(*totals);
+  auto state = state_from_wire(r.getState());
+  if (!state) return state.error();
+  v.state = *state;
+  v.chunks = r.getChunks();
+  v.payees = r.getPayees();
+  v.rows = r.getRows();
+  auto tl = r.getTotals();
+  for (size_t i = 0; i < tl.size(); ++i) {
+    auto e = tl[static_cast<unsigned>(i)];
+    std::string field = at("totals", i);
+    auto c = get_currency(e.getCurrency(), field + ".currency");
+    if (!c) return c.error();
+    tally::RunTotalLine t{*c,
+                          get_amount(e.getReleased()),
+                          get_amount(e.getPaid()),
+                          get_amount(e.getCarried()),
+                          e.getPayeesPaid(),
+                          e.getPayeesCarried()};
+    v.totals.push_back(t);
+  }
+  return v;
+}
+
+void encode_rows(RunRows::RowsParams::Builder b, const tally::RunRowsResult& v) {
+  encode_rows_into(b, v);
+}
+
+Result<tally::RunRowsResult> decode_rows(RunRows::RowsParams::Reader r) {
+  tally::RunRowsResult v;
+  if (auto rows = decode_rows_from(r, v); !rows) return rows.error();
+  return v;
+}
+
+void encode(RunSummary::Builder b, const tally::RunSummary& v) {
+  b.setRun(text_of(v.run));
+  b.setPayDate(text_of(v.pay_date));
+  b.setCutoff(v.cutoff);
+  b.setCommittedNs(v.committed_ns);
+  b.setPayeesPaid(v.payees_paid);
+  b.setPayeesCarried(v.payees_carried);
+  encode_totals(b.initPaidTotals(static_cast<unsigned>(v.paid_totals.size())), v.paid_totals);
+  b.setState(state_to_wire(v.state));
+  b.setChunks(v.chunks);
+  b.setPayees(v.payees);
+}
+
+Result<tally::RunSummary> decode(RunSummary::Reader r) {
+  tally::RunSummary v;
+  v.run = text(r.getRun());
+  v.pay_date = text(r.getPayDate());
+  v.cutoff = r.getCutoff();
+  v.committed_ns = r.getCommittedNs();
+  v.payees_paid = r.getPayeesPaid();
+  v.payees_carried = r.getPayeesCarried();
+  auto totals = decode_totals(r.getPaidTotals(), "paidTotals");
+  if (!totals) return totals.error();
+  v.paid_totals = std::move(*totals);
+  auto state = state_from_wire(r.getState());
+  if (!state) return state.error();
+  v.state = *state;
+  v.chunks = r.getChunks();
+  v.payees = r.getPayees();
+  return v;
+}
+
+}  // namespace tally::wire
