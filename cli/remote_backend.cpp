@@ -1,6 +1,5 @@
 // The Backend of `tally --connect ADDR` over the RPC Client (rpc/client.h, rpc/backend.h).
 #include <map>
-#include <optional>
 #include <variant>
 
 #include "cli/remote_backend.h"
@@ -15,28 +14,6 @@ bool finance_only(const PostBody& b) {
   const Event* e = std::get_if<Event>(&b);
   return e && (std::holds_alternative<PayeeDetailsEvent>(e->body) ||
                std::holds_alternative<PayoutResultEvent>(e->body));
-}
-
-Failure not_over_rpc(const std::string& what) {
-  return Failure{Failure::Kind::not_allowed,
-                 what + " is not available over RPC yet: run it with --data DIR"};
-}
-
-// Item fields the RPC schema cannot carry yet (a payout_result `returned` with its reason code,
-// payee details for ACH or Colombian transfers): sent anyway they would arrive as something
-// else, so they are refused here, naming the field.
-std::optional<std::string> not_on_the_wire(const PostBody& b) {
-  const Event* e = std::get_if<Event>(&b);
-  if (!e) return std::nullopt;
-  if (auto* r = std::get_if<PayoutResultEvent>(&e->body)) {
-    if (r->returned) return "status: returned";
-    if (!r->reason_code.empty()) return "reason_code";
-  }
-  if (auto* d = std::get_if<PayeeDetailsEvent>(&e->body)) {
-    if (d->ach) return "ach";
-    if (d->co) return "co";
-  }
-  return std::nullopt;
 }
 
 std::string roles_phrase(const RoleSet& roles) {
@@ -69,19 +46,6 @@ class RemoteBackend final : public Backend {
     const bool poster = roles.count(Role::poster), finance = roles.count(Role::finance);
     const size_t n = items.size();
     PostOutcome out;
-    // Fields the schema cannot carry yet: nothing of this call is sent (a partial send could
-    // split a chain), every item says why.
-    for (size_t k = 0; k < n; ++k)
-      if (auto field = not_on_the_wire(items[k].body)) {
-        for (size_t j = 0; j < n; ++j)
-          out.results.push_back(ItemResult::error(
-              reject(Code::bad_request,
-                     j == k ? *field + ": not carried over RPC yet: post it with --data DIR"
-                            : "not sent: item " + std::to_string(k + 1) +
-                                  " of the same call cannot go over RPC yet (" + *field + ")"),
-              post_item_id(items[j].body)));
-        return out;
-      }
     // Chains (an item linked to the next belongs with it) go whole to one capability: finance's
     // when a chain holds an event only finance may post, else the poster's; the other one when
     // the token lacks that role (the server then answers not_allowed per item, with the same
@@ -177,31 +141,17 @@ class RemoteBackend final : public Backend {
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace) override {
     return client_->runs(marketplace);
   }
-  // The RPC schema carries csv and pain001 files as text only (no record of the file, no
-  // states): the payout lifecycle's calls go over RPC in a later change (docs/rpc.md).
   Reply<PayoutFileResult> payout_file(const std::string& run, PayoutFormat format) override {
-    if (format != PayoutFormat::csv && format != PayoutFormat::pain001)
-      return not_over_rpc("payouts --format " + std::string(payout_format_name(format)));
-    auto r = client_->payouts(run, format);
-    if (!r.ok())
-      return r.rejected() ? Reply<PayoutFileResult>(r.rejection())
-                          : Reply<PayoutFileResult>(r.failure());
-    PayoutFileResult f;
-    f.run = run;
-    f.file = run + ":" + std::string(payout_format_name(format));
-    f.format = format;
-    f.bytes = std::move(r.value());
-    f.sha256 = to_hex(sha256(f.bytes));
-    return f;
+    return client_->payout_file(run, format);
   }
-  Reply<ImportReportResult> import_report(const ImportReportRequest&) override {
-    return not_over_rpc("import-report");
+  Reply<ImportReportResult> import_report(const ImportReportRequest& req) override {
+    return client_->import_report(req);
   }
-  Reply<RunPayoutsResult> run_payouts(const std::string&) override {
-    return not_over_rpc("payouts RUN");
+  Reply<RunPayoutsResult> run_payouts(const std::string& run) override {
+    return client_->run_payouts(run);
   }
-  Reply<PayoutPageResult> payouts_by_state(const PayoutQuery&) override {
-    return not_over_rpc("payouts --marketplace");
+  Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) override {
+    return client_->payouts_by_state(q);
   }
 
  private:
