@@ -111,7 +111,7 @@ class PayoutsCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::access(tally_binary().c_str(), X_OK) != 0)
-      GTEST_SKIP() << "build the tally binary first: " << tally_binary();
+      TALLY_PREREQUISITE_MISSING("build the tally binary first: " + tally_binary());
     config_ = std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml";
   }
 
