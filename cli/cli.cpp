@@ -35,7 +35,10 @@ Commands:
   close-period DATE
   settle MARKETPLACE --date D [--dry-run]
   runs MARKETPLACE
-  payouts RUN --format csv|pain001
+  payouts RUN --format csv|pain001|nacha|co-dispersion [--out FILE]
+  payouts RUN
+  payouts --marketplace M [--state instructed|sent|paid|failed|returned] [--limit N] [--after ID]
+  import-report FILE|- [--dry-run]
   hold MARKETPLACE:PAYEE --on|--off --reason R
   serve [--listen ADDR] [--metrics ADDR] [--log-level L] [--tls-cert F --tls-key F]
   follow [--from SEQ] [--limit N]   the change stream: entries from SEQ, then new ones
@@ -139,6 +142,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     if (cmd == "settle") return cmd_settle(c, args);
     if (cmd == "runs") return cmd_runs(c, args);
     if (cmd == "payouts") return cmd_payouts(c, args);
+    if (cmd == "import-report") return cmd_import_report(c, args);
     if (cmd == "hold") return cmd_hold(c, args);
     if (cmd == "follow") return cmd_follow(c, args);
     if (cmd == "backup") return cmd_backup(c, args);

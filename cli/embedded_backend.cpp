@@ -7,6 +7,7 @@
 
 #include "cli/json_items.h"
 #include "service/export.h"
+#include "service/payout_ops.h"
 #include "service/reads.h"
 #include "service/settlement_ops.h"
 
@@ -167,8 +168,26 @@ Reply<std::vector<RunSummary>> EmbeddedBackend::runs(const std::string& marketpl
   return std::move(r.value());
 }
 
-Reply<std::string> EmbeddedBackend::payouts(const std::string& run, PayoutFormat format) {
-  auto r = payouts_op(*service_, run, format);
+Reply<PayoutFileResult> EmbeddedBackend::payout_file(const std::string& run, PayoutFormat format) {
+  auto r = payout_file_op(*service_, run, format);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<ImportReportResult> EmbeddedBackend::import_report(const ImportReportRequest& req) {
+  auto r = import_report_op(*service_, req);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<RunPayoutsResult> EmbeddedBackend::run_payouts(const std::string& run) {
+  auto r = run_payouts_op(*service_, run);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<PayoutPageResult> EmbeddedBackend::payouts_by_state(const PayoutQuery& q) {
+  auto r = payouts_by_state_op(*service_, q);
   if (!r.ok()) return r.error();
   return std::move(r.value());
 }

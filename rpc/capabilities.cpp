@@ -11,6 +11,7 @@
 #include "rpc/follow.h"
 #include "rpc/server_impl.h"
 #include "service/export.h"
+#include "service/payout_ops.h"
 #include "service/reads.h"
 #include "service/settlement_ops.h"
 
@@ -131,6 +132,39 @@ class AuditorImpl final : public wire::Auditor::Server {
     else
       wire::encode(ctx.getResults().initResult(), *r);
     return kj::READY_NOW;
+  }
+
+  // The payout lifecycle's reads (service/payout_ops.h): a scan of payout records, off the loop.
+  kj::Promise<void> runPayouts(RunPayoutsContext ctx) override {
+    std::string run = wire::text(ctx.getParams().getRun());
+    return s_
+        .off_loop<Result<RunPayoutsResult>>(
+            [&svc = s_.service(), run](ChunkingSink&, Channel&) {
+              return run_payouts_op(svc, run);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<RunPayoutsResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  kj::Promise<void> payoutsByState(PayoutsByStateContext ctx) override {
+    PayoutQuery q = wire::decode(ctx.getParams().getQuery());
+    return s_
+        .off_loop<Result<PayoutPageResult>>(
+            [&svc = s_.service(), q](ChunkingSink&, Channel&) {
+              return payouts_by_state_op(svc, q);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<PayoutPageResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
   }
 
   kj::Promise<void> trialBalance(TrialBalanceContext ctx) override {
@@ -288,18 +322,12 @@ class FinanceImpl final : public wire::Finance::Server {
   // The file streams to the client's sink like an export.
   kj::Promise<void> payouts(PayoutsContext ctx) override {
     auto p = ctx.getParams();
-    PayoutFormat format;
-    switch (p.getFormat()) {
-      case wire::PayoutFormat::CSV:
-        format = PayoutFormat::csv;
-        break;
-      case wire::PayoutFormat::PAIN001:
-        format = PayoutFormat::pain001;
-        break;
-      default:
-        set_error(ctx.getResults(), reject(Code::bad_request, "format: unknown payout format"));
-        return kj::READY_NOW;
+    auto fmt = wire::from_wire(p.getFormat(), "format");
+    if (!fmt) {
+      set_error(ctx.getResults(), fmt.error());
+      return kj::READY_NOW;
     }
+    const PayoutFormat format = *fmt;
     if (!p.hasSink()) {
       set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
       return kj::READY_NOW;
@@ -325,6 +353,67 @@ class FinanceImpl final : public wire::Finance::Server {
             set_error(ctx.getResults(), r.error());
           else
             ctx.getResults().setBytes(*r);
+        });
+  }
+
+  // payouts with the file's record in the reply (its trailer: size and SHA-256).
+  kj::Promise<void> payoutFile(PayoutFileContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    auto fmt = wire::from_wire(p.getFormat(), "format");
+    if (!fmt) {
+      set_error(ctx.getResults(), fmt.error());
+      return kj::READY_NOW;
+    }
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
+      return kj::READY_NOW;
+    }
+    std::string run = wire::text(p.getRun());
+    const PayoutFormat format = *fmt;
+    return s_
+        .off_loop<Result<PayoutFileResult>>(
+            [&svc = s_.service(), run, format](ChunkingSink& sink,
+                                               Channel&) -> Result<PayoutFileResult> {
+              auto file = payout_file_op(svc, run, format);
+              if (!file) return file.error();
+              std::string_view rest = file->bytes;
+              while (!rest.empty()) {
+                auto n = std::min(rest.size(), Channel::kChunkBytes);
+                if (!sink.write(rest.substr(0, n))) break;
+                rest.remove_prefix(n);
+              }
+              sink.flush();
+              return file;
+            },
+            text_sender(p.getSink()), nullptr)
+        .then([ctx](Result<PayoutFileResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  // A bank report in: parsed, judged and applied in one write transaction (off the loop).
+  kj::Promise<void> importReport(ImportReportContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    ImportReportRequest req;
+    auto data = p.getReport();
+    req.bytes.assign(reinterpret_cast<const char*>(data.begin()), data.size());
+    req.dry_run = p.getDryRun();
+    return s_
+        .off_loop<Result<ImportReportResult>>(
+            [&svc = s_.service(), req = std::move(req)](ChunkingSink&, Channel&) {
+              return import_report_op(svc, req);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<ImportReportResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
         });
   }
 

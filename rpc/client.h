@@ -92,8 +92,19 @@ class Client {
   // run cut off part way completes it.
   Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress = {});
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace);
-  // The run's payout file, whole.
+  // The run's payout file, whole (Finance.payouts: the file only).
   Reply<std::string> payouts(const std::string& run, PayoutFormat format);
+  // The run's payout file made, recorded and (bank formats) sent (Finance.payoutFile), with its
+  // record. The bytes are checked against the trailer (size and SHA-256): a short or altered
+  // stream is a server_error Failure, never a smaller file. Retried across disconnects: the
+  // export is idempotent (the same file again changes nothing).
+  Reply<PayoutFileResult> payout_file(const std::string& run, PayoutFormat format);
+  // A bank report in (Finance.importReport). Retried across disconnects: a report's lines are
+  // applied once (a repeat is already_applied).
+  Reply<ImportReportResult> import_report(const ImportReportRequest& req);
+  // Auditor reads of the payout lifecycle (Auditor.runPayouts, Auditor.payoutsByState).
+  Reply<RunPayoutsResult> run_payouts(const std::string& run);
+  Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q);
   // A payee_hold event through the finance capability (Finance.hold).
   Reply<ItemResult> hold(const HoldRequest& req);
   // The server ledger's currency with this code (built-in or declared); nullopt when unknown.

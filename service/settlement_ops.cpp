@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "service/payout_ops.h"
+
 namespace tally {
 
 namespace {
@@ -137,21 +139,9 @@ Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& mar
 }
 
 Result<std::string> payouts_op(Service& service, const std::string& run, PayoutFormat format) {
-  auto r = service.settlement().run(run);
+  auto r = payout_file_op(service, run, format);
   if (!r) return r.error();
-  if (r->state != RunState::complete)
-    return reject(Code::run_in_progress, "run: " + r->run +
-                                             " is in progress; its payout file exists once it "
-                                             "completes (settle it again to complete it)");
-  if (format == PayoutFormat::csv) return payout_csv(r->lines);
-  const MarketplaceConfig* mk = service.config().marketplace(r->marketplace);
-  if (!mk)
-    return reject(Code::unknown_marketplace,
-                  "run: marketplace " + r->marketplace + " is no longer configured");
-  auto date = parse_date(r->pay_date, "run");
-  if (!date) return date.error();
-  PayoutRunInfo info{r->run, *date, format_rfc3339(r->committed_ns), mk->payout_account};
-  return payout_pain001(info, r->lines);
+  return std::move(r->bytes);
 }
 
 }  // namespace tally
