@@ -57,8 +57,9 @@ std::vector<std::string> seeds(std::string_view harness) {
 TEST(FuzzReplay, EveryHarnessTakesItsSeedsAndEveryInputAFuzzerCrashedOn) {
   for (const auto& h : fuzz::kHarnesses) {
     auto inputs = seeds(h.name);
-    if (std::string_view(h.name) != "wire_item")
+    if (std::string_view(h.name) != "wire_item") {
       EXPECT_FALSE(inputs.empty()) << h.name << ": no seeds (fixtures moved?)";
+    }
     for (auto& r : files_in(kSource / "fuzz" / "regressions" / h.name)) inputs.push_back(r);
     for (const auto& in : inputs) h.run(in);
   }
