@@ -191,8 +191,10 @@ void BM_SettleRun(benchmark::State& state) {
 // TALLY_SETTLE_CHUNK: the chunk size (default the run's default).
 BENCHMARK(BM_SettleRun)
     ->ArgNames({"threads", "chunk"})
-    ->Args({2, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", limits::settle_chunk_payees_default))})
-    ->Args({1, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK", limits::settle_chunk_payees_default))})
+    ->Args({2, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK",
+                                            limits::settle_chunk_payees_default))})
+    ->Args({1, static_cast<int64_t>(env_u64("TALLY_SETTLE_CHUNK",
+                                            limits::settle_chunk_payees_default))})
     ->UseManualTime()
     ->Iterations(static_cast<benchmark::IterationCount>(env_u64("TALLY_SETTLE_RUN_ITERS", 2)))
     ->Unit(benchmark::kMillisecond);

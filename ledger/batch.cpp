@@ -32,10 +32,9 @@ std::vector<Chain> pack_chains(std::span<const Chain> chains, size_t items_max) 
 
 ItemResult linked_failed_result(std::string_view failed, Code failed_code, std::string id) {
   return ItemResult::error(
-      reject(Code::linked_failed, "linked: " + std::string(failed) +
-                                      " of this linked chain failed (" +
-                                      std::string(code_name(failed_code)) +
-                                      "); nothing of the chain was committed"),
+      reject(Code::linked_failed,
+             "linked: " + std::string(failed) + " of this linked chain failed (" +
+                 std::string(code_name(failed_code)) + "); nothing of the chain was committed"),
       std::move(id));
 }
 
@@ -76,8 +75,8 @@ Triage triage_batch(std::span<const BatchItem> items,
       else if (k == ch.last)
         t.decided[k] = chain_open_result(std::string(items[k].id));
       else
-        t.decided[k] = linked_failed_result(label(ch.last), Code::linked_chain_open,
-                                            std::string(items[k].id));
+        t.decided[k] =
+            linked_failed_result(label(ch.last), Code::linked_chain_open, std::string(items[k].id));
     }
   }
   return t;

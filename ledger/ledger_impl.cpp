@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -130,8 +129,7 @@ class LedgerImpl final : public Ledger {
   Status lock_dir() {
     const std::string path = opt_.dir + "/tally.lock";
     lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_fd_ < 0)
-      return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
+    if (lock_fd_ < 0) return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       char pid[32] = {};

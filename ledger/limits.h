@@ -32,9 +32,9 @@ static_assert(batch_items_max <= queued_items_max, "one batch always fits the qu
 // --- the store ----------------------------------------------------------------------------------
 inline constexpr size_t map_bytes_initial = size_t(1) << 32;  // address space, not disk
 inline constexpr size_t map_bytes_max = size_t(1) << 40;      // growth stops here: store_full
-inline constexpr unsigned readers_max = 1024;  // LMDB reader slots: snapshots open at once
-inline constexpr unsigned tables_max = 64;     // LMDB named databases: the ledger's and extras
-inline constexpr unsigned ledger_tables = 10;  // meta, accounts, account_names, books, ...
+inline constexpr unsigned readers_max = 1024;       // LMDB reader slots: snapshots open at once
+inline constexpr unsigned tables_max = 64;          // LMDB named databases: the ledger's and extras
+inline constexpr unsigned ledger_tables = 10;       // meta, accounts, account_names, books, ...
 inline constexpr size_t table_key_bytes_max = 511;  // LMDB's key limit (MDB_MAXKEYSIZE)
 inline constexpr uint64_t map_grow_wait_ms = 5000;  // for readers to leave before growing
 
@@ -56,10 +56,11 @@ inline constexpr size_t connections_max = 256;
 inline constexpr size_t long_reads_max = 2;  // verify, export, settlement running at once
 static_assert(connections_max + long_reads_max * 4 < readers_max,
               "every connection's read and every long read can hold a reader slot");
-inline constexpr size_t stream_chunk_bytes = 64 * 1024;        // text streamed to a client
+inline constexpr size_t stream_chunk_bytes = 64 * 1024;         // text streamed to a client
 inline constexpr size_t stream_queued_bytes_max = 1024 * 1024;  // ahead of a slow client
 
-// --- the CLI --------------------------------------------------------------------------------------
+// --- the CLI
+// --------------------------------------------------------------------------------------
 inline constexpr size_t json_line_bytes_max = size_t(1) << 20;  // a line of `tally post`
 static_assert(json_line_bytes_max * 8 < message_words_max * 8,
               "a line the CLI accepts fits one message to the server");

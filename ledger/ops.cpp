@@ -80,15 +80,13 @@ ItemResult from_bool(Result<bool> r, std::string id = {}) {
 }  // namespace
 
 std::unique_ptr<WriteOp> make_open_account(Account account) {
-  return lambda_op(
-      [a = std::move(account)](WriteTxn& t) { return from_bool(t.open_account(a)); });
+  return lambda_op([a = std::move(account)](WriteTxn& t) { return from_bool(t.open_account(a)); });
 }
 std::unique_ptr<WriteOp> make_post_entry(Entry entry) {
   return std::make_unique<PostEntryOp>(std::move(entry));
 }
 std::unique_ptr<WriteOp> make_close_account(std::string name) {
-  return lambda_op(
-      [n = std::move(name)](WriteTxn& t) { return from_bool(t.close_account(n)); });
+  return lambda_op([n = std::move(name)](WriteTxn& t) { return from_bool(t.close_account(n)); });
 }
 std::unique_ptr<WriteOp> make_close_period(TimeNs end_exclusive) {
   return lambda_op(

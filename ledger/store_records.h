@@ -19,7 +19,8 @@ namespace tally::store {
 // can tell a full map (grow it and retry) from the rest (report it on every item).
 Status lmdb_status(int rc, const std::string& what);
 struct StoreError : StoreFailure {
-  StoreError(int code, std::string w) : StoreFailure(lmdb_status(code, w)), rc(code), where(std::move(w)) {}
+  StoreError(int code, std::string w)
+      : StoreFailure(lmdb_status(code, w)), rc(code), where(std::move(w)) {}
   int rc;
   std::string where;
 };

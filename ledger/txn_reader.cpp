@@ -10,8 +10,8 @@ const BookInfo& BookNames::get(uint64_t book_id) {
   BookInfo info;
   if (auto b = rd_.book(txn_, book_id)) {
     auto name = rd_.raw_get(txn_, rd_.dbs().account_names, store::book_key(b->account_id));
-    auto c = Currency::make(std::string_view(b->code.data(), strnlen(b->code.data(), 12)),
-                            b->exponent);
+    auto c =
+        Currency::make(std::string_view(b->code.data(), strnlen(b->code.data(), 12)), b->exponent);
     if (name && c) {
       info.name = std::string(*name);
       info.currency = *c;

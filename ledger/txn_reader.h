@@ -24,10 +24,10 @@ using store::BookRecord;
 using store::check;
 using store::EntryRecord;
 using store::IdValue;
+using store::lmdb_status;
 using store::PostingRecord;
 using store::StoreError;
 using store::to_sv;
-using store::lmdb_status;
 using store::to_val;
 
 constexpr std::string_view kMetaVersion = "schema_version";
@@ -199,7 +199,6 @@ class TxnReader {
   const Dbs& dbs_;
   const CurrencyTable& builtins_;
 };
-
 
 // An account name, currency and kind for a book id, cached: entries store book ids, people and
 // the hash chain want names.

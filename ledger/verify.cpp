@@ -129,7 +129,8 @@ class Verifier {
       uint64_t book_id = get_be64(k.data());
       where_ = "book " + std::to_string(book_id);
       BookRecord b;
-      if (!store::pod_read(v, b)) return fail("book " + std::to_string(book_id) + ": cannot decode");
+      if (!store::pod_read(v, b))
+        return fail("book " + std::to_string(book_id) + ": cannot decode");
       auto [bal, count] = running_[book_id];
       if (b.balance != bal || b.postings != count) {
         const BookInfo& info = names_.get(book_id);

@@ -219,7 +219,8 @@ kj::Promise<void> RpcServerImpl::accept_loop() {
     std::string peer = peer_of(*stream);
     if (draining_ || connections_.size() >= options_.limits.connections_max) {
       ++stats_.connections_refused;  // the stream closes as it goes out of scope
-      log(LogLevel::warn, "connection refused", {{"peer", peer}, {"reason", draining_ ? "draining" : "connections_max"}});
+      log(LogLevel::warn, "connection refused",
+          {{"peer", peer}, {"reason", draining_ ? "draining" : "connections_max"}});
     } else if (tls_) {
       // The handshake (bounded) happens off the accept loop; a peer that fails it is logged.
       tasks_.add(tls_accept(*tls_, io_.provider->getTimer(), kj::mv(stream))

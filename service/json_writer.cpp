@@ -142,5 +142,4 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
   return *this;
 }
 
-
 }  // namespace tally

@@ -155,7 +155,8 @@ Result<SettlementRun> Settlement::settle(std::string_view marketplace, std::stri
                                       " has not passed yet; a run cannot know its holds before it");
   if (opt.chunk_payees > limits::settle_chunk_payees_max)
     return reject(Code::bad_request, "chunk_payees: at most " +
-                                         std::to_string(limits::settle_chunk_payees_max) + " payees a chunk");
+                                         std::to_string(limits::settle_chunk_payees_max) +
+                                         " payees a chunk");
   if (opt.dry_run) return settle_once(*mk, *date, *cutoff, opt);
   RunGate gate(*this, mk->name + ":" + format_date(*date));
   return settle_once(*mk, *date, *cutoff, opt);
@@ -167,7 +168,8 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
   const tables::Handles& h = rules_.tables();
   const std::string day = format_date(date);
   const std::string run_id = mk.name + ":" + day;
-  const uint64_t chunk_payees = opt.chunk_payees ? opt.chunk_payees : limits::settle_chunk_payees_default;
+  const uint64_t chunk_payees =
+      opt.chunk_payees ? opt.chunk_payees : limits::settle_chunk_payees_default;
   const auto t0 = std::chrono::steady_clock::now();
   auto log = [&](const std::string& line) {
     if (opt.log) opt.log("run " + run_id + ": " + line);

@@ -55,8 +55,10 @@ TEST(BatchTest, PackingNeverSplitsAChainAndKeepsALongOneWhole) {
 
 TEST(BatchTest, ARefusedItemSinksItsChainOnlyAndResultsComeBackInOrder) {
   ItemResult refused = ItemResult::error(reject(Code::bad_currency, "no such currency"), "b");
-  std::vector<BatchItem> items = {{"a", true, nullptr},  {"b", false, &refused},
-                                  {"c", false, nullptr}, {"d", true, nullptr},
+  std::vector<BatchItem> items = {{"a", true, nullptr},
+                                  {"b", false, &refused},
+                                  {"c", false, nullptr},
+                                  {"d", true, nullptr},
                                   {"e", false, nullptr}};
   Triage t = triage_batch(items);
   EXPECT_EQ(t.apply, (std::vector<size_t>{2, 3, 4}));
@@ -76,7 +78,8 @@ TEST(BatchTest, ARefusedItemSinksItsChainOnlyAndResultsComeBackInOrder) {
 }
 
 TEST(BatchTest, ALinkedLastItemLeavesItsChainOpenAndItFailsWhole) {
-  std::vector<BatchItem> items = {{"a", false, nullptr}, {"b", true, nullptr}, {"c", true, nullptr}};
+  std::vector<BatchItem> items = {
+      {"a", false, nullptr}, {"b", true, nullptr}, {"c", true, nullptr}};
   Triage t = triage_batch(items, [](size_t i) { return "line " + std::to_string(i + 1); });
   EXPECT_EQ(t.apply, (std::vector<size_t>{0}));
   EXPECT_EQ(t.decided[1]->code, Code::linked_failed);
@@ -89,10 +92,11 @@ TEST(BatchTest, ALinkedLastItemLeavesItsChainOpenAndItFailsWhole) {
 TEST(BatchTest, TheWriterRefusesAnOpenChainAndCommitsTheRest) {
   TempDir dir;
   auto ledger = open_ledger(dir.sub("d"));
-  ASSERT_TRUE(ledger
-                  ->submit_and_wait(batch(make_open_account(account("a", AccountKind::asset, {"USD"})),
-                                          make_open_account(account("b", AccountKind::asset, {"USD"}))))[0]
-                  .ok());
+  ASSERT_TRUE(
+      ledger
+          ->submit_and_wait(batch(make_open_account(account("a", AccountKind::asset, {"USD"})),
+                                  make_open_account(account("b", AccountKind::asset, {"USD"}))))[0]
+          .ok());
   auto e1 = make_post_entry(entry("e1", {debit("a", "1.00"), credit("b", "1.00")}));
   auto e2 = make_post_entry(entry("e2", {debit("a", "1.00"), credit("b", "1.00")}));
   auto e3 = make_post_entry(entry("e3", {debit("a", "1.00"), credit("b", "1.00")}));
