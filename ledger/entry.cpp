@@ -110,7 +110,8 @@ Result<bool> validate_entry_shape(Entry& e) {
   if (meta_bytes > limits::meta_bytes_max)
     return reject(Code::bad_meta, "meta: " + std::to_string(meta_bytes) +
                                       " bytes of keys and values, at most 4096 allowed");
-  if (e.postings.size() < limits::postings_per_entry_min || e.postings.size() > limits::postings_per_entry_max)
+  if (e.postings.size() < limits::postings_per_entry_min ||
+      e.postings.size() > limits::postings_per_entry_max)
     return reject(Code::too_many_postings, "postings: " + std::to_string(e.postings.size()) +
                                                " postings, an entry takes 2..1024");
   // Per-currency sums, checked; std::map keeps the report's currency order stable.
@@ -178,6 +179,29 @@ Digest sha256(std::string_view a, std::string_view b) {
             EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
             EVP_DigestFinal_ex(ctx, d.data(), &len) == 1;
   EVP_MD_CTX_free(ctx);
+  TALLY_ASSERT(ok && len == d.size(), "SHA-256 failed");
+  return d;
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  TALLY_ASSERT(ctx_ != nullptr, "EVP_MD_CTX_new");
+  bool ok = EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1;
+  TALLY_ASSERT(ok, "SHA-256 init failed");
+}
+
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256Stream::add(std::string_view bytes) {
+  bool ok = EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size()) == 1;
+  TALLY_ASSERT(ok, "SHA-256 update failed");
+}
+
+Digest Sha256Stream::digest() {
+  Digest d{};
+  unsigned len = 0;
+  bool ok = EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), d.data(), &len) == 1;
   TALLY_ASSERT(ok && len == d.size(), "SHA-256 failed");
   return d;
 }

@@ -177,8 +177,9 @@ TEST_F(RulesTest, ThreeWayRefundOf33_33ReversesEveryPartExactly) {
   auto r1 = send("r-1", "shop", RefundEvent{"o-33", "11.11"});
   ASSERT_TRUE(r1.ok()) << r1.message;
   // cumulative 11.11 by weights 30.00/1.00/2.33 of 33.33: 10.00 / 0.3333 / 0.7766...
-  EXPECT_EQ(r1.detail,
-            R"({"seller":"10.00","platform":"0.33","affiliate":"0.78","refunded_total":"11.11"})");
+  EXPECT_EQ(
+      r1.detail,
+      R"({"seller":"10.00","platform":"0.33","affiliate":"0.78","refunded_total":"11.11","currency":"EUR"})");
   ASSERT_TRUE(send("r-2", "shop", RefundEvent{"o-33", "11.11"}).ok());
   auto r3 = send("r-3", "shop", RefundEvent{"o-33", "11.11"});
   ASSERT_TRUE(r3.ok()) << r3.message;
