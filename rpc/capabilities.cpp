@@ -11,6 +11,7 @@
 #include "rpc/server_impl.h"
 #include "service/export.h"
 #include "service/reads.h"
+#include "service/server_info.h"
 #include "service/settlement_ops.h"
 
 namespace tally {
@@ -25,6 +26,21 @@ kj::Promise<void> answer_currency(Service& service, Ctx ctx) {
   return kj::READY_NOW;
 }
 
+// The server's version and limits as this server applies them (its options override the
+// built-in ones).
+template <class Ctx>
+kj::Promise<void> answer_server(RpcServerImpl& s, Ctx ctx) {
+  ServerInfo i = builtin_server_info();
+  const ServerLimits& l = s.limits();
+  i.batch_items_max = l.batch_items_max;
+  i.message_words_max = l.message_words_max;
+  i.connections_max = l.connections_max;
+  i.long_reads_max = l.long_reads_max;
+  i.stream_calls_in_flight_max = SendWindow::kCallsInFlightMax;
+  wire::encode(ctx.getResults().initResult(), i);
+  return kj::READY_NOW;
+}
+
 class PosterImpl final : public wire::Poster::Server {
  public:
   explicit PosterImpl(RpcServerImpl& s) : s_(s) {}
@@ -32,6 +48,7 @@ class PosterImpl final : public wire::Poster::Server {
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
   }
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
 
  private:
   RpcServerImpl& s_;
@@ -57,6 +74,8 @@ void set_error(Results results, const Rejection& r) {
 class AuditorImpl final : public wire::Auditor::Server {
  public:
   explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
 
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
@@ -203,6 +222,8 @@ class AuditorImpl final : public wire::Auditor::Server {
 class FinanceImpl final : public wire::Finance::Server {
  public:
   explicit FinanceImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
 
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
@@ -390,6 +411,7 @@ class DeniedPoster final : public wire::Poster::Server {
  public:
   kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, "poster"); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, "poster"); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, "poster"); }
 };
 
 class DeniedAuditor final : public wire::Auditor::Server {
@@ -402,6 +424,7 @@ class DeniedAuditor final : public wire::Auditor::Server {
   kj::Promise<void> verify(VerifyContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> exportJournal(ExportJournalContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
 
  private:
   static constexpr const char* kRole = "auditor";
@@ -416,6 +439,7 @@ class DeniedFinance final : public wire::Finance::Server {
   kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
 
  private:
   static constexpr const char* kRole = "finance";

@@ -131,6 +131,30 @@ Reply<ItemResult> Client::hold(const HoldRequest& hr) {
   });
 }
 
+Reply<ServerInfo> Client::server_info() {
+  using R = Reply<ServerInfo>;
+  Impl& impl = *impl_;
+  return impl.call<ServerInfo>([&impl](std::shared_ptr<CallerQueue>) {
+    std::function<kj::Promise<R>(Conn&)> fn = [](Conn& c) -> kj::Promise<R> {
+      auto decode = [](auto resp) -> R {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        return wire::decode(resp.getResult());
+      };
+      KJ_IF_MAYBE (p, c.poster) {
+        return p->serverRequest().send().then(decode);
+      }
+      KJ_IF_MAYBE (a, c.auditor) {
+        return a->serverRequest().send().then(decode);
+      }
+      KJ_IF_MAYBE (f, c.finance) {
+        return f->serverRequest().send().then(decode);
+      }
+      return R(role_missing("poster, auditor or finance"));
+    };
+    return impl.retry<R>(fn);
+  });
+}
+
 Reply<std::optional<Currency>> Client::find_currency(const std::string& code) {
   using R = Reply<std::optional<Currency>>;
   Impl& impl = *impl_;

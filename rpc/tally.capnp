@@ -390,6 +390,19 @@ struct ExportSummary {
   sha256 @4 :Data;
 }
 
+# The server's version and the limits a client must respect (every role may ask: `server`).
+struct ServerInfo {
+  version @0 :Text;
+  batchItemsMax @1 :UInt64;          # items per post call (more: batchTooLarge)
+  idBytesMax @2 :UInt64;             # an entry's or event's id (more: badId)
+  postingsPerEntryMax @3 :UInt64;
+  metaBytesMax @4 :UInt64;           # an item's meta, keys and values in all
+  messageWordsMax @5 :UInt64;        # one message, in 8-byte words (more: connection closed)
+  connectionsMax @6 :UInt64;
+  longReadsMax @7 :UInt64;           # exports, verify, balances, settlement at once (more wait)
+  streamCallsInFlightMax @8 :UInt64; # sink calls unacknowledged per streamed call
+}
+
 # --- finance ----------------------------------------------------------------------------------
 
 struct ClosePeriodResult {
@@ -517,6 +530,8 @@ interface Poster {
   # The ledger's currency with this code (a built-in or a declared asset), null when unknown: a
   # client parses entry amounts with its exponent. error: only notAllowed.
   currency @1 (code :Text) -> (currency :Currency, error :Error);
+  # The server's version and limits (a client sizes its batches from batchItemsMax).
+  server @2 () -> (error :Error, result :ServerInfo);
 }
 
 # Role auditor: read only.
@@ -531,6 +546,7 @@ interface Auditor {
   verify @5 (progress :Progress) -> (error :Error, result :VerifyReport);  # progress may be null
   exportJournal @6 (format :ExportFormat, sink :TextSink) -> (error :Error, result :ExportSummary);
   currency @7 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
+  server @8 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }
 
 # Role finance: post payee_details, payout_result and payee_hold events; close periods;
@@ -549,4 +565,5 @@ interface Finance {
   hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)
       -> (error :Error, result :ItemResult);  # id empty: the server makes one
   currency @6 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
+  server @7 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }

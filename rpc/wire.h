@@ -17,6 +17,7 @@
 #include "ledger/status.h"
 #include "rpc/tally.capnp.h"
 #include "service/results.h"
+#include "service/server_info.h"
 #include "service/service.h"
 
 namespace tally::wire {
@@ -86,6 +87,8 @@ void encode(TrialBalance::Builder b, const tally::TrialBalanceResult& v);
 Result<tally::TrialBalanceResult> decode(TrialBalance::Reader r);
 void encode(VerifyReport::Builder b, const tally::VerifyReport& v);
 tally::VerifyReport decode(VerifyReport::Reader r);
+void encode(ServerInfo::Builder b, const tally::ServerInfo& v);
+tally::ServerInfo decode(ServerInfo::Reader r);
 void encode(ExportSummary::Builder b, const tally::ExportSummary& v);
 tally::ExportSummary decode(ExportSummary::Reader r);
 void encode(ClosePeriodResult::Builder b, const tally::ClosePeriodResult& v);

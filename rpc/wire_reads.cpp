@@ -240,6 +240,32 @@ tally::VerifyReport decode(VerifyReport::Reader r) {
   return v;
 }
 
+void encode(ServerInfo::Builder b, const tally::ServerInfo& v) {
+  b.setVersion(text_of(v.version));
+  b.setBatchItemsMax(v.batch_items_max);
+  b.setIdBytesMax(v.id_bytes_max);
+  b.setPostingsPerEntryMax(v.postings_per_entry_max);
+  b.setMetaBytesMax(v.meta_bytes_max);
+  b.setMessageWordsMax(v.message_words_max);
+  b.setConnectionsMax(v.connections_max);
+  b.setLongReadsMax(v.long_reads_max);
+  b.setStreamCallsInFlightMax(v.stream_calls_in_flight_max);
+}
+
+tally::ServerInfo decode(ServerInfo::Reader r) {
+  tally::ServerInfo v;
+  v.version = text(r.getVersion());
+  v.batch_items_max = r.getBatchItemsMax();
+  v.id_bytes_max = r.getIdBytesMax();
+  v.postings_per_entry_max = r.getPostingsPerEntryMax();
+  v.meta_bytes_max = r.getMetaBytesMax();
+  v.message_words_max = r.getMessageWordsMax();
+  v.connections_max = r.getConnectionsMax();
+  v.long_reads_max = r.getLongReadsMax();
+  v.stream_calls_in_flight_max = r.getStreamCallsInFlightMax();
+  return v;
+}
+
 void encode(ExportSummary::Builder b, const tally::ExportSummary& v) {
   b.setEntries(v.entries);
   b.setPostings(v.postings);

@@ -88,7 +88,7 @@ inline std::optional<Amount> rpc_balance(Client& c, const std::string& account,
 
 // The `tally` binary this build made (the test target depends on it).
 inline std::string tally_binary() {
-  return std::string(TALLY_BINARY_DIR) + "/rpc/tally";
+  return std::string(TALLY_BINARY_DIR) + "/cli/tally";
 }
 
 class ServeProcessTest : public ::testing::Test {

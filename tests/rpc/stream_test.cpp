@@ -23,7 +23,7 @@ namespace {
 
 using namespace tally::testing;
 
-class StreamTest : public ::testing::Test {
+class RpcStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ServiceOptions so;
@@ -68,7 +68,7 @@ class StreamTest : public ::testing::Test {
 // handed to its sink (the sink runs on the caller's thread), so a slow sink saw only the start,
 // and the call succeeded. Each write now returns only once the sink took its chunk, the server
 // answers only after every write returned, and the client checks the trailer.
-TEST_F(StreamTest, ExportOverRpcIsWholeEveryTimeEvenToASlowSink) {
+TEST_F(RpcStreamTest, ExportOverRpcIsWholeEveryTimeEvenToASlowSink) {
   auto poster = connect("tok-poster");
   ASSERT_TRUE(poster);
   auto opened = poster->post({open_item("ops:bank", AccountKind::asset, {"USD", "EUR"}),
@@ -194,7 +194,7 @@ class LyingServer {
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_;
 };
 
-TEST_F(StreamTest, AnExportWhoseTrailerDoesNotMatchIsAFailure) {
+TEST_F(RpcStreamTest, AnExportWhoseTrailerDoesNotMatchIsAFailure) {
   for (Lie lie : {Lie::short_count, Lie::wrong_hash}) {
     std::string path = dir_.sub(lie == Lie::short_count ? "short.sock" : "hash.sock");
     LyingServer liar(path, lie);
@@ -214,7 +214,7 @@ TEST_F(StreamTest, AnExportWhoseTrailerDoesNotMatchIsAFailure) {
   }
 }
 
-TEST_F(StreamTest, APayoutFileWhoseTrailerDoesNotMatchIsAFailure) {
+TEST_F(RpcStreamTest, APayoutFileWhoseTrailerDoesNotMatchIsAFailure) {
   std::string path = dir_.sub("payouts.sock");
   LyingServer liar(path, Lie::short_count);
   auto c = connect("any", "unix:" + path);

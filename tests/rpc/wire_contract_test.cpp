@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/test_util.h"
+#include "rpc/client.h"
 #include "rpc/serve_fixture.h"
 #include "rpc/server.h"
 #include "rpc/tally.capnp.h"
@@ -248,6 +249,52 @@ TEST_F(WireContractTest, MoneyInResultsIsDecimalTextAndACode) {
   ASSERT_EQ(tb.getResult().getCurrencies().size(), 1u);
   EXPECT_STREQ(tb.getResult().getCurrencies()[0].getDebits().cStr(), "1.00");
   EXPECT_STREQ(tb.getResult().getCurrencies()[0].getCredits().cStr(), "1.00");
+}
+
+// Every role reads the server's version and the limits it applies (its options included).
+TEST_F(WireContractTest, EveryRoleReadsTheServersVersionAndLimits) {
+  auto check = [](wire::ServerInfo::Reader i) {
+    EXPECT_FALSE(i.getVersion().size() == 0);
+    EXPECT_EQ(i.getBatchItemsMax(), limits::batch_items_max);
+    EXPECT_EQ(i.getIdBytesMax(), limits::entry_id_bytes_max);
+    EXPECT_EQ(i.getPostingsPerEntryMax(), limits::postings_per_entry_max);
+    EXPECT_EQ(i.getMetaBytesMax(), limits::meta_bytes_max);
+    EXPECT_EQ(i.getStreamCallsInFlightMax(), 8u);
+  };
+  {
+    auto r = login("tok-poster").getPoster().serverRequest().send().wait(io_->waitScope);
+    ASSERT_FALSE(r.hasError());
+    check(r.getResult());
+  }
+  {
+    auto r = login("tok-auditor").getAuditor().serverRequest().send().wait(io_->waitScope);
+    ASSERT_FALSE(r.hasError());
+    check(r.getResult());
+  }
+  {
+    auto r = login("tok-finance").getFinance().serverRequest().send().wait(io_->waitScope);
+    ASSERT_FALSE(r.hasError());
+    check(r.getResult());
+  }
+  // Through the C++ client, and a server with a smaller batch limit says so.
+  client_ = nullptr;
+  stream_ = nullptr;
+  server_.reset();
+  ServerOptions o;
+  o.listen = "unix:" + dir_.sub("small.sock");
+  o.limits.batch_items_max = 7;
+  auto t = ServerThread::start(*service_, o);
+  ASSERT_TRUE(t.ok());
+  server_ = std::move(*t);
+  ClientOptions co;
+  co.address = server_->address();
+  co.token = "tok-poster";
+  auto c = Client::connect(co);
+  ASSERT_TRUE(c.ok());
+  auto info = c.value()->server_info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->batch_items_max, 7u);
+  EXPECT_EQ(info->id_bytes_max, limits::entry_id_bytes_max);
 }
 
 }  // namespace
