@@ -7,7 +7,7 @@
 //   TALLY_BENCH_BIG=1 build/release/bench/live_settle_bench  # 10^6 payees, 10^7 holds
 //
 // On a fresh copy of the golden store (bench/golden_store.h) it starts the tally binary
-// (TALLY_BIN, default build/release/rpc/tally) as `tally serve --settle-chunk-payees C`
+// (TALLY_BIN, default build/release/cli/tally) as `tally serve --settle-chunk-payees C`
 // (TALLY_SETTLE_CHUNK, default the server's default), and one client posts batches of 100 sales
 // (to random payees, dated after the run's cut-off, as live traffic is) back to back, each call
 // waiting for the last: first alone for TALLY_LIVE_IDLE_S seconds (default 10), then while a
@@ -59,7 +59,7 @@ int run() {
   const uint64_t payees = payee_count(), holds = hold_count();
   const std::string golden = golden_store(payees, holds);
   const char* bin_env = std::getenv("TALLY_BIN");
-  const std::string bin = bin_env ? bin_env : "build/release/rpc/tally";
+  const std::string bin = bin_env ? bin_env : "build/release/cli/tally";
   if (::access(bin.c_str(), X_OK) != 0) die("no tally binary at " + bin + " (set TALLY_BIN)");
   const uint64_t chunk = env_u64("TALLY_SETTLE_CHUNK", 0);
   const uint64_t idle_s = env_u64("TALLY_LIVE_IDLE_S", 10),

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-120}"
 clients="${2:-4}"
-T="${TALLY_BIN:-build/release/rpc/tally}"  # TALLY_BIN: another build, to compare side by side
+T="${TALLY_BIN:-build/release/cli/tally}"  # TALLY_BIN: another build, to compare side by side
 [ -x "$T" ] || { echo "missing $T: run scripts/build release tally" >&2; exit 2; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/tally-rss-XXXXXX")"
 sock="unix:$work/tally.sock"

@@ -50,7 +50,23 @@ std::string_view run_state_result_name(RunStateResult s) {
 std::optional<PayoutFormat> parse_payout_format(std::string_view name) {
   if (name == "csv") return PayoutFormat::csv;
   if (name == "pain001") return PayoutFormat::pain001;
+  if (name == "nacha") return PayoutFormat::nacha;
+  if (name == "co-dispersion") return PayoutFormat::co_dispersion;
   return std::nullopt;
+}
+
+std::string_view payout_format_name(PayoutFormat f) {
+  switch (f) {
+    case PayoutFormat::csv:
+      return "csv";
+    case PayoutFormat::pain001:
+      return "pain001";
+    case PayoutFormat::nacha:
+      return "nacha";
+    case PayoutFormat::co_dispersion:
+      return "co-dispersion";
+  }
+  TALLY_ASSERT(false, "payout format " + std::to_string(static_cast<int>(f)));
 }
 
 std::optional<Currency> Backend::find_currency(std::string_view code) {

@@ -63,6 +63,11 @@ class Backend {
   virtual Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink) = 0;
   // The version and limits: the server's over RPC, this build's on a data directory.
   virtual Reply<ServerInfo> server_info() = 0;
+  // A run's payouts with their lifecycle states (unknown_run).
+  virtual Reply<RunPayoutsResult> run_payouts(const std::string& run) = 0;
+  // A marketplace's payouts across runs, by state, a page at a time (unknown_marketplace,
+  // bad_request for a bad state or limit).
+  virtual Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) = 0;
 
   // --- finance ---
   // Closes the books through `date` (YYYY-MM-DD, inclusive, UTC). bad_date.
@@ -73,8 +78,13 @@ class Backend {
                                   const StagedProgressFn& progress = {}) = 0;
   // Runs of a marketplace (complete and in progress), by pay date.
   virtual Reply<std::vector<RunSummary>> runs(const std::string& marketplace) = 0;
-  // A run's payout file as text (CSV header per SPEC section 5, or pain.001.001.03 XML).
-  virtual Reply<std::string> payouts(const std::string& run, PayoutFormat format) = 0;
+  // Makes a run's payout file (CSV header per SPEC section 5, pain.001.001.03 XML, NACHA, the
+  // Colombian dispersion CSV), records it and, for the bank formats, moves its payouts from
+  // instructed to sent (service/payout_ops.h). The same file again changes nothing.
+  virtual Reply<PayoutFileResult> payout_file(const std::string& run, PayoutFormat format) = 0;
+  // Finance: a bank report in (pain.002, camt.054, NACHA returns): lines matched to payouts and
+  // their transitions applied, all or nothing (service/payout_ops.h).
+  virtual Reply<ImportReportResult> import_report(const ImportReportRequest& req) = 0;
   // Puts a payee on hold or takes it off (a payee_hold event).
   virtual Reply<ItemResult> hold(const HoldRequest& req) = 0;
 };

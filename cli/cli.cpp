@@ -18,6 +18,8 @@ Global options (anywhere on the line):
   --config FILE     marketplace config (TOML) for --data
   --connect ADDR    speak RPC to a server (or TALLY_CONNECT)
   --token T         the token to log in with (or TALLY_TOKEN)
+  --tls-ca FILE     CAs (PEM) to trust for --connect tls:HOST:PORT (or TALLY_TLS_CA)
+  --tls-name NAME   the name the server's certificate must carry (default: HOST)
   --json            machine-readable output (amounts as strings)
   --version, help
 
@@ -34,9 +36,16 @@ Commands:
   close-period DATE
   settle MARKETPLACE --date D [--dry-run]
   runs MARKETPLACE
-  payouts RUN --format csv|pain001
+  payouts RUN --format csv|pain001|nacha|co-dispersion [--out FILE]
+  payouts RUN
+  payouts --marketplace M [--state instructed|sent|paid|failed|returned] [--limit N] [--after ID]
+  import-report FILE|- [--dry-run]
   hold MARKETPLACE:PAYEE --on|--off --reason R
-  serve [--listen ADDR]
+  serve [--listen ADDR] [--metrics ADDR] [--log-level L] [--tls-cert F --tls-key F]
+  follow [--from SEQ] [--limit N]   the change stream: entries from SEQ, then new ones
+  backup DEST                       copy the --data store, live, with its journal head
+  restore SRC                       restore a backup into --data DIR, verified first
+  token hash [TOKEN]                the sha256: form of a token (read from stdin if not given)
   demo
 
 Exit codes: 0 ok, 1 rejected input, 2 usage, 3 cannot connect or not allowed.
@@ -50,6 +59,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   c.terminal = &err == &std::cerr && ::isatty(2) == 1;
   if (const char* v = std::getenv("TALLY_CONNECT")) c.g.connect = v;
   if (const char* v = std::getenv("TALLY_TOKEN")) c.g.token = v;
+  if (const char* v = std::getenv("TALLY_TLS_CA")) c.g.tls_ca = v;
 
   // Global options may come anywhere; the first other word is the command.
   std::vector<std::string> rest;
@@ -65,7 +75,8 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
         inline_value = true;
       }
     }
-    if (name == "--data" || name == "--config" || name == "--connect" || name == "--token") {
+    if (name == "--data" || name == "--config" || name == "--connect" || name == "--token" ||
+        name == "--tls-ca" || name == "--tls-name") {
       if (!inline_value) {
         if (i + 1 >= argc) return usage_error(c, name + " needs a value");
         value = argv[++i];
@@ -75,6 +86,10 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
         c.data_given = true;
       } else if (name == "--config") {
         c.g.config_file = value;
+      } else if (name == "--tls-ca") {
+        c.g.tls_ca = value;
+      } else if (name == "--tls-name") {
+        c.g.tls_name = value;
       } else if (name == "--connect") {
         c.g.connect = value;
         c.connect_given = true;
@@ -129,7 +144,12 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     if (cmd == "settle") return cmd_settle(c, args);
     if (cmd == "runs") return cmd_runs(c, args);
     if (cmd == "payouts") return cmd_payouts(c, args);
+    if (cmd == "import-report") return cmd_import_report(c, args);
     if (cmd == "hold") return cmd_hold(c, args);
+    if (cmd == "follow") return cmd_follow(c, args);
+    if (cmd == "backup") return cmd_backup(c, args);
+    if (cmd == "restore") return cmd_restore(c, args);
+    if (cmd == "token") return cmd_token(c, args);
   } catch (const StoreFailure& e) {
     print_error(c, "store", e.what());
     return kExitUnavailable;

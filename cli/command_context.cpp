@@ -83,7 +83,12 @@ int open_backend(Ctx& c, bool creates) {
   if (remote) {
     if (!c.g.config_file.empty())
       return usage_error(c, "--config is for --data (a server reads its own config)");
-    auto b = make_remote_backend(c.g.connect, c.g.token);
+    ClientOptions o;
+    o.address = c.g.connect;
+    o.token = c.g.token;
+    o.tls_ca_file = c.g.tls_ca;
+    o.tls_server_name = c.g.tls_name;
+    auto b = make_remote_backend(o);
     if (!b.ok()) return report(c, b);
     c.backend = std::move(b.value());
     return kExitOk;

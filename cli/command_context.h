@@ -136,6 +136,10 @@ int report(Ctx& c, const Reply<T>& r) {
   return report_failure(c, r.failure());
 }
 
+// An entry as `tally entry ID --json` and `tally follow --json` print it: id, seq, at, committed,
+// kind, meta, postings, prev_hash, hash.
+std::string entry_json(const EntryView& v);
+
 // Opens the backend the globals choose. Returns kExitOk or the exit code to stop with.
 int open_backend(Ctx& c, bool creates);
 // A --from / --to / --as-of option: RFC 3339 or a date; on a bad value *code is set.
@@ -155,7 +159,12 @@ int cmd_export(Ctx& c, const std::vector<std::string>& args);
 int cmd_close_period(Ctx& c, const std::vector<std::string>& args);
 int cmd_settle(Ctx& c, const std::vector<std::string>& args);
 int cmd_runs(Ctx& c, const std::vector<std::string>& args);
-int cmd_payouts(Ctx& c, const std::vector<std::string>& args);
+int cmd_payouts(Ctx& c, const std::vector<std::string>& args);  // payout_commands.cpp
+int cmd_import_report(Ctx& c, const std::vector<std::string>& args);
 int cmd_hold(Ctx& c, const std::vector<std::string>& args);
+int cmd_follow(Ctx& c, const std::vector<std::string>& args);
+int cmd_backup(Ctx& c, const std::vector<std::string>& args);
+int cmd_restore(Ctx& c, const std::vector<std::string>& args);
+int cmd_token(Ctx& c, const std::vector<std::string>& args);
 
 }  // namespace tally

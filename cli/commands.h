@@ -17,6 +17,8 @@ struct CliGlobals {
   std::string config_file;  // --config
   std::string connect;      // --connect or TALLY_CONNECT
   std::string token;        // --token or TALLY_TOKEN
+  std::string tls_ca;       // --tls-ca FILE (or TALLY_TLS_CA): CAs for a tls: address
+  std::string tls_name;     // --tls-name NAME: the name the server's certificate must carry
   bool json = false;        // --json
 };
 

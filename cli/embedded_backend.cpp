@@ -7,6 +7,7 @@
 
 #include "cli/json_items.h"
 #include "service/export.h"
+#include "service/payout_ops.h"
 #include "service/reads.h"
 #include "service/settlement_ops.h"
 
@@ -106,7 +107,9 @@ Reply<BalanceResult> EmbeddedBackend::balance(const BalanceQuery& q) {
 
 Reply<BalancesResult> EmbeddedBackend::balances(const std::string& prefix,
                                                 std::optional<TimeNs> as_of) {
-  return read_balances(*service_->snapshot(), prefix, as_of);
+  auto r = read_balances(*service_->snapshot(), prefix, as_of);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<StatementResult> EmbeddedBackend::statement(const StatementQuery& q) {
@@ -122,7 +125,9 @@ Reply<EntryView> EmbeddedBackend::entry(const std::string& id) {
 }
 
 Reply<TrialBalanceResult> EmbeddedBackend::trial_balance(std::optional<TimeNs> as_of) {
-  return read_trial_balance(*service_->snapshot(), as_of);
+  auto r = read_trial_balance(*service_->snapshot(), as_of);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
 }
 
 Reply<VerifyReport> EmbeddedBackend::verify(const ProgressFn& progress) {
@@ -163,8 +168,26 @@ Reply<std::vector<RunSummary>> EmbeddedBackend::runs(const std::string& marketpl
   return std::move(r.value());
 }
 
-Reply<std::string> EmbeddedBackend::payouts(const std::string& run, PayoutFormat format) {
-  auto r = payouts_op(*service_, run, format);
+Reply<PayoutFileResult> EmbeddedBackend::payout_file(const std::string& run, PayoutFormat format) {
+  auto r = payout_file_op(*service_, run, format);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<ImportReportResult> EmbeddedBackend::import_report(const ImportReportRequest& req) {
+  auto r = import_report_op(*service_, req);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<RunPayoutsResult> EmbeddedBackend::run_payouts(const std::string& run) {
+  auto r = run_payouts_op(*service_, run);
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<PayoutPageResult> EmbeddedBackend::payouts_by_state(const PayoutQuery& q) {
+  auto r = payouts_by_state_op(*service_, q);
   if (!r.ok()) return r.error();
   return std::move(r.value());
 }

@@ -46,7 +46,10 @@ class EmbeddedBackend : public Backend {
   Reply<ItemResult> hold(const HoldRequest& req) override;
   Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress) override;
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace) override;
-  Reply<std::string> payouts(const std::string& run, PayoutFormat format) override;
+  Reply<PayoutFileResult> payout_file(const std::string& run, PayoutFormat format) override;
+  Reply<ImportReportResult> import_report(const ImportReportRequest& req) override;
+  Reply<RunPayoutsResult> run_payouts(const std::string& run) override;
+  Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) override;
 
  private:
   explicit EmbeddedBackend(std::unique_ptr<Service> s) : service_(std::move(s)) {}

@@ -1,4 +1,5 @@
-// Finance's commands: close-period, settle, runs, payouts, hold (docs/cli.md).
+// Finance's commands: close-period, settle, runs, hold (docs/cli.md; payouts and import-report:
+// payout_commands.cpp).
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -195,21 +196,6 @@ int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
            std::to_string(s.payees_carried), totals});
   }
   t.print(c.out);
-  return kExitOk;
-}
-
-int cmd_payouts(Ctx& c, const std::vector<std::string>& args) {
-  Parsed p;
-  if (auto e = parse_options(args, {"--format"}, {}, p); !e.empty()) return usage_error(c, e);
-  if (p.positional.size() != 1) return usage_error(c, "expects one RUN");
-  auto name = p.value("--format");
-  if (!name) return usage_error(c, "--format csv|pain001 is required");
-  auto fmt = parse_payout_format(*name);
-  if (!fmt) return usage_error(c, "--format must be csv or pain001, not " + *name);
-  if (int rc = open_backend(c, false); rc != kExitOk) return rc;
-  auto r = c.backend->payouts(p.positional[0], *fmt);
-  if (!r.ok()) return report(c, r);
-  c.out << r.value();
   return kExitOk;
 }
 

@@ -223,6 +223,27 @@ Result<simdjson::dom::array> array_field(const Obj& o, std::string_view k) {
   return a;
 }
 
+// An optional object field whose members are all the strings `keys` name, in that order; nullopt
+// when the field is absent.
+Result<std::optional<std::vector<std::string>>> sub_object(const Obj& o, std::string_view k,
+                                                           std::vector<std::string_view> keys) {
+  auto e = o.get(k);
+  if (!e) return std::optional<std::vector<std::string>>();
+  simdjson::dom::object obj;
+  if (e->get(obj) != simdjson::SUCCESS)
+    return bad(o.path(k),
+               std::string("must be an object, not ") + std::string(type_word(e->type())));
+  Obj sub(obj, o.path(k) + ".");
+  TALLY_TRY(ok, sub.check(keys));
+  (void)ok;
+  std::vector<std::string> out;
+  for (std::string_view key : keys) {
+    TALLY_TRY(v, sub.string(key));
+    out.push_back(std::move(v));
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
 const std::array<std::string_view, 9> kEventTypes = {
     "sale",         "delivered",  "refund",        "chargeback",   "earning",
     "pass_through", "payee_hold", "payee_details", "payout_result"};
@@ -379,8 +400,8 @@ struct LineParser::Impl {
       if (type == "earning") return {"payee", "basis", "currency", "rule"};
       if (type == "pass_through") return {"payer", "vendor", "amount", "currency"};
       if (type == "payee_hold") return {"payee", "on", "reason"};
-      if (type == "payee_details") return {"payee", "name", "account", "bic"};
-      return {"payout", "status", "reason"};  // payout_result
+      if (type == "payee_details") return {"payee", "name", "account", "bic", "ach", "co"};
+      return {"payout", "status", "reason", "reason_code"};  // payout_result
     }();
     allowed.insert(allowed.end(), body_fields.begin(), body_fields.end());
     TALLY_TRY(ok, o.check(allowed));
@@ -462,22 +483,26 @@ struct LineParser::Impl {
       s.name = std::move(name);
       s.account = std::move(account);
       s.bic = bic.value_or("");
+      // The rails' details (SPEC section 8): objects of strings, every field required.
+      TALLY_TRY(ach, sub_object(o, "ach", {"routing", "account", "account_type", "receiver_kind"}));
+      if (ach) s.ach = PayeeAchFields{(*ach)[0], (*ach)[1], (*ach)[2], (*ach)[3]};
+      TALLY_TRY(co, sub_object(o, "co",
+                               {"bank_code", "account_type", "account_number", "document_type",
+                                "document_number"}));
+      if (co) s.co = PayeeCoFields{(*co)[0], (*co)[1], (*co)[2], (*co)[3], (*co)[4]};
       ev.body = std::move(s);
     } else {
       PayoutResultEvent s;
       TALLY_TRY(payout, o.string("payout"));
       TALLY_TRY(status, o.string("status"));
       TALLY_TRY(reason, o.optional_string("reason"));
-      if (status == "paid") {
-        s.paid = true;
-      } else if (status == "failed") {
-        s.paid = false;
-      } else {
-        return bad(o.path("status"), "must be \"paid\" or \"failed\", not " + json_string(status));
-      }
-      s.payout = std::move(payout);
-      s.reason = reason.value_or("");
-      ev.body = std::move(s);
+      TALLY_TRY(reason_code, o.optional_string("reason_code"));
+      auto st = parse_payout_result_status(status);
+      if (!st)
+        return bad(o.path("status"),
+                   "must be \"paid\", \"failed\" or \"returned\", not " + json_string(status));
+      ev.body = PayoutResultEvent::of(std::move(payout), *st, reason.value_or(""),
+                                      reason_code.value_or(""));
     }
     TALLY_TRY(linked, o.boolean("linked", false));
     PostItem item;

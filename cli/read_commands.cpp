@@ -169,27 +169,7 @@ int cmd_entry(Ctx& c, const std::vector<std::string>& args) {
   const EntryView& v = r.value();
   const Entry& e = v.entry;
   if (c.g.json) {
-    JsonWriter w;
-    w.begin_object()
-        .field("id", e.id)
-        .key("seq")
-        .unsigned_number(v.seq)
-        .field("at", format_rfc3339(e.at))
-        .field("committed", format_rfc3339(v.commit_ns))
-        .field("kind", e.kind);
-    w.key("meta").begin_object();
-    for (auto& [k, val] : e.meta) w.field(k, val);
-    w.end_object().key("postings").begin_array();
-    for (auto& ps : e.postings)
-      w.begin_object()
-          .field("account", ps.account)
-          .field("currency", ps.currency.code())
-          .field("side", side_name(ps.side))
-          .field("amount", format_amount(ps.amount, ps.currency))
-          .end_object();
-    w.end_array().field("prev_hash", to_hex(v.prev_hash)).field("hash", to_hex(v.hash));
-    w.end_object();
-    c.out << w.str() << "\n";
+    c.out << entry_json(v) << "\n";
     return kExitOk;
   }
   c.out << "entry " << e.id << "\n";

@@ -142,8 +142,17 @@ class RemoteBackend final : public Backend {
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace) override {
     return client_->runs(marketplace);
   }
-  Reply<std::string> payouts(const std::string& run, PayoutFormat format) override {
-    return client_->payouts(run, format);
+  Reply<PayoutFileResult> payout_file(const std::string& run, PayoutFormat format) override {
+    return client_->payout_file(run, format);
+  }
+  Reply<ImportReportResult> import_report(const ImportReportRequest& req) override {
+    return client_->import_report(req);
+  }
+  Reply<RunPayoutsResult> run_payouts(const std::string& run) override {
+    return client_->run_payouts(run);
+  }
+  Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) override {
+    return client_->payouts_by_state(q);
   }
 
  private:

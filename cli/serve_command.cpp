@@ -9,48 +9,60 @@ namespace tally {
 
 int run_serve_command(const CliGlobals& globals, std::span<const std::string> args, std::istream&,
                       std::ostream&, std::ostream& err) {
-  std::string data = globals.data_dir, config = globals.config_file, listen, chunk;
+  ServeOptions o;
+  o.data_dir = globals.data_dir;
+  o.config_file = globals.config_file;
+  std::string chunk, level;
+  const std::pair<std::string_view, std::string*> valued[] = {
+      {"--data", &o.data_dir},           {"--config", &o.config_file},     {"--listen", &o.listen},
+      {"--settle-chunk-payees", &chunk}, {"--metrics", &o.metrics_listen}, {"--log-level", &level},
+      {"--tls-cert", &o.tls.cert_file},  {"--tls-key", &o.tls.key_file},
+  };
+  auto usage = [&err](std::string_view why) {
+    if (!why.empty()) err << "tally serve: " << why << "\n";
+    err << "usage: tally serve --data DIR [--listen HOST:PORT|tls:HOST:PORT|unix:/PATH] "
+           "[--config FILE] [--settle-chunk-payees N] [--metrics HOST:PORT] "
+           "[--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]\n";
+    return 2;
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](std::string& into) {
-      if (i + 1 >= args.size()) return false;
-      into = args[++i];
-      return true;
-    };
-    bool ok = true;
-    if (a == "--data")
-      ok = value(data);
-    else if (a == "--config")
-      ok = value(config);
-    else if (a == "--listen")
-      ok = value(listen);
-    else if (a == "--settle-chunk-payees")
-      ok = value(chunk);
-    else if (a.rfind("--data=", 0) == 0)
-      data = a.substr(7);
-    else if (a.rfind("--config=", 0) == 0)
-      config = a.substr(9);
-    else if (a.rfind("--listen=", 0) == 0)
-      listen = a.substr(9);
-    else
-      ok = false;
-    if (!ok) {
-      err << "usage: tally serve --data DIR [--listen HOST:PORT|unix:/PATH] [--config FILE] "
-             "[--settle-chunk-payees N]\n";
-      return 2;
+    bool known = false;
+    for (const auto& [name, into] : valued) {
+      if (a == name) {
+        if (i + 1 >= args.size()) return usage(std::string(name) + " needs a value");
+        *into = args[++i];
+        known = true;
+      } else if (a.size() > name.size() && a.compare(0, name.size(), name) == 0 &&
+                 a[name.size()] == '=') {
+        *into = a.substr(name.size() + 1);
+        known = true;
+      }
+      if (known) break;
     }
+    if (!known) return usage("unknown option " + a);
   }
-  uint64_t chunk_payees = 0;
   if (!chunk.empty()) {
-    auto [end, ec] = std::from_chars(chunk.data(), chunk.data() + chunk.size(), chunk_payees);
-    if (ec != std::errc() || end != chunk.data() + chunk.size() || chunk_payees == 0 ||
-        chunk_payees > limits::settle_chunk_payees_max) {
+    auto [end, ec] =
+        std::from_chars(chunk.data(), chunk.data() + chunk.size(), o.settle_chunk_payees);
+    if (ec != std::errc() || end != chunk.data() + chunk.size() || o.settle_chunk_payees == 0 ||
+        o.settle_chunk_payees > limits::settle_chunk_payees_max) {
       err << "tally serve: --settle-chunk-payees: a number of payees, 1.."
           << limits::settle_chunk_payees_max << "\n";
       return 2;
     }
   }
-  return serve_main(data, config, listen, chunk_payees, err);
+  if (!level.empty()) {
+    auto l = parse_log_level(level);
+    if (!l) return usage("--log-level: one of debug, info, warn, error");
+    o.log_level = *l;
+  }
+  const bool tls = o.listen.rfind("tls:", 0) == 0;
+  if (tls && (o.tls.cert_file.empty() || o.tls.key_file.empty()))
+    return usage("a tls: address needs --tls-cert and --tls-key");
+  if (!tls && (!o.tls.cert_file.empty() || !o.tls.key_file.empty()))
+    return usage("--tls-cert and --tls-key are for a tls: --listen address");
+  return serve_main(o, err);
 }
 
 }  // namespace tally

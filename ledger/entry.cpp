@@ -93,23 +93,35 @@ Result<bool> validate_client_id(std::string_view id, std::string_view field) {
   return true;
 }
 
+Result<bool> validate_meta(const std::vector<std::pair<std::string, std::string>>& meta,
+                           std::string_view field) {
+  const std::string f(field);
+  size_t meta_bytes = 0;
+  std::vector<std::string_view> keys;
+  keys.reserve(meta.size());
+  for (const auto& [k, v] : meta) {
+    if (k.empty()) return reject(Code::bad_meta, f + ": keys must be non-empty");
+    keys.push_back(k);
+    meta_bytes += k.size() + v.size();
+  }
+  if (meta_bytes > limits::meta_bytes_max)
+    return reject(Code::bad_meta, f + ": " + std::to_string(meta_bytes) +
+                                      " bytes of keys and values, at most " +
+                                      std::to_string(limits::meta_bytes_max) + " allowed");
+  std::sort(keys.begin(), keys.end());
+  for (size_t i = 1; i < keys.size(); ++i)
+    if (keys[i - 1] == keys[i])
+      return reject(Code::bad_meta, f + ": duplicate key " + quoted(std::string(keys[i])));
+  return true;
+}
+
 Result<bool> validate_entry_shape(Entry& e) {
   if (auto r = validate_entry_id(e.id, "id"); !r) return r.error();
   if (e.kind.empty() || e.kind.size() > limits::entry_kind_bytes_max || !printable(e.kind))
     return reject(Code::bad_request,
                   "kind: " + quoted(e.kind) + " must be 1..64 bytes of printable ASCII");
-  size_t meta_bytes = 0;
   std::sort(e.meta.begin(), e.meta.end());
-  for (size_t i = 0; i < e.meta.size(); ++i) {
-    const auto& [k, v] = e.meta[i];
-    if (k.empty()) return reject(Code::bad_meta, "meta: keys must be non-empty");
-    if (i > 0 && e.meta[i - 1].first == k)
-      return reject(Code::bad_meta, "meta: duplicate key " + quoted(k));
-    meta_bytes += k.size() + v.size();
-  }
-  if (meta_bytes > limits::meta_bytes_max)
-    return reject(Code::bad_meta, "meta: " + std::to_string(meta_bytes) +
-                                      " bytes of keys and values, at most 4096 allowed");
+  if (auto r = validate_meta(e.meta, "meta"); !r) return r.error();
   if (e.postings.size() < limits::postings_per_entry_min ||
       e.postings.size() > limits::postings_per_entry_max)
     return reject(Code::too_many_postings, "postings: " + std::to_string(e.postings.size()) +

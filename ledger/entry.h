@@ -72,6 +72,10 @@ Result<bool> validate_client_id(std::string_view id, std::string_view field);
 // account names, and per-currency balance with overflow-checked sums. Messages name the field:
 // "postings[2].amount: must be > 0", "unbalanced: EUR debits 100.00 != credits 99.99".
 Result<bool> validate_entry_shape(Entry& entry);
+// Meta as every entry and event takes it: non-empty keys, no key twice, at most
+// limits::meta_bytes_max bytes of keys and values in all. bad_meta naming `field`.
+Result<bool> validate_meta(const std::vector<std::pair<std::string, std::string>>& meta,
+                           std::string_view field);
 
 // The change a posting makes to its account's balance on the account's normal side.
 inline bool posting_increases(Side side, AccountKind kind) {

@@ -31,16 +31,33 @@ namespace tally {
 
 inline constexpr uint32_t kSchemaVersion = 1;
 
+// One commit group's timing, reported to LedgerOptions::on_commit (metrics).
+struct CommitTiming {
+  uint64_t items = 0;    // the group's items (WriteOp::weight)
+  int64_t group_ns = 0;  // taken off the queue to durable (steady clock)
+  int64_t fsync_ns = 0;  // mdb_txn_commit alone (LMDB's fsyncs)
+};
+
+// What the store holds and uses (metrics). Read without a transaction.
+struct StoreUsage {
+  uint64_t map_bytes = 0;     // the map's size (address space)
+  uint64_t used_bytes = 0;    // pages in use (last page number + 1) * page size
+  uint64_t readers = 0;       // reader slots held by a live read transaction (any process)
+  uint64_t queued_items = 0;  // items submitted and not yet taken by the writer
+};
+
 struct LedgerOptions {
-  std::string dir;  // created if missing
+  std::string dir;                                    // created if missing
   size_t map_size_bytes = limits::map_bytes_initial;  // initial map (address space, not disk)
   size_t map_size_max_bytes = limits::map_bytes_max;  // growth stops here: store_full
   size_t batch_items_max = limits::batch_items_max;   // per submitted batch; more: batch_too_large
   size_t group_items_max = limits::group_items_max;   // items (WriteOp::weight) per transaction
   unsigned readers_max = limits::readers_max;         // snapshots open at once; more: busy
-  std::vector<std::string> extra_tables;  // named tables for higher layers
-  Clock clock = system_now_ns;            // commit times (injectable for tests)
+  std::vector<std::string> extra_tables;              // named tables for higher layers
+  Clock clock = system_now_ns;                        // commit times (injectable for tests)
   bool durable = true;  // fsync every commit. false (MDB_NOSYNC) only for benchmarks that say so.
+  // Called on the writer thread after each durable commit group; must be quick and not throw.
+  std::function<void(const CommitTiming&)> on_commit;
 };
 
 // --- results ------------------------------------------------------------------------------
@@ -293,6 +310,8 @@ class Ledger {
   virtual const LedgerOptions& options() const = 0;
   // Commits counted since open (for tests and metrics).
   virtual uint64_t commits() const = 0;
+  // The store's size and use and the writer's queue, from any thread (metrics).
+  virtual StoreUsage usage() const = 0;
 };
 
 }  // namespace tally

@@ -1,10 +1,16 @@
 // The ledger and its writer thread (contract in ledger/ledger.h; the commit protocol in
 // docs/design.md, "The writer's commit protocol"), LevelDB's db_impl.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <memory>
@@ -39,6 +45,7 @@ class LedgerImpl final : public Ledger {
     cv_.notify_all();
     if (writer_.joinable()) writer_.join();
     if (env_) mdb_env_close(env_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the directory's lock
   }
 
   Status init() {
@@ -46,6 +53,7 @@ class LedgerImpl final : public Ledger {
     struct stat st;
     if (::stat(opt_.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return Status::io_error("data directory " + opt_.dir + " cannot be created");
+    if (Status l = lock_dir(); !l.ok()) return l;
     int rc = mdb_env_create(&env_);
     if (rc) return lmdb_status(rc, "mdb_env_create");
     mdb_env_set_maxdbs(env_, limits::tables_max);
@@ -115,6 +123,37 @@ class LedgerImpl final : public Ledger {
     return Status::OK();
   }
 
+  // One process writes a store: its writer keeps write-back caches of books and accounts that
+  // a second writer would make stale. The lock is an flock on DIR/tally.lock, held while the
+  // ledger is open and released by the kernel when the process dies (no stale lock after a
+  // crash). The file holds the holder's pid, for the message.
+  Status lock_dir() {
+    const std::string path = opt_.dir + "/tally.lock";
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0)
+      return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char pid[32] = {};
+      ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
+      std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      if (err == EWOULDBLOCK)
+        return Status::busy("data directory " + opt_.dir + " is in use by another tally process" +
+                            (holder.empty() ? "" : " (pid " + holder + ")") +
+                            ": stop it, or reach it with --connect");
+      return Status::io_error("cannot lock " + path + ": " + std::strerror(err));
+    }
+    std::string me = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(lock_fd_, 0) != 0 ||
+        ::pwrite(lock_fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+      // The pid is only for the message; the lock holds without it.
+    }
+    return Status::OK();
+  }
+
   void submit(Batch batch, Done done) override {
     if (batch.empty() || batch.size() > opt_.batch_items_max) {
       std::vector<ItemResult> r(batch.size());
@@ -160,15 +199,41 @@ class LedgerImpl final : public Ledger {
   }
   const LedgerOptions& options() const override { return opt_; }
   uint64_t commits() const override { return commits_.load(); }
+  StoreUsage usage() const override {
+    StoreUsage u;
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(env_, &info) == MDB_SUCCESS && mdb_env_stat(env_, &st) == MDB_SUCCESS) {
+      u.map_bytes = info.me_mapsize;
+      u.used_bytes = (static_cast<uint64_t>(info.me_last_pgno) + 1) * st.ms_psize;
+      // Slots held by a live read transaction: mdb_reader_list prints a header line, then one
+      // line per such slot (or "(no active readers)").
+      struct Count {
+        uint64_t lines = 0;
+        bool none = false;
+      } count;
+      mdb_reader_list(
+          env_,
+          [](const char* msg, void* ctx) {
+            auto* c = static_cast<Count*>(ctx);
+            ++c->lines;
+            if (std::strncmp(msg, "(no active", 10) == 0) c->none = true;
+            return 0;
+          },
+          &count);
+      u.readers = count.none || count.lines == 0 ? 0 : count.lines - 1;
+    }
+    std::lock_guard lk(mu_);
+    u.queued_items = queued_items_;
+    return u;
+  }
 
  private:
-
   struct Pending {
     Batch batch;
     Done done;
     size_t weight = 0;  // sum of its ops' weight()
   };
-
 
   void writer_loop() {
     for (;;) {
@@ -187,7 +252,18 @@ class LedgerImpl final : public Ledger {
         queued_items_ -= items;
       }
       space_cv_.notify_all();
+      const auto taken = std::chrono::steady_clock::now();
+      last_fsync_ns_ = -1;
       auto results = run_group(group);
+      if (opt_.on_commit && last_fsync_ns_ >= 0) {  // the group committed
+        CommitTiming t;
+        for (const auto& p : group) t.items += p.weight;
+        t.group_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - taken)
+                         .count();
+        t.fsync_ns = last_fsync_ns_;
+        opt_.on_commit(t);
+      }
       for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
     }
   }
@@ -208,7 +284,11 @@ class LedgerImpl final : public Ledger {
         for (size_t b = 0; b < group.size(); ++b) apply_batch(*wt, group[b].batch, results[b]);
         wt->write_meta();
         committed = true;  // mdb_txn_commit frees the txn whatever it returns
+        const auto fsync_start = std::chrono::steady_clock::now();
         check(mdb_txn_commit(txn), "commit");
+        last_fsync_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - fsync_start)
+                             .count();
         commits_.fetch_add(1);
         return results;
       } catch (const StoreError& e) {
@@ -235,7 +315,8 @@ class LedgerImpl final : public Ledger {
       const auto [first, last] = chains[c];
       if (c + 1 == chains.size() && chain_open(flags)) {
         for (size_t k = first; k < last; ++k)
-          out[k] = linked_failed_result("item " + std::to_string(last), Code::linked_chain_open, {});
+          out[k] =
+              linked_failed_result("item " + std::to_string(last), Code::linked_chain_open, {});
         out[last] = chain_open_result({});
         break;
       }
@@ -253,8 +334,8 @@ class LedgerImpl final : public Ledger {
       if (failed == SIZE_MAX) continue;
       for (size_t k = first; k <= last; ++k)
         if (k != failed)
-          out[k] = linked_failed_result("item " + std::to_string(failed), out[failed].code,
-                                        out[k].id);
+          out[k] =
+              linked_failed_result("item " + std::to_string(failed), out[failed].code, out[k].id);
     }
   }
 
@@ -289,11 +370,13 @@ class LedgerImpl final : public Ledger {
   Dbs dbs_{};
   TxnReader reader_;
   MDB_env* env_ = nullptr;
+  int lock_fd_ = -1;  // flock on DIR/tally.lock while open
   size_t map_size_ = 0;
   std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_, space_cv_;
+  int64_t last_fsync_ns_ = -1;  // the writer's last mdb_txn_commit; -1: the group failed
   std::deque<Pending> queue_;
   size_t queued_items_ = 0;
   bool stopping_ = false;
@@ -312,4 +395,3 @@ Status Ledger::open(LedgerOptions options, std::unique_ptr<Ledger>* out) {
 }
 
 }  // namespace tally
-

@@ -12,6 +12,8 @@ constexpr int64_t kS = 1'000'000'000;
 
 constexpr std::string_view kPostedHelp = "Items answered by post calls, by status.";
 constexpr std::string_view kRunsHelp = "Settlement runs committed or failed.";
+constexpr std::string_view kRoleHelp =
+    "Open RPC connections logged in with a token granting the role.";
 
 }  // namespace
 
@@ -53,6 +55,10 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
       run_seconds(r.histogram("tally_settlement_run_seconds",
                               "Settlement runs from start to commit.", MetricUnit::seconds,
                               run_buckets_ns())),
+      run_payees_done(r.gauge("tally_settlement_run_payees_done",
+                              "The current or last settlement run: payees done so far.")),
+      run_payees_planned(r.gauge("tally_settlement_run_payees_planned",
+                                 "The current or last settlement run: payees to do.")),
       replication_lag_entries(r.gauge("tally_replication_lag_entries",
                                       "Standby: entries the leader has committed and this "
                                       "standby has not yet applied.")),
@@ -68,7 +74,11 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
       lmdb_used_bytes(r.gauge("tally_lmdb_used_bytes", "LMDB pages in use times the page size.", {},
                               MetricUnit::bytes)),
       lmdb_readers(r.gauge("tally_lmdb_readers", "LMDB reader slots in use.")),
+      journal_entries(r.gauge("tally_journal_entries", "Entries in the journal (its last seq).")),
       connections_open(r.gauge("tally_connections_open", "Open RPC connections.")),
+      connections_poster(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "poster"}})),
+      connections_auditor(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "auditor"}})),
+      connections_finance(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "finance"}})),
       logins_refused(r.counter("tally_logins_refused_total", "Logins with an unknown token.")) {
   register_process_memory(r);
 }

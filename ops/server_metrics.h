@@ -39,6 +39,8 @@ struct ServerMetrics {
   Counter& runs_ok;
   Counter& runs_error;
   Histogram& run_seconds;
+  Gauge& run_payees_done;     // the current (or last) run: payees planned or committed so far
+  Gauge& run_payees_planned;  // ... of this many
 
   // Replication and leadership.
   Gauge& replication_lag_entries;  // standby: leader's last seq - applied seq
@@ -50,9 +52,13 @@ struct ServerMetrics {
   Gauge& lmdb_map_bytes;   // the map's size (address space reserved)
   Gauge& lmdb_used_bytes;  // pages in use * page size
   Gauge& lmdb_readers;     // reader slots in use
+  Gauge& journal_entries;  // the journal's last seq
 
   // Connections.
   Gauge& connections_open;
+  Gauge& connections_poster;  // logged-in connections holding the role
+  Gauge& connections_auditor;
+  Gauge& connections_finance;
   Counter& logins_refused;
 };
 

@@ -8,8 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "rpc/follow.h"
 #include "rpc/server_impl.h"
 #include "service/export.h"
+#include "service/payout_ops.h"
 #include "service/reads.h"
 #include "service/server_info.h"
 #include "service/settlement_ops.h"
@@ -76,6 +78,17 @@ class AuditorImpl final : public wire::Auditor::Server {
   explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
 
   kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
+  // The change stream: rpc/follow.h.
+  kj::Promise<void> follow(FollowContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: required"));
+      return kj::READY_NOW;
+    }
+    return follow_entries(s_, p.getFromSeq(), p.getMaxEntries(), p.getSink())
+        .then([ctx](uint64_t last) mutable { ctx.getResults().setLastSeq(last); });
+  }
 
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
@@ -110,13 +123,18 @@ class AuditorImpl final : public wire::Auditor::Server {
     }
     auto as_of = *when;
     return s_
-        .off_loop<BalancesResult>(
+        .off_loop<Result<BalancesResult>>(
             [&svc = s_.service(), prefix, as_of](ChunkingSink&, Channel&) {
               auto snap = svc.snapshot();
               return read_balances(*snap, prefix, as_of);
             },
             nullptr, nullptr)
-        .then([ctx](BalancesResult r) mutable { wire::encode(ctx.getResults().initResult(), r); });
+        .then([ctx](Result<BalancesResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
   }
 
   kj::Promise<void> statement(StatementContext ctx) override {
@@ -144,6 +162,39 @@ class AuditorImpl final : public wire::Auditor::Server {
     return kj::READY_NOW;
   }
 
+  // The payout lifecycle's reads (service/payout_ops.h): a scan of payout records, off the loop.
+  kj::Promise<void> runPayouts(RunPayoutsContext ctx) override {
+    std::string run = wire::text(ctx.getParams().getRun());
+    return s_
+        .off_loop<Result<RunPayoutsResult>>(
+            [&svc = s_.service(), run](ChunkingSink&, Channel&) {
+              return run_payouts_op(svc, run);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<RunPayoutsResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
+  kj::Promise<void> payoutsByState(PayoutsByStateContext ctx) override {
+    PayoutQuery q = wire::decode(ctx.getParams().getQuery());
+    return s_
+        .off_loop<Result<PayoutPageResult>>(
+            [&svc = s_.service(), q](ChunkingSink&, Channel&) {
+              return payouts_by_state_op(svc, q);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<PayoutPageResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
+        });
+  }
+
   kj::Promise<void> trialBalance(TrialBalanceContext ctx) override {
     auto p = ctx.getParams();
     auto when = wire::get_opt_time_text(p.hasAsOf(), p.getAsOf(), "asOf");
@@ -153,14 +204,17 @@ class AuditorImpl final : public wire::Auditor::Server {
     }
     auto as_of = *when;
     return s_
-        .off_loop<TrialBalanceResult>(
+        .off_loop<Result<TrialBalanceResult>>(
             [&svc = s_.service(), as_of](ChunkingSink&, Channel&) {
               auto snap = svc.snapshot();
               return read_trial_balance(*snap, as_of);
             },
             nullptr, nullptr)
-        .then([ctx](TrialBalanceResult r) mutable {
-          wire::encode(ctx.getResults().initResult(), r);
+        .then([ctx](Result<TrialBalanceResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
         });
   }
 
@@ -308,18 +362,12 @@ class FinanceImpl final : public wire::Finance::Server {
   // The file streams to the client's sink like an export.
   kj::Promise<void> payouts(PayoutsContext ctx) override {
     auto p = ctx.getParams();
-    PayoutFormat format;
-    switch (p.getFormat()) {
-      case wire::PayoutFormat::CSV:
-        format = PayoutFormat::csv;
-        break;
-      case wire::PayoutFormat::PAIN001:
-        format = PayoutFormat::pain001;
-        break;
-      default:
-        set_error(ctx.getResults(), reject(Code::bad_request, "format: unknown payout format"));
-        return kj::READY_NOW;
+    auto fmt = wire::from_wire(p.getFormat(), "format");
+    if (!fmt) {
+      set_error(ctx.getResults(), fmt.error());
+      return kj::READY_NOW;
     }
+    const PayoutFormat format = *fmt;
     if (!p.hasSink()) {
       set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
       return kj::READY_NOW;
@@ -350,6 +398,74 @@ class FinanceImpl final : public wire::Finance::Server {
           auto digest = sent->sha.digest();
           ctx.getResults().setBytes(sent->bytes);
           ctx.getResults().setSha256(capnp::Data::Reader(digest.data(), digest.size()));
+        });
+  }
+
+  // payouts with the file's record in the reply (its trailer: size and SHA-256).
+  kj::Promise<void> payoutFile(PayoutFileContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    auto fmt = wire::from_wire(p.getFormat(), "format");
+    if (!fmt) {
+      set_error(ctx.getResults(), fmt.error());
+      return kj::READY_NOW;
+    }
+    if (!p.hasSink()) {
+      set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
+      return kj::READY_NOW;
+    }
+    std::string run = wire::text(p.getRun());
+    const PayoutFormat format = *fmt;
+    auto sent = std::make_shared<SentText>();
+    return s_
+        .off_loop<Result<PayoutFileResult>>(
+            [&svc = s_.service(), run, format](ChunkingSink& sink,
+                                               Channel&) -> Result<PayoutFileResult> {
+              auto file = payout_file_op(svc, run, format);
+              if (!file) return file.error();
+              std::string_view rest = file->bytes;
+              while (!rest.empty()) {
+                auto n = std::min(rest.size(), Channel::kChunkBytes);
+                if (!sink.write(rest.substr(0, n))) break;
+                rest.remove_prefix(n);
+              }
+              sink.flush();
+              return file;
+            },
+            text_sender(p.getSink(), sent), nullptr)
+        .then([ctx, sent](Result<PayoutFileResult> r) mutable {
+          if (!r) {
+            set_error(ctx.getResults(), r.error());
+            return;
+          }
+          // The trailer is what went out (the file's size and digest unless the sink stopped
+          // it), as for payouts and exportJournal.
+          auto out = ctx.getResults().initResult();
+          wire::encode(out, *r);
+          out.setBytes(sent->bytes);
+          out.setSha256(wire::text_of(to_hex(sent->sha.digest())));
+        });
+  }
+
+  // A bank report in: parsed, judged and applied in one write transaction (off the loop).
+  kj::Promise<void> importReport(ImportReportContext ctx) override {
+    if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
+    auto p = ctx.getParams();
+    ImportReportRequest req;
+    auto data = p.getReport();
+    req.bytes.assign(reinterpret_cast<const char*>(data.begin()), data.size());
+    req.dry_run = p.getDryRun();
+    return s_
+        .off_loop<Result<ImportReportResult>>(
+            [&svc = s_.service(), req = std::move(req)](ChunkingSink&, Channel&) {
+              return import_report_op(svc, req);
+            },
+            nullptr, nullptr)
+        .then([ctx](Result<ImportReportResult> r) mutable {
+          if (!r)
+            set_error(ctx.getResults(), r.error());
+          else
+            wire::encode(ctx.getResults().initResult(), *r);
         });
   }
 
@@ -424,6 +540,11 @@ class DeniedAuditor final : public wire::Auditor::Server {
   kj::Promise<void> verify(VerifyContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> exportJournal(ExportJournalContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> follow(FollowContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> runPayouts(RunPayoutsContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> payoutsByState(PayoutsByStateContext ctx) override {
+    return refuse(ctx, kRole);
+  }
   kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
 
  private:
@@ -439,6 +560,8 @@ class DeniedFinance final : public wire::Finance::Server {
   kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> importReport(ImportReportContext ctx) override { return refuse(ctx, kRole); }
   kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
 
  private:
@@ -447,10 +570,10 @@ class DeniedFinance final : public wire::Finance::Server {
 
 class TallyImpl final : public wire::Tally::Server {
  public:
-  explicit TallyImpl(RpcServerImpl& s) : s_(s) {}
+  TallyImpl(RpcServerImpl& s, ConnectionInfo& c) : s_(s), c_(c) {}
   kj::Promise<void> login(LoginContext ctx) override {
     auto roles = s_.login(
-        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()));
+        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()), c_);
     auto res = ctx.getResults();
     // The token never appears in a message or a log.
     if (!roles) {
@@ -490,12 +613,13 @@ class TallyImpl final : public wire::Tally::Server {
 
  private:
   RpcServerImpl& s_;
+  ConnectionInfo& c_;
 };
 
 }  // namespace
 
-kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server) {
-  return kj::heap<TallyImpl>(server);
+kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server, ConnectionInfo& connection) {
+  return kj::heap<TallyImpl>(server, connection);
 }
 
 }  // namespace tally

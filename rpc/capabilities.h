@@ -13,9 +13,11 @@
 namespace tally {
 
 class RpcServerImpl;
+struct ConnectionInfo;
 
 // The bootstrap capability of one connection: Tally.login exchanges a token for the role
-// capabilities it grants. `server` must outlive it.
-kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server);
+// capabilities it grants. `server` and `connection` (its peer, the roles it logged in with) must
+// outlive it.
+kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server, ConnectionInfo& connection);
 
 }  // namespace tally

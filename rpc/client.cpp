@@ -174,6 +174,38 @@ Reply<EntryView> Client::entry(const std::string& id) {
   });
 }
 
+Reply<RunPayoutsResult> Client::run_payouts(const std::string& run) {
+  Impl& impl = *impl_;
+  return impl.call<RunPayoutsResult>([&impl, run](std::shared_ptr<CallerQueue>) {
+    return impl.auditor_read<RunPayoutsResult>([run](wire::Auditor::Client& a) {
+      auto req = a.runPayoutsRequest();
+      req.setRun(wire::text_of(run));
+      return req.send().then([](auto resp) -> Reply<RunPayoutsResult> {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        auto r = wire::decode(resp.getResult());
+        if (!r) return malformed<RunPayoutsResult>(r.error());
+        return std::move(*r);
+      });
+    });
+  });
+}
+
+Reply<PayoutPageResult> Client::payouts_by_state(const PayoutQuery& q) {
+  Impl& impl = *impl_;
+  return impl.call<PayoutPageResult>([&impl, q](std::shared_ptr<CallerQueue>) {
+    return impl.auditor_read<PayoutPageResult>([q](wire::Auditor::Client& a) {
+      auto req = a.payoutsByStateRequest();
+      wire::encode(req.initQuery(), q);
+      return req.send().then([](auto resp) -> Reply<PayoutPageResult> {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        auto r = wire::decode(resp.getResult());
+        if (!r) return malformed<PayoutPageResult>(r.error());
+        return std::move(*r);
+      });
+    });
+  });
+}
+
 Reply<TrialBalanceResult> Client::trial_balance(std::optional<TimeNs> as_of) {
   Impl& impl = *impl_;
   return impl.call<TrialBalanceResult>([&impl, as_of](std::shared_ptr<CallerQueue>) {

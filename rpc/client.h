@@ -31,8 +31,12 @@
 namespace tally {
 
 struct ClientOptions {
-  std::string address;  // "host:port" (default port 7878) or "unix:/path"
+  std::string address;  // "host:port" (default port 7878), "tls:host:port" or "unix:/path"
   std::string token;
+  // For a "tls:" address: the CAs to trust (PEM; empty: the system trust store), and the name
+  // the server's certificate must carry (empty: the address's host). ops/tls.h.
+  std::string tls_ca_file;
+  std::string tls_server_name;
   int max_attempts = 10;                          // per call, the first included, across reconnects
   uint64_t retry_delay_ms = 20;                   // first backoff; doubles per attempt, at most 1 s
   uint64_t reply_words_max = uint64_t(64) << 20;  // largest reply accepted, in words (512 MiB)
@@ -89,8 +93,19 @@ class Client {
   // run cut off part way completes it.
   Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress = {});
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace);
-  // The run's payout file, whole.
+  // The run's payout file, whole (Finance.payouts: the file only).
   Reply<std::string> payouts(const std::string& run, PayoutFormat format);
+  // The run's payout file made, recorded and (bank formats) sent (Finance.payoutFile), with its
+  // record. The bytes are checked against the trailer (size and SHA-256): a short or altered
+  // stream is a server_error Failure, never a smaller file. Retried across disconnects: the
+  // export is idempotent (the same file again changes nothing).
+  Reply<PayoutFileResult> payout_file(const std::string& run, PayoutFormat format);
+  // A bank report in (Finance.importReport). Retried across disconnects: a report's lines are
+  // applied once (a repeat is already_applied).
+  Reply<ImportReportResult> import_report(const ImportReportRequest& req);
+  // Auditor reads of the payout lifecycle (Auditor.runPayouts, Auditor.payoutsByState).
+  Reply<RunPayoutsResult> run_payouts(const std::string& run);
+  Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q);
   // A payee_hold event through the finance capability (Finance.hold).
   Reply<ItemResult> hold(const HoldRequest& req);
   // The server ledger's currency with this code (built-in or declared); nullopt when unknown.
@@ -102,6 +117,16 @@ class Client {
 
   // Connections made since connect() (1 + reconnects), for tests and metrics.
   uint64_t connections() const;
+
+  // The change stream (Auditor.follow, rpc/follow.h): the journal's entries from `from_seq` in
+  // commit order to `on_entry` (on the calling thread), then each new commit as it happens, until
+  // `on_entry` returns false or `max_entries` (0: no bound) arrived. Every entry is checked to
+  // follow the one before it (seq + 1, prev_hash = its hash): a gap or a repeat is a
+  // server_error Failure. Not retried: after a Failure, follow again from the last seq received
+  // + 1 (what `*last_seq` holds, from_seq - 1 when nothing arrived). Returns the last seq received.
+  Reply<uint64_t> follow(uint64_t from_seq, uint64_t max_entries,
+                         const std::function<bool(const EntryView&)>& on_entry,
+                         uint64_t* last_seq = nullptr);
 
   class Impl;
 

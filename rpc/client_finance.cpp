@@ -108,6 +108,49 @@ Reply<std::string> Client::payouts(const std::string& run, PayoutFormat format) 
   });
 }
 
+Reply<PayoutFileResult> Client::payout_file(const std::string& run, PayoutFormat format) {
+  Impl& impl = *impl_;
+  return impl.call<PayoutFileResult>([&impl, run, format](std::shared_ptr<CallerQueue>) {
+    return impl.retry<Reply<PayoutFileResult>>(
+        finance_call<PayoutFileResult>([run, format](wire::Finance::Client& f) {
+          auto text = std::make_shared<std::string>();
+          auto req = f.payoutFileRequest();
+          req.setRun(wire::text_of(run));
+          req.setFormat(wire::to_wire(format));
+          req.setSink(kj::heap<StringSink>(text));
+          return req.send().then([text](auto resp) -> Reply<PayoutFileResult> {
+            if (resp.hasError()) return wire::decode_error(resp.getError());
+            auto t = wire::decode(resp.getResult());
+            if (!t) return malformed<PayoutFileResult>(t.error());
+            if (t->size != text->size() || to_hex(sha256(*text)) != t->info.sha256)
+              return Failure{
+                  Failure::Kind::server_error,
+                  "payout file arrived incomplete or altered: " + std::to_string(text->size()) +
+                      " of " + std::to_string(t->size) + " bytes"};
+            t->info.bytes = std::move(*text);
+            return std::move(t->info);
+          });
+        }));
+  });
+}
+
+Reply<ImportReportResult> Client::import_report(const ImportReportRequest& ir) {
+  Impl& impl = *impl_;
+  return impl.call<ImportReportResult>([&impl, ir](std::shared_ptr<CallerQueue>) {
+    return impl.retry<Reply<ImportReportResult>>(
+        finance_call<ImportReportResult>([ir](wire::Finance::Client& f) {
+          auto req = f.importReportRequest();
+          req.setReport(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(ir.bytes.data()),
+                                            ir.bytes.size()));
+          req.setDryRun(ir.dry_run);
+          return req.send().then([](auto resp) -> Reply<ImportReportResult> {
+            if (resp.hasError()) return wire::decode_error(resp.getError());
+            return wire::decode(resp.getResult());
+          });
+        }));
+  });
+}
+
 Reply<ItemResult> Client::hold(const HoldRequest& hr) {
   Impl& impl = *impl_;
   return impl.call<ItemResult>([&impl, hr](std::shared_ptr<CallerQueue>) {

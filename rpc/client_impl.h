@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "ledger/entry.h"
+#include "ops/tls.h"
 #include "rpc/tally.capnp.h"
 #include "rpc/wire.h"
 
@@ -84,6 +85,20 @@ class CallerQueue {
         continue;
       }
       return;
+    }
+  }
+  // After the call ended: runs events that still arrive until `enough` holds (true), or none
+  // came for `idle` (false). For streams whose last messages reach the receiver after the
+  // call's return (Cap'n Proto delivers a streaming call only once the one before completed).
+  bool run_until(const std::function<bool()>& enough, std::chrono::milliseconds idle) {
+    for (;;) {
+      if (enough()) return true;
+      std::unique_lock lock(m_);
+      if (!cv_.wait_for(lock, idle, [&] { return !events_.empty(); })) return false;
+      auto f = std::move(events_.front());
+      events_.pop_front();
+      lock.unlock();
+      f();
     }
   }
 
@@ -249,6 +264,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
   kj::AsyncIoContext* io = nullptr;
   kj::TaskSet* tasks = nullptr;
   std::shared_ptr<Conn> conn;
+  kj::Own<kj::TlsContext> tls;  // for a "tls:" address, made at the first connect
   kj::Maybe<kj::ForkedPromise<void>> connecting;
   kj::Maybe<kj::Exception> connect_error;
 
@@ -278,6 +294,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
       paf.promise.wait(aio.waitScope);
       connecting = nullptr;
       conn.reset();
+      tls = nullptr;
       tasks = nullptr;
       io = nullptr;
     });
@@ -339,55 +356,70 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
     KJ_UNREACHABLE;
   }
 
+  // A plain or TLS stream to the server; a failure is a kConnectTag'ged DISCONNECTED exception.
+  kj::Promise<kj::Own<kj::AsyncIoStream>> open_stream() {
+    if (opts.address.rfind("tls:", 0) != 0)
+      return io->provider->getNetwork()
+          .parseAddress(opts.address, 7878)
+          .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); });
+    if (!tls) {
+      auto ctx = make_tls_client_context({opts.tls_ca_file});
+      if (!ctx.ok()) return KJ_EXCEPTION(FAILED, ctx.error().message.c_str());
+      tls = kj::mv(*ctx);
+    }
+    return tls_connect(*tls, io->provider->getNetwork(), io->provider->getTimer(),
+                       opts.address.substr(4), opts.tls_server_name)
+        .then([](OpsResult<kj::Own<kj::AsyncIoStream>> r) -> kj::Own<kj::AsyncIoStream> {
+          if (!r.ok()) KJ_FAIL_REQUIRE("tls", r.error().message.c_str());
+          return kj::mv(*r);
+        });
+  }
+
   kj::Promise<std::shared_ptr<Conn>> open() {
-    return io->provider->getNetwork()
-        .parseAddress(opts.address, 7878)
-        .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); })
-        .then(
-            [this](kj::Own<kj::AsyncIoStream> stream) {
-              auto c = std::make_shared<Conn>();
-              c->stream = kj::mv(stream);
-              capnp::ReaderOptions ro;
-              ro.traversalLimitInWords = opts.reply_words_max;
-              c->network = kj::heap<capnp::TwoPartyVatNetwork>(
-                  *c->stream, capnp::rpc::twoparty::Side::CLIENT, ro);
-              c->rpc = kj::heap<capnp::RpcSystem<VatId>>(capnp::makeRpcClient(*c->network));
-              capnp::word scratch[4];
-              memset(scratch, 0, sizeof(scratch));
-              capnp::MallocMessageBuilder message(scratch);
-              auto vat = message.getRoot<VatId>();
-              vat.setSide(capnp::rpc::twoparty::Side::SERVER);
-              auto tally = c->rpc->bootstrap(vat).castAs<wire::Tally>();
-              auto req = tally.loginRequest();
-              req.setToken(wire::text_of(opts.token));
-              return req.send().then([c](capnp::Response<wire::Tally::LoginResults> r)
-                                         -> kj::Promise<std::shared_ptr<Conn>> {
-                if (r.hasError()) return KJ_EXCEPTION(FAILED, "unknown token");
-                auto roles = r.getRoles();
-                for (auto role : roles) {
-                  switch (role) {
-                    case wire::Role::POSTER:
-                      c->roles.insert(Role::poster);
-                      break;
-                    case wire::Role::AUDITOR:
-                      c->roles.insert(Role::auditor);
-                      break;
-                    case wire::Role::FINANCE:
-                      c->roles.insert(Role::finance);
-                      break;
-                  }
-                }
-                if (c->roles.count(Role::poster)) c->poster = r.getPoster();
-                if (c->roles.count(Role::auditor)) c->auditor = r.getAuditor();
-                if (c->roles.count(Role::finance)) c->finance = r.getFinance();
-                return c;
-              });
-            },
-            [](kj::Exception&& e) -> kj::Promise<std::shared_ptr<Conn>> {
-              auto d = kj::str(kConnectTag, e.getDescription());
-              return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
-                                   kj::mv(d));
-            });
+    return open_stream().then(
+        [this](kj::Own<kj::AsyncIoStream> stream) {
+          auto c = std::make_shared<Conn>();
+          c->stream = kj::mv(stream);
+          capnp::ReaderOptions ro;
+          ro.traversalLimitInWords = opts.reply_words_max;
+          c->network = kj::heap<capnp::TwoPartyVatNetwork>(*c->stream,
+                                                           capnp::rpc::twoparty::Side::CLIENT, ro);
+          c->rpc = kj::heap<capnp::RpcSystem<VatId>>(capnp::makeRpcClient(*c->network));
+          capnp::word scratch[4];
+          memset(scratch, 0, sizeof(scratch));
+          capnp::MallocMessageBuilder message(scratch);
+          auto vat = message.getRoot<VatId>();
+          vat.setSide(capnp::rpc::twoparty::Side::SERVER);
+          auto tally = c->rpc->bootstrap(vat).castAs<wire::Tally>();
+          auto req = tally.loginRequest();
+          req.setToken(wire::text_of(opts.token));
+          return req.send().then([c](capnp::Response<wire::Tally::LoginResults> r)
+                                     -> kj::Promise<std::shared_ptr<Conn>> {
+            if (r.hasError()) return KJ_EXCEPTION(FAILED, "unknown token");
+            auto roles = r.getRoles();
+            for (auto role : roles) {
+              switch (role) {
+                case wire::Role::POSTER:
+                  c->roles.insert(Role::poster);
+                  break;
+                case wire::Role::AUDITOR:
+                  c->roles.insert(Role::auditor);
+                  break;
+                case wire::Role::FINANCE:
+                  c->roles.insert(Role::finance);
+                  break;
+              }
+            }
+            if (c->roles.count(Role::poster)) c->poster = r.getPoster();
+            if (c->roles.count(Role::auditor)) c->auditor = r.getAuditor();
+            if (c->roles.count(Role::finance)) c->finance = r.getFinance();
+            return c;
+          });
+        },
+        [](kj::Exception&& e) -> kj::Promise<std::shared_ptr<Conn>> {
+          auto d = kj::str(kConnectTag, e.getDescription());
+          return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__, kj::mv(d));
+        });
   }
 
   static bool retryable(const kj::Exception& e) {

@@ -1,5 +1,5 @@
 // `tally serve` (contract in rpc/server.h): the service, the runs a crash left in progress, the
-// server on this thread's loop until a signal.
+// server (and the metrics endpoint) on this thread's loop until a signal.
 #include <kj/async-unix.h>
 #include <signal.h>
 
@@ -7,42 +7,85 @@
 #include <ostream>
 #include <thread>
 
+#include "ops/metrics_http.h"
 #include "rpc/server.h"
 #include "service/settlement_ops.h"
 
 namespace tally {
 
-int serve_main(const std::string& data_dir, const std::string& config_file,
-               const std::string& listen, uint64_t settle_chunk_payees, std::ostream& err) {
-  if (data_dir.empty()) {
+namespace {
+
+// How often the store's gauges (map, pages, readers, queue, journal length) are sampled.
+constexpr uint64_t kStoreSampleMs = 1000;
+
+void sample_store(Service& service, ServerMetrics& m) {
+  const StoreUsage u = service.ledger().usage();
+  m.lmdb_map_bytes.set(static_cast<int64_t>(u.map_bytes));
+  m.lmdb_used_bytes.set(static_cast<int64_t>(u.used_bytes));
+  m.lmdb_readers.set(static_cast<int64_t>(u.readers));
+  m.queue_items.set(static_cast<int64_t>(u.queued_items));
+  try {
+    m.journal_entries.set(static_cast<int64_t>(service.snapshot()->last_seq()));
+  } catch (const StoreFailure&) {
+    // No reader slot free (or damage, which reads report): keep the last value.
+  }
+}
+
+kj::Promise<void> sample_loop(kj::Timer& timer, Service& service, ServerMetrics& m) {
+  sample_store(service, m);
+  return timer.afterDelay(kStoreSampleMs * kj::MILLISECONDS).then([&timer, &service, &m] {
+    return sample_loop(timer, service, m);
+  });
+}
+
+}  // namespace
+
+int serve_main(const ServeOptions& o, std::ostream& err) {
+  if (o.data_dir.empty()) {
     err << "tally serve: --data DIR is required\n";
     return 2;
   }
+  JsonLog log(err, o.log_level);
   // Signals are captured before any thread exists (the ledger's writer), so only the event
   // loop's thread receives them.
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
   ::signal(SIGPIPE, SIG_IGN);
 
+  MetricsRegistry registry;
+  ServerMetrics metrics(registry);
+
   ServiceOptions so;
-  so.data_dir = data_dir;
-  if (!config_file.empty()) {
+  so.data_dir = o.data_dir;
+  if (!o.config_file.empty()) {
     CurrencyTable currencies;
-    auto cfg = load_config_file(config_file, currencies);
+    auto cfg = load_config_file(o.config_file, currencies);
     if (!cfg) {
-      err << "tally serve: " << cfg.error().message << "\n";
+      log.error("config does not load", {{"error", cfg.error().message}});
       return 2;  // a config that does not load is a usage error, as for every command (docs/cli.md)
     }
     so.config = std::move(*cfg);
   }
-  if (so.config.tokens.empty())
-    err << "tally serve: warning: no [tokens] configured; every login will be refused\n";
-  so.settle_chunk_payees = settle_chunk_payees;
-  so.log = [&err](const std::string& line) { err << "tally: " << line << "\n" << std::flush; };
+  if (so.config.tokens.empty()) log.warn("no [tokens] configured; every login will be refused");
+  so.settle_chunk_payees = o.settle_chunk_payees;
+  so.log = [&log](const std::string& line) { log.info(line); };
+  so.ledger.on_commit = [&metrics](const CommitTiming& t) {
+    metrics.commit_seconds.observe(t.group_ns);
+    metrics.fsync_seconds.observe(t.fsync_ns);
+    metrics.commit_group_items.observe(static_cast<int64_t>(t.items));
+  };
+  so.run_progress = [&metrics](const RunProgress& p) {
+    metrics.run_payees_done.set(static_cast<int64_t>(p.payees_done));
+    metrics.run_payees_planned.set(static_cast<int64_t>(p.payees_total));
+  };
+  so.run_done = [&metrics](bool ok, int64_t ns) {
+    (ok ? metrics.runs_ok : metrics.runs_error).inc();
+    metrics.run_seconds.observe(ns);
+  };
   std::unique_ptr<Service> service;
   Status s = Service::open(std::move(so), &service);
   if (!s.ok()) {
-    err << "tally serve: " << s.to_string() << "\n";
+    log.error("cannot open the store", {{"data", o.data_dir}, {"error", s.to_string()}});
     return 3;
   }
 
@@ -53,10 +96,16 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
   std::thread resume([&service, &stopping] {
     for (const auto& [mk, date] : service->settlement().runs_in_progress()) {
       if (stopping.load()) return;
-      SettleOptions o = service->settle_options();
-      o.stop = &stopping;
-      auto r = service->settlement().settle(mk, date, o);
-      if (!r && r.error().code != Code::interrupted)
+      SettleOptions so = service->settle_options();
+      so.stop = &stopping;
+      const auto started = std::chrono::steady_clock::now();
+      auto r = service->settlement().settle(mk, date, so);
+      if (!r && r.error().code == Code::interrupted) continue;
+      service->report_run(false, r.ok(),
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count());
+      if (!r)
         service->log("run " + mk + ":" + date +
                      " could not be completed at start: " + r.error().message);
     }
@@ -65,29 +114,52 @@ int serve_main(const std::string& data_dir, const std::string& config_file,
   int code = 0;
   {
     auto io = kj::setupAsyncIo();
+    auto& timer = io.provider->getTimer();
     ServerOptions opts;
-    if (!listen.empty()) opts.listen = listen;
+    if (!o.listen.empty()) opts.listen = o.listen;
+    opts.tls = o.tls;
+    opts.metrics = &metrics;
+    opts.log = &log;
     RpcServer server(*service, opts, io);
+    kj::Own<MetricsServer> metrics_server;
+    kj::Promise<void> sampling = nullptr;
+    if (!o.metrics_listen.empty()) {
+      auto m = MetricsServer::listen(timer, io.provider->getNetwork(), o.metrics_listen, registry)
+                   .wait(io.waitScope);
+      if (!m.ok()) {
+        log.error("cannot serve metrics",
+                  {{"address", o.metrics_listen}, {"error", m.error().message}});
+        code = 3;
+      } else {
+        metrics_server = kj::mv(*m);
+        std::string host = o.metrics_listen.substr(0, o.metrics_listen.rfind(':'));
+        log.info("metrics listening",
+                 {{"address", host + ":" + std::to_string(metrics_server->port())}});
+        sampling = sample_loop(timer, *service, metrics).eagerlyEvaluate(nullptr);
+      }
+    }
     kj::Maybe<std::string> bound;
-    try {
-      bound = server.listen().wait(io.waitScope);
-    } catch (const kj::Exception& e) {
-      err << "tally serve: cannot listen on " << opts.listen << ": " << e.getDescription().cStr()
-          << "\n";
-      code = 3;
+    if (code == 0) {
+      try {
+        bound = server.listen().wait(io.waitScope);
+      } catch (const kj::Exception& e) {
+        log.error("cannot listen",
+                  {{"address", opts.listen}, {"error", e.getDescription().cStr()}});
+        code = 3;
+      }
     }
     KJ_IF_MAYBE (b, bound) {
-      err << "tally: listening on " << *b << "\n" << std::flush;
+      log.info("listening", {{"address", *b}});
       auto& port = io.unixEventPort;
       auto sig = port.onSignal(SIGTERM).exclusiveJoin(port.onSignal(SIGINT)).wait(io.waitScope);
-      err << "tally: signal " << sig.si_signo << ", draining\n" << std::flush;
+      log.info("draining", {{"signal", std::to_string(sig.si_signo)}});
       server.shutdown(30000).wait(io.waitScope);
     }
   }
   stopping.store(true);
   resume.join();
   service.reset();  // the ledger drains anything still queued and closes the store
-  if (code == 0) err << "tally: stopped\n";
+  if (code == 0) log.info("stopped");
   return code;
 }
 

@@ -2,14 +2,17 @@
 // reads off the loop, shutdown; the capabilities are in rpc/capabilities.cpp.
 #include "rpc/server_impl.h"
 
+#include <arpa/inet.h>
 #include <capnp/rpc.h>
 #include <capnp/serialize.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -61,15 +64,22 @@ kj::Exception store_exception(const StoreFailure& e) {
 // One accepted connection: its own network with the server's limits, and its own RPC system.
 class Connection {
  public:
-  Connection(RpcServerImpl& server, kj::Own<kj::AsyncIoStream> stream)
+  Connection(RpcServerImpl& server, kj::Own<kj::AsyncIoStream> stream, std::string peer)
       : server_(server),
+        info_{std::move(peer), {}},
         stream_(kj::mv(stream)),
         network_(*stream_, capnp::rpc::twoparty::Side::SERVER, reader_options(server.limits())),
-        rpc_(capnp::makeRpcServer(network_, capnp::Capability::Client(make_bootstrap(server)))) {
+        rpc_(capnp::makeRpcServer(network_,
+                                  capnp::Capability::Client(make_bootstrap(server, info_)))) {
     rpc_.setFlowLimit(server.limits().call_words_in_flight_max);
     server_.connections_.insert(this);
+    if (auto* m = server_.metrics()) m->connections_open.add(1);
   }
-  ~Connection() { server_.remove(this); }
+  ~Connection() {
+    server_.remove(this);
+    if (auto* m = server_.metrics()) m->connections_open.add(-1);
+    for (Role r : info_.roles) server_.role_gauge(r, -1);
+  }
 
   kj::Promise<void> run() { return network_.onDisconnect(); }
   size_t queued() { return network_.getCurrentQueueCount(); }
@@ -83,6 +93,7 @@ class Connection {
     return o;
   }
   RpcServerImpl& server_;
+  ConnectionInfo info_;
   kj::Own<kj::AsyncIoStream> stream_;
   capnp::TwoPartyVatNetwork network_;
   capnp::RpcSystem<VatId> rpc_;
@@ -119,7 +130,59 @@ void remove_stale_socket(const std::string& path) {
   if (!live && err == ECONNREFUSED) ::unlink(path.c_str());
 }
 
+// The peer of an accepted stream as "host:port" ("[v6]:port"), "unix" for a unix socket.
+std::string peer_of(kj::AsyncIoStream& stream) {
+  sockaddr_storage ss{};
+  uint len = sizeof ss;
+  try {
+    stream.getpeername(reinterpret_cast<sockaddr*>(&ss), &len);
+  } catch (const kj::Exception&) {
+    return "unknown";
+  }
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+  }
+  if (ss.ss_family == AF_UNIX) return "unix";
+  return "unknown";
+}
+
 }  // namespace
+
+std::optional<RoleSet> RpcServerImpl::login(std::string_view token, ConnectionInfo& connection) {
+  auto r = tokens_.find(token);
+  if (!r) {
+    ++stats_.logins_refused;
+    if (options_.metrics != nullptr) options_.metrics->logins_refused.inc();
+    log(LogLevel::warn, "login refused", {{"peer", connection.peer}, {"code", "unknown_token"}});
+    return r;
+  }
+  for (Role role : *r)
+    if (connection.roles.insert(role).second) role_gauge(role, 1);
+  return r;
+}
+
+void RpcServerImpl::role_gauge(Role role, int64_t delta) {
+  if (options_.metrics == nullptr) return;
+  switch (role) {
+    case Role::poster:
+      options_.metrics->connections_poster.add(delta);
+      break;
+    case Role::auditor:
+      options_.metrics->connections_auditor.add(delta);
+      break;
+    case Role::finance:
+      options_.metrics->connections_finance.add(delta);
+      break;
+  }
+}
 
 kj::Promise<std::string> RpcServerImpl::listen() {
   std::string addr = options_.listen;
@@ -127,6 +190,12 @@ kj::Promise<std::string> RpcServerImpl::listen() {
   if (addr.rfind("unix:", 0) == 0) {
     path = addr.substr(5);
     remove_stale_socket(path);
+  }
+  if (addr.rfind("tls:", 0) == 0) {
+    addr = addr.substr(4);
+    auto ctx = make_tls_server_context(options_.tls);
+    if (!ctx.ok()) return KJ_EXCEPTION(FAILED, "tls: ", ctx.error().message.c_str());
+    tls_ = kj::mv(*ctx);
   }
   return io_.provider->getNetwork()
       .parseAddress(addr, kDefaultPort)
@@ -138,7 +207,7 @@ kj::Promise<std::string> RpcServerImpl::listen() {
         if (path.empty()) {
           std::string host = addr.substr(0, addr.rfind(':'));
           if (addr.find(':') == std::string::npos) host = addr;
-          bound = host + ":" + std::to_string(listener_->getPort());
+          bound = (tls_ ? "tls:" : "") + host + ":" + std::to_string(listener_->getPort());
         }
         accepting_ = accept_loop().eagerlyEvaluate([](kj::Exception&& e) {
           KJ_LOG(ERROR, "tally serve: accept failed", e.getDescription());
@@ -149,16 +218,34 @@ kj::Promise<std::string> RpcServerImpl::listen() {
 
 kj::Promise<void> RpcServerImpl::accept_loop() {
   return listener_->accept().then([this](kj::Own<kj::AsyncIoStream> stream) {
+    std::string peer = peer_of(*stream);
     if (draining_ || connections_.size() >= options_.limits.connections_max) {
       ++stats_.connections_refused;  // the stream closes as it goes out of scope
+      log(LogLevel::warn, "connection refused", {{"peer", peer}, {"reason", draining_ ? "draining" : "connections_max"}});
+    } else if (tls_) {
+      // The handshake (bounded) happens off the accept loop; a peer that fails it is logged.
+      tasks_.add(tls_accept(*tls_, io_.provider->getTimer(), kj::mv(stream))
+                     .then([this, peer](OpsResult<kj::Own<kj::AsyncIoStream>> r) mutable {
+                       if (!r.ok()) {
+                         log(LogLevel::warn, "tls handshake failed",
+                             {{"peer", peer}, {"error", r.error().message}});
+                         return;
+                       }
+                       if (draining_) return;
+                       start_connection(kj::mv(*r), std::move(peer));
+                     }));
     } else {
-      ++stats_.connections_accepted;
-      auto c = kj::heap<Connection>(*this, kj::mv(stream));
-      auto done = c->run();
-      tasks_.add(done.attach(kj::mv(c)).catch_([](kj::Exception&&) {}));
+      start_connection(kj::mv(stream), std::move(peer));
     }
     return accept_loop();
   });
+}
+
+void RpcServerImpl::start_connection(kj::Own<kj::AsyncIoStream> stream, std::string peer) {
+  ++stats_.connections_accepted;
+  auto c = kj::heap<Connection>(*this, kj::mv(stream), std::move(peer));
+  auto done = c->run();
+  tasks_.add(done.attach(kj::mv(c)).catch_([](kj::Exception&&) {}));
 }
 
 kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem> items,
@@ -169,8 +256,22 @@ kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem>
       std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::vector<ItemResult>>>>(
           kj::mv(paf.fulfiller));
   ++in_flight_;
-  service_.post(std::move(items), roles,
-                [fulfiller](std::vector<ItemResult> r) { (*fulfiller)->fulfill(kj::mv(r)); });
+  ServerMetrics* m = options_.metrics;
+  const auto arrived = std::chrono::steady_clock::now();
+  service_.post(std::move(items), roles, [fulfiller, m, arrived](std::vector<ItemResult> r) {
+    if (m != nullptr) {  // counted on the writer thread: relaxed atomics
+      for (const auto& x : r) {
+        if (x.status == ItemStatus::ok)
+          m->posted_ok.inc();
+        else if (x.status == ItemStatus::duplicate)
+          m->posted_duplicate.inc();
+        else
+          m->posted_error.inc();
+      }
+      m->post_seconds.observe(std::chrono::steady_clock::now() - arrived);
+    }
+    (*fulfiller)->fulfill(kj::mv(r));
+  });
   return paf.promise.attach(kj::defer([this] { --in_flight_; }));
 }
 

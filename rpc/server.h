@@ -27,6 +27,9 @@
 
 #include "ledger/limits.h"
 #include "ledger/status.h"
+#include "ops/json_log.h"
+#include "ops/server_metrics.h"
+#include "ops/tls.h"
 #include "service/service.h"
 
 namespace tally {
@@ -45,9 +48,16 @@ struct ServerLimits {
 };
 
 struct ServerOptions {
-  // "host:port" (port 0 picks a free one) or "unix:/path/to/socket".
+  // "host:port" (port 0 picks a free one), "tls:host:port" (TLS with `tls`'s files) or
+  // "unix:/path/to/socket".
   std::string listen = "127.0.0.1:7878";
   ServerLimits limits;
+  TlsServerFiles tls;  // for a "tls:" address: certificate and key (ops/tls.h)
+  // Optional, owned by the caller and outliving the server: updated as connections come and go,
+  // logins succeed or are refused, and posts are answered (docs/operations.md, "Metrics").
+  ServerMetrics* metrics = nullptr;
+  // Optional: refused logins (with the peer, never the token), connections refused or failed.
+  JsonLog* log = nullptr;
 };
 
 inline constexpr int kDefaultPort = 7878;
@@ -104,14 +114,24 @@ class ServerThread {
   std::shared_ptr<State> state_;
 };
 
-// `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]` (also
-// reached as run_serve_command from the CLI, cli/commands.h). Opens the service, completes the
-// settlement runs a crash left in progress (on a thread of their own, while serving), listens,
-// prints "tally: listening on ADDR" on `err`, logs there (a run's start, chunks and end), serves
-// until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors (a config that does not
-// load included), 3 when the data directory or address cannot be used. settle_chunk_payees 0: the
-// default.
-int serve_main(const std::string& data_dir, const std::string& config_file,
-               const std::string& listen, uint64_t settle_chunk_payees, std::ostream& err);
+struct ServeOptions {
+  std::string data_dir;
+  std::string config_file;
+  std::string listen;                // empty: ServerOptions' default
+  uint64_t settle_chunk_payees = 0;  // 0: the default
+  std::string metrics_listen;        // "host:port" for GET /metrics; empty: no endpoint
+  LogLevel log_level = LogLevel::info;
+  TlsServerFiles tls;  // for a "tls:" listen address
+};
+
+// `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]
+// [--metrics ADDR] [--log-level L] [--tls-cert F --tls-key F]` (also reached as
+// run_serve_command from the CLI, cli/commands.h). Opens the service, completes the settlement
+// runs a crash left in progress (on a thread of their own, while serving), listens, logs on
+// `err` as JSON Lines (ops/json_log.h): {"msg":"listening","address":ADDR} once listening,
+// {"msg":"metrics listening","address":ADDR} for --metrics, a run's start, chunks and end, refused
+// logins with their peer; serves until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors
+// (a config that does not load included), 3 when the data directory or an address cannot be used.
+int serve_main(const ServeOptions& options, std::ostream& err);
 
 }  // namespace tally

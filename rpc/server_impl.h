@@ -35,6 +35,12 @@ namespace tally {
 
 class Connection;
 
+// What the server knows of one connection: who it is and what it logged in as.
+struct ConnectionInfo {
+  std::string peer;  // "10.0.0.7:51234", "[::1]:51234", "unix"
+  RoleSet roles;     // granted by its logins so far
+};
+
 class RpcServerImpl : private kj::TaskSet::ErrorHandler {
  public:
   RpcServerImpl(Service& service, ServerOptions options, kj::AsyncIoContext& io)
@@ -58,11 +64,11 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   Service& service() { return service_; }
   const ServerLimits& limits() const { return options_.limits; }
   bool draining() const { return draining_; }
-  std::optional<RoleSet> login(std::string_view token) {
-    auto r = tokens_.find(token);
-    if (!r) ++stats_.logins_refused;
-    return r;
-  }
+  // The roles `token` grants, counted on `connection`; a refused login is counted and logged
+  // with the peer (never the token).
+  std::optional<RoleSet> login(std::string_view token, ConnectionInfo& connection);
+  ServerMetrics* metrics() { return options_.metrics; }
+  kj::Timer& timer() { return io_.provider->getTimer(); }
   template <class Ctx>
   kj::Promise<void> post(Ctx ctx, const RoleSet& roles);
   // Posts decoded items (Service::post); resolves once they are durable.
@@ -82,6 +88,11 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
     KJ_LOG(WARNING, "tally serve: connection task failed", e.getDescription());
   }
   kj::Promise<void> accept_loop();
+  void start_connection(kj::Own<kj::AsyncIoStream> stream, std::string peer);
+  void role_gauge(Role role, int64_t delta);
+  void log(LogLevel level, std::string_view msg, const LogFields& fields) {
+    if (options_.log != nullptr) options_.log->log(level, msg, fields);
+  }
   kj::Promise<void> acquire_long_slot();
   void release_long_slot();
   // Relays ch's chunks through `send` and its progress to `progress` (null: dropped), with at
@@ -95,6 +106,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::AsyncIoContext& io_;
   TokenTable tokens_;
   kj::Own<kj::ConnectionReceiver> listener_;
+  kj::Own<kj::TlsContext> tls_;  // for a "tls:" address
   kj::Promise<void> accepting_ = nullptr;
   std::string unix_path_;  // to remove at shutdown
   std::set<Connection*> connections_;

@@ -208,17 +208,38 @@ struct PayeeDetails {
   name @1 :Text;
   account @2 :Text;  # IBAN or another bank account id
   bic @3 :Text;      # may be empty
+  ach @4 :PayeeAch;  # null: none (SPEC section 8: paid by NACHA file)
+  co @5 :PayeeCo;    # null: none (paid by Colombian dispersion file)
+}
+
+# A payee's ACH details (docs/payout-rails.md): checked by the rules, not here.
+struct PayeeAch {
+  routing @0 :Text;       # 9 digits, ABA check digit
+  account @1 :Text;
+  accountType @2 :Text;   # "checking" | "savings"
+  receiverKind @3 :Text;  # "individual" | "company"
+}
+
+# A payee's Colombian details.
+struct PayeeCo {
+  bankCode @0 :Text;
+  accountType @1 :Text;     # "savings" | "checking"
+  accountNumber @2 :Text;
+  documentType @3 :Text;    # "NIT" | "CC" | "CE" | "PA"
+  documentNumber @4 :Text;
 }
 
 enum PayoutStatus {
   paid @0;
   failed @1;
+  returned @2;  # sent back after it was paid (SPEC section 8)
 }
 
 struct PayoutResult {
   payout @0 :Text;
   status @1 :PayoutStatus;
   reason @2 :Text;
+  reasonCode @3 :Text;  # the bank's code ("AC04", "R03"), may be empty
 }
 
 struct Event {
@@ -487,6 +508,97 @@ struct RunSummary {
 enum PayoutFormat {
   csv @0;
   pain001 @1;
+  nacha @2;
+  coDispersion @3;
+}
+
+# --- the payout lifecycle (SPEC section 8; service/payout_ops.h) ---------------------------------
+# States, statuses and report names are the settlement layer's words as text ("instructed",
+# "sent", "paid", "failed", "returned"; "matched", "already_applied", ...): docs/cli.md lists them.
+
+# A payout file made and recorded. The file itself went to the call's sink: `bytes` and `sha256`
+# are its trailer (the client checks both).
+struct PayoutFileInfo {
+  run @0 :Text;
+  file @1 :Text;            # "RUN:FORMAT"
+  format @2 :PayoutFormat;
+  sha256 @3 :Text;          # of the bytes, 64 lowercase hex digits
+  bytes @4 :UInt64;
+  payouts @5 :UInt64;       # payouts the file carries
+  sent @6 :UInt64;          # moved from instructed to sent by this call
+  alreadyRecorded @7 :Bool; # the same file was exported before: nothing changed
+  recorded @8 :Instant;
+}
+
+struct PayoutStatusLine {
+  payout @0 :Text;
+  run @1 :Text;
+  payee @2 :Text;
+  amount @3 :CurrencyAmount;
+  tax @4 :CurrencyAmount;   # the payout tax (GMF) booked with it
+  state @5 :Text;
+  file @6 :Text;            # the bank file it was sent in; empty: none
+  sent @7 :Instant;         # null unless sent in a file
+  trace @8 :Text;           # NACHA trace number; empty: none
+  resultEntry @9 :Text;
+  returnEntry @10 :Text;
+  reasonCode @11 :Text;
+  reason @12 :Text;
+}
+
+struct RunPayouts {
+  run @0 :Text;
+  payouts @1 :List(PayoutStatusLine);
+}
+
+struct PayoutQuery {
+  marketplace @0 :Text;
+  state @1 :Text;   # empty: every state
+  after @2 :Text;   # cursor: a payout id; empty: from the first
+  limit @3 :UInt64; # 1..10000; 0: 1000
+}
+
+struct PayoutPage {
+  marketplace @0 :Text;
+  payouts @1 :List(PayoutStatusLine);
+  next @2 :Text;    # the next page's cursor; empty at the end
+}
+
+struct ReportPayoutLine {
+  payout @0 :Text;
+  before @1 :Text;
+  after @2 :Text;
+  status @3 :Text;
+  entry @4 :Text;
+  message @5 :Text;
+}
+
+struct ReportLine {
+  location @0 :Text;
+  line @1 :UInt64;
+  referenceKind @2 :Text;
+  reference @3 :Text;
+  outcome @4 :Text;
+  reason @5 :Text;
+  status @6 :Text;
+  message @7 :Text;
+  payouts @8 :List(ReportPayoutLine);
+}
+
+struct ReportImport {
+  format @0 :Text;
+  messageId @1 :Text;
+  dryRun @2 :Bool;
+  applied @3 :Bool;
+  lines @4 :List(ReportLine);
+  ignored @5 :List(Text);
+  matched @6 :UInt64;
+  alreadyApplied @7 :UInt64;
+  unmatched @8 :UInt64;
+  contradictory @9 :UInt64;
+  mismatched @10 :UInt64;
+  informational @11 :UInt64;
+  payoutsMoved @12 :UInt64;
 }
 
 # --- callbacks the client passes ----------------------------------------------------------------
@@ -510,6 +622,13 @@ interface Progress {
 # call only once the previous one has returned: a slow receiver slows its own call only.
 interface RunRows {
   rows @0 (released :List(ReleasedLine), payouts :List(PayoutLine), carried :List(CarriedLine));
+}
+
+# Receives committed entries in commit order (Auditor.follow): seq, commit time, prevHash and hash
+# of each, consecutive seqs across calls. Streaming: the server sends more only as the receiver
+# takes them, so a slow receiver slows its own follow only.
+interface EntrySink {
+  entries @0 (entries :List(EntryView)) -> stream;
 }
 
 # --- capabilities -------------------------------------------------------------------------------
@@ -546,7 +665,16 @@ interface Auditor {
   verify @5 (progress :Progress) -> (error :Error, result :VerifyReport);  # progress may be null
   exportJournal @6 (format :ExportFormat, sink :TextSink) -> (error :Error, result :ExportSummary);
   currency @7 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
-  server @8 () -> (error :Error, result :ServerInfo);  # as Poster.server
+  # The change stream: the journal's entries from seq `fromSeq` (1: the first) in commit order to
+  # `sink`, then each new commit as it happens. Returns once `maxEntries` were sent (0: never;
+  # the caller cancels or disconnects), with `lastSeq` the last one sent. A server shutting down
+  # fails the call (DISCONNECTED): resume with fromSeq = the last seq received + 1.
+  follow @8 (fromSeq :UInt64, maxEntries :UInt64, sink :EntrySink)
+      -> (error :Error, lastSeq :UInt64);
+  # A run's payouts with their lifecycle states; a marketplace's payouts by state across runs.
+  runPayouts @9 (run :Text) -> (error :Error, result :RunPayouts);
+  payoutsByState @10 (query :PayoutQuery) -> (error :Error, result :PayoutPage);
+  server @11 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }
 
 # Role finance: post payee_details, payout_result and payee_hold events; close periods;
@@ -565,5 +693,10 @@ interface Finance {
   hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)
       -> (error :Error, result :ItemResult);  # id empty: the server makes one
   currency @6 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
-  server @7 () -> (error :Error, result :ServerInfo);  # as Poster.server
+  # Makes, records and (bank formats) sends a run's payout file; the file streams to `sink`.
+  payoutFile @7 (run :Text, format :PayoutFormat, sink :TextSink)
+      -> (error :Error, result :PayoutFileInfo);
+  # A bank report in (pain.002, camt.054, NACHA returns): matched and applied, all or nothing.
+  importReport @8 (report :Data, dryRun :Bool) -> (error :Error, result :ReportImport);
+  server @9 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "ops/token_hash.h"
+
 namespace tally {
 
 namespace {
@@ -17,8 +19,12 @@ bool digest_equal(const Digest& a, const Digest& b) {
 }  // namespace
 
 TokenTable::TokenTable(const Config& config) {
-  for (const auto& g : config.tokens)
-    rows_.push_back(Row{sha256(g.token), RoleSet(g.roles.begin(), g.roles.end())});
+  // A stored "sha256:<hex>" is the digest itself (ops/token_hash.h); the config loader refused a
+  // malformed one, so a row that still does not decode is left out (it matches nothing).
+  for (const auto& g : config.tokens) {
+    auto d = stored_token_digest(g.token, "tokens");
+    if (d.ok()) rows_.push_back(Row{*d, RoleSet(g.roles.begin(), g.roles.end())});
+  }
 }
 
 std::optional<RoleSet> TokenTable::find(std::string_view token) const {

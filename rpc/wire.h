@@ -101,4 +101,24 @@ Result<tally::RunRowsResult> decode_rows(RunRows::RowsParams::Reader r);
 void encode(RunSummary::Builder b, const tally::RunSummary& v);
 Result<tally::RunSummary> decode(RunSummary::Reader r);
 
+// --- the payout lifecycle (wire_payouts.cpp) ---------------------------------------------------
+::tally::wire::PayoutFormat to_wire(tally::PayoutFormat f);
+Result<tally::PayoutFormat> from_wire(::tally::wire::PayoutFormat f, std::string_view field);
+// The file's bytes are not in the info (they went to the sink): decode leaves `bytes` empty and
+// gives the trailer in `size` and `sha256`.
+void encode(PayoutFileInfo::Builder b, const tally::PayoutFileResult& v);
+struct PayoutFileTrailer {
+  tally::PayoutFileResult info;  // bytes empty
+  uint64_t size = 0;
+};
+Result<PayoutFileTrailer> decode(PayoutFileInfo::Reader r);
+void encode(RunPayouts::Builder b, const tally::RunPayoutsResult& v);
+Result<tally::RunPayoutsResult> decode(RunPayouts::Reader r);
+void encode(PayoutQuery::Builder b, const tally::PayoutQuery& q);
+tally::PayoutQuery decode(PayoutQuery::Reader r);
+void encode(PayoutPage::Builder b, const tally::PayoutPageResult& v);
+Result<tally::PayoutPageResult> decode(PayoutPage::Reader r);
+void encode(ReportImport::Builder b, const tally::ImportReportResult& v);
+tally::ImportReportResult decode(ReportImport::Reader r);
+
 }  // namespace tally::wire

@@ -58,11 +58,37 @@ void encode_event(Event::Builder b, const tally::Event& e) {
           s.setName(text_of(body.name));
           s.setAccount(text_of(body.account));
           s.setBic(text_of(body.bic));
+          if (body.ach) {
+            auto a = s.initAch();
+            a.setRouting(text_of(body.ach->routing));
+            a.setAccount(text_of(body.ach->account));
+            a.setAccountType(text_of(body.ach->account_type));
+            a.setReceiverKind(text_of(body.ach->receiver_kind));
+          }
+          if (body.co) {
+            auto c = s.initCo();
+            c.setBankCode(text_of(body.co->bank_code));
+            c.setAccountType(text_of(body.co->account_type));
+            c.setAccountNumber(text_of(body.co->account_number));
+            c.setDocumentType(text_of(body.co->document_type));
+            c.setDocumentNumber(text_of(body.co->document_number));
+          }
         } else if constexpr (std::is_same_v<T, PayoutResultEvent>) {
           auto s = b.initPayoutResult();
           s.setPayout(text_of(body.payout));
-          s.setStatus(body.paid ? PayoutStatus::PAID : PayoutStatus::FAILED);
+          switch (body.status()) {
+            case PayoutResultStatus::paid:
+              s.setStatus(PayoutStatus::PAID);
+              break;
+            case PayoutResultStatus::failed:
+              s.setStatus(PayoutStatus::FAILED);
+              break;
+            case PayoutResultStatus::returned:
+              s.setStatus(PayoutStatus::RETURNED);
+              break;
+          }
           s.setReason(text_of(body.reason));
+          s.setReasonCode(text_of(body.reason_code));
         } else {
           static_assert(sizeof(T) == 0, "every event type has a wire form");
         }
@@ -127,24 +153,40 @@ Result<tally::Event> decode_event(Event::Reader r) {
     }
     case Event::PAYEE_DETAILS: {
       auto s = r.getPayeeDetails();
-      e.body = PayeeDetailsEvent{text(s.getPayee()), text(s.getName()), text(s.getAccount()),
-                                 text(s.getBic())};
+      PayeeDetailsEvent d{text(s.getPayee()), text(s.getName()), text(s.getAccount()),
+                          text(s.getBic())};
+      if (s.hasAch()) {
+        auto a = s.getAch();
+        d.ach = PayeeAchFields{text(a.getRouting()), text(a.getAccount()), text(a.getAccountType()),
+                               text(a.getReceiverKind())};
+      }
+      if (s.hasCo()) {
+        auto c = s.getCo();
+        d.co = PayeeCoFields{text(c.getBankCode()), text(c.getAccountType()),
+                             text(c.getAccountNumber()), text(c.getDocumentType()),
+                             text(c.getDocumentNumber())};
+      }
+      e.body = std::move(d);
       return e;
     }
     case Event::PAYOUT_RESULT: {
       auto s = r.getPayoutResult();
-      bool paid;
+      PayoutResultStatus status;
       switch (s.getStatus()) {
         case PayoutStatus::PAID:
-          paid = true;
+          status = PayoutResultStatus::paid;
           break;
         case PayoutStatus::FAILED:
-          paid = false;
+          status = PayoutResultStatus::failed;
+          break;
+        case PayoutStatus::RETURNED:
+          status = PayoutResultStatus::returned;
           break;
         default:
           return reject(Code::bad_request, "status: unknown payout status");
       }
-      e.body = PayoutResultEvent{text(s.getPayout()), paid, text(s.getReason())};
+      e.body = PayoutResultEvent::of(text(s.getPayout()), status, text(s.getReason()),
+                                     text(s.getReasonCode()));
       return e;
     }
   }

@@ -35,13 +35,20 @@ Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q) {
   return out;
 }
 
-BalancesResult read_balances(Snapshot& snap, const std::string& prefix,
-                             std::optional<TimeNs> as_of) {
+Result<BalancesResult> read_balances(Snapshot& snap, const std::string& prefix,
+                                     std::optional<TimeNs> as_of) {
   BalancesResult out;
   out.prefix = prefix;
   out.as_of = as_of ? *as_of : snap.last_commit_ns();
-  // No account name is longer than limits::account_name_bytes_max, so neither is a prefix that holds one.
+  // No account name is longer than limits::account_name_bytes_max, so neither is a prefix that
+  // holds one.
   if (prefix.size() <= limits::account_name_bytes_max) out.balances = snap.balances(prefix, as_of);
+  // A total that does not fit is an error, never a wrapped or zeroed figure (SPEC 1).
+  for (const auto& t : out.balances.totals)
+    if (t.overflow)
+      return reject(Code::overflow, "totals." + std::string(t.currency.code()) +
+                                        ": the sum of the balances under \"" + prefix +
+                                        "\" does not fit 128 bits");
   return out;
 }
 
@@ -65,10 +72,14 @@ Result<EntryView> read_entry(Snapshot& snap, const std::string& id) {
   return std::move(*e);
 }
 
-TrialBalanceResult read_trial_balance(Snapshot& snap, std::optional<TimeNs> as_of) {
+Result<TrialBalanceResult> read_trial_balance(Snapshot& snap, std::optional<TimeNs> as_of) {
   TrialBalanceResult out;
   out.as_of = as_of ? *as_of : snap.last_commit_ns();
   out.currencies = snap.trial_balance(as_of);
+  for (const auto& row : out.currencies)
+    if (row.overflow)
+      return reject(Code::overflow, "currencies." + std::string(row.currency.code()) +
+                                        ": its debits or credits do not fit 128 bits");
   return out;
 }
 

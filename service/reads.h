@@ -15,12 +15,14 @@ namespace tally {
 
 // unknown_account; currency_not_allowed when the account does not hold the currency.
 Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q);
-BalancesResult read_balances(Snapshot& snap, const std::string& prefix,
-                             std::optional<TimeNs> as_of);
+// overflow when a currency's total does not fit 128 bits (never a wrapped or zero total).
+Result<BalancesResult> read_balances(Snapshot& snap, const std::string& prefix,
+                                     std::optional<TimeNs> as_of);
 // unknown_account; the ledger's rejections of a bad cursor or limit.
 Result<StatementResult> read_statement(Snapshot& snap, const StatementQuery& q);
 // unknown_entry.
 Result<EntryView> read_entry(Snapshot& snap, const std::string& id);
-TrialBalanceResult read_trial_balance(Snapshot& snap, std::optional<TimeNs> as_of);
+// overflow when a currency's debits or credits do not fit 128 bits.
+Result<TrialBalanceResult> read_trial_balance(Snapshot& snap, std::optional<TimeNs> as_of);
 
 }  // namespace tally

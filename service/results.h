@@ -210,8 +210,96 @@ using TextSink = std::function<bool(std::string_view chunk)>;
 using StagedProgressFn =
     std::function<void(uint64_t done, uint64_t total, const std::string& stage)>;
 
-enum class PayoutFormat : uint8_t { csv, pain001 };
+// --- the payout lifecycle (SPEC section 8) ---------------------------------------------------
+
+// `tally payouts RUN --format F`.
+enum class PayoutFormat : uint8_t { csv, pain001, nacha, co_dispersion };
+// "csv", "pain001", "nacha", "co-dispersion".
 std::optional<PayoutFormat> parse_payout_format(std::string_view name);
+std::string_view payout_format_name(PayoutFormat f);
+
+// A payout file made and recorded (service/payout_ops.h).
+struct PayoutFileResult {
+  std::string run;
+  std::string file;  // its id, "RUN:FORMAT" ("shop:2026-01-26:pain001")
+  PayoutFormat format = PayoutFormat::csv;
+  std::string bytes;              // the file
+  std::string sha256;             // of the bytes, 64 lowercase hex digits
+  uint64_t payouts = 0;           // payouts the file carries
+  uint64_t sent = 0;              // payouts this export moved from instructed to sent
+  bool already_recorded = false;  // exported before: the same bytes, nothing changed
+  TimeNs recorded_ns = 0;         // when the file was (first) recorded
+};
+
+// A payout and where it is in its lifecycle.
+struct PayoutStatusLine {
+  std::string payout;  // id "M:YYYY-MM-DD:PAYEE:CUR"
+  std::string run;
+  std::string payee;
+  Currency currency;
+  Amount amount;
+  Amount tax;  // the payout tax (GMF) booked with it
+  // "instructed", "sent", "paid", "failed", "returned".
+  std::string state;
+  std::string file;  // the bank file it was sent in, if any
+  TimeNs sent_ns = 0;
+  std::string trace;         // its NACHA trace number, if it went by NACHA
+  std::string result_entry;  // the entry that settled it (paid or failed)
+  std::string return_entry;  // the entry that took it back (returned)
+  std::string reason_code;   // the bank's code of a failure or return ("AC04", "R03")
+  std::string reason;
+};
+struct RunPayoutsResult {
+  std::string run;
+  std::vector<PayoutStatusLine> payouts;  // payout id order
+};
+// A marketplace's payouts by state across runs, a page at a time.
+struct PayoutQuery {
+  std::string marketplace;
+  std::optional<std::string> state;  // a state name; absent: every state
+  std::string after;                 // the cursor (a payout id); empty: from the first
+  uint64_t limit = 0;                // 1..10000; 0: 1000
+};
+struct PayoutPageResult {
+  std::string marketplace;
+  std::vector<PayoutStatusLine> payouts;  // payout id order (pay date, payee, currency)
+  std::string next;                       // the next page's cursor; empty at the end
+};
+
+// `tally import-report FILE`: a bank report in (settlement/report_import.h). The names are the
+// settlement layer's (report_line_status_name, payout_state_name, ...).
+struct ImportReportRequest {
+  std::string bytes;  // the file
+  bool dry_run = false;
+};
+struct ReportPayoutLine {
+  std::string payout;
+  std::string before, after;  // states
+  std::string status;         // this payout's: matched, already_applied, contradictory, ...
+  std::string entry;          // the entry the transition posted (matched)
+  std::string message;
+};
+struct ReportLine {
+  std::string location;  // XML element path, or "record N" of a NACHA file
+  uint64_t line = 0;     // 1-based line of the file
+  std::string reference_kind, reference;
+  std::string outcome;  // accepted, pending, paid, rejected, returned
+  std::string reason;   // the bank's code
+  // matched, already_applied, unmatched, contradictory, mismatched, informational.
+  std::string status;
+  std::string message;
+  std::vector<ReportPayoutLine> payouts;
+};
+struct ImportReportResult {
+  std::string format;  // "pain.002.001.03", "camt.054.001.02", "nacha-return"
+  std::string message_id;
+  bool dry_run = false;
+  bool applied = false;
+  std::vector<ReportLine> lines;  // file order
+  std::vector<std::string> ignored;
+  uint64_t matched = 0, already_applied = 0, unmatched = 0, contradictory = 0, mismatched = 0,
+           informational = 0, payouts_moved = 0;
+};
 
 // `tally hold M:P --on|--off --reason R`: posts a payee_hold event.
 struct HoldRequest {

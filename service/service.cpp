@@ -72,7 +72,12 @@ SettleOptions Service::settle_options() const {
   SettleOptions o;
   o.chunk_payees = options_.settle_chunk_payees;
   if (options_.log) o.log = [this](const std::string& line) { log(line); };
+  o.progress = options_.run_progress;
   return o;
+}
+
+void Service::report_run(bool dry_run, bool ok, int64_t elapsed_ns) const {
+  if (!dry_run && options_.run_done) options_.run_done(ok, elapsed_ns);
 }
 
 void Service::log(const std::string& line) const {

@@ -61,6 +61,10 @@ struct ServiceOptions {
   // Where the service logs what an operator wants to know (a run's start, chunks and end), a
   // line at a time without a newline; called from any thread, one call at a time. May be empty.
   std::function<void(const std::string&)> log;
+  // Every run of this service (not a preview) reports its progress here and, when it ends, its
+  // outcome and duration (metrics). From the running thread; may be empty.
+  std::function<void(const RunProgress&)> run_progress;
+  std::function<void(bool ok, int64_t elapsed_ns)> run_done;
 };
 
 class Service {
@@ -76,6 +80,8 @@ class Service {
   Settlement& settlement() { return *settlement_; }
   // The options every run of this service starts from: chunk size and log.
   SettleOptions settle_options() const;
+  // Reports a run's end to ServiceOptions::run_done (a preview is not reported).
+  void report_run(bool dry_run, bool ok, int64_t elapsed_ns) const;
   // Logs a line (ServiceOptions::log), if anyone listens.
   void log(const std::string& line) const;
 

@@ -1,5 +1,9 @@
 #include "service/settlement_ops.h"
 
+#include <chrono>
+
+#include "service/payout_ops.h"
+
 namespace tally {
 
 namespace {
@@ -90,11 +94,18 @@ Result<RunResult> settle_op(Service& service, const SettleRequest& req,
       sent += r.size();
       rows(std::move(r));
     };
+  if (req.dry_run) o.progress = nullptr;  // the service's progress hook is for real runs
   if (progress)
-    o.progress = [&](const RunProgress& p) {
+    o.progress = [&, base = o.progress](const RunProgress& p) {
+      if (base) base(p);
       progress(p.payees_done, p.payees_total, stage_of(p));
     };
+  const auto started = std::chrono::steady_clock::now();
   auto r = service.settlement().settle(req.marketplace, req.pay_date, o);
+  service.report_run(req.dry_run, r.ok(),
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count());
   if (!r) return r.error();
   RunResult out = to_run_result(*r);
   if (rows) out.rows = sent;
@@ -128,21 +139,9 @@ Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& mar
 }
 
 Result<std::string> payouts_op(Service& service, const std::string& run, PayoutFormat format) {
-  auto r = service.settlement().run(run);
+  auto r = payout_file_op(service, run, format);
   if (!r) return r.error();
-  if (r->state != RunState::complete)
-    return reject(Code::run_in_progress, "run: " + r->run +
-                                             " is in progress; its payout file exists once it "
-                                             "completes (settle it again to complete it)");
-  if (format == PayoutFormat::csv) return payout_csv(r->lines);
-  const MarketplaceConfig* mk = service.config().marketplace(r->marketplace);
-  if (!mk)
-    return reject(Code::unknown_marketplace,
-                  "run: marketplace " + r->marketplace + " is no longer configured");
-  auto date = parse_date(r->pay_date, "run");
-  if (!date) return date.error();
-  PayoutRunInfo info{r->run, *date, format_rfc3339(r->committed_ns), mk->payout_account};
-  return payout_pain001(info, r->lines);
+  return std::move(r->bytes);
 }
 
 }  // namespace tally

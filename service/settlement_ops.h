@@ -21,9 +21,9 @@ Result<RunResult> settle_op(Service& service, const SettleRequest& request,
                             const std::function<void(RunRowsResult&&)>& rows = {});
 // Runs of a marketplace, by pay date.
 Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& marketplace);
-// The payout file of a stored, complete run: CSV, or pain.001.001.03 with the marketplace's
-// payout account as debtor. The file's creation time is the run's last commit time, so the same
-// run always gives the same bytes. A run in progress has no file yet (run_in_progress).
+// The payout file of a stored, complete run: payout_file_op (service/payout_ops.h), its bytes
+// only: the file is recorded and, for the bank formats, its payouts are sent. The same run
+// always gives the same bytes. A run in progress has no file yet (run_in_progress).
 Result<std::string> payouts_op(Service& service, const std::string& run, PayoutFormat format);
 
 // The conversions both use (exposed for tests).

@@ -273,6 +273,14 @@ Result<NachaFile> payout_nacha(const NachaFileInfo& info, std::span<const NachaC
                                         "the credit total reaches 12 digits (10^12 cents); "
                                         "split the payouts over several files");
   }
+  if (info.first_trace_sequence == 0)
+    return reject(Code::bad_request, "nacha: first_trace_sequence must be 1..9999999");
+  if (uint64_t(info.first_trace_sequence) + entries.size() - 1 > nacha_entries_per_file_max)
+    return reject(Code::overflow,
+                  "nacha: trace sequences " + std::to_string(info.first_trace_sequence) +
+                      " and on do not "
+                      "fit 7 digits for " +
+                      std::to_string(entries.size()) + " entries; start the file's traces lower");
   size_t records = 2 + 2 * batches.size() + entries.size();
   size_t blocks = (records + kBlockingFactor - 1) / kBlockingFactor;
   if (entries.size() > nacha_entries_per_file_max || blocks > kBlocksMax)
@@ -307,7 +315,7 @@ Result<NachaFile> payout_nacha(const NachaFileInfo& info, std::span<const NachaC
   put_alpha(out, "", 8);  // reference code
   end_record(start);
 
-  uint64_t sequence = 0;
+  uint64_t sequence = info.first_trace_sequence - 1;
   file.traces.reserve(entries.size());
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     const Batch& b = batches[bi];

@@ -53,6 +53,10 @@ struct NachaFileInfo {
   Date creation_date;             // file creation date (2000..2099)
   std::string creation_time;      // file creation time "HHMM" (00..23, 00..59)
   char file_id_modifier = 'A';    // A..Z or 0..9: tells apart files of one origin and date
+  // The trace sequence of the file's first entry, 1..9,999,999; the others follow. A caller that
+  // writes several files for one ODFI gives each its own range, so that trace numbers (which
+  // bank returns name) stay unique across files (settlement/payout_export.h does).
+  uint32_t first_trace_sequence = 1;
 };
 
 // One payout paid by ACH credit.
@@ -90,8 +94,8 @@ inline constexpr uint64_t nacha_total_cents_bound = 1'000'000'000'000;  // contr
 // A NACHA file of credits: file header (1); one batch per (effective date, SEC code) in that
 // order, each a batch header (5, service class 220: credits only), its entries (6) sorted by
 // payout id (bytewise) and a batch control (8); the file control (9); then records of 94 '9's
-// up to a multiple of 10 records (the blocking factor). Trace sequence numbers run 1, 2, ... in
-// file order; batch numbers 1, 2, ....
+// up to a multiple of 10 records (the blocking factor). Trace sequence numbers run
+// first_trace_sequence, +1, ... in file order; batch numbers 1, 2, ....
 //
 // Rejected, each credit that has it: an empty or duplicate payout id, two ids with the same
 // nacha_id (bad_request); a currency other than USD with exponent 2 (bad_currency); an amount
@@ -101,7 +105,8 @@ inline constexpr uint64_t nacha_total_cents_bound = 1'000'000'000'000;  // contr
 // letters (bad_request); an effective date outside 2000..2099 (bad_date). For the file: no
 // credits, an info field of the wrong form or length (bad_request), a creation date or
 // effective date outside 2000..2099 (bad_date), a creation time not HHMM (bad_time); a batch
-// or file total of 10^12 cents or more, more entries than a field can count (overflow).
+// or file total of 10^12 cents or more, more entries than a field can count, a trace sequence
+// past 9,999,999 (overflow); first_trace_sequence 0 (bad_request).
 Result<NachaFile> payout_nacha(const NachaFileInfo& info, std::span<const NachaCredit> credits);
 
 // A payout id as an entry's Individual Identification Number (15 characters): an id of 1..15

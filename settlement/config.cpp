@@ -567,6 +567,20 @@ class Loader : public Reader {
         fail(key.source(), path, "a token must be 1..256 printable ASCII characters, no spaces");
         continue;
       }
+      // A stored hash (docs/operations.md, "Hashed tokens"): "sha256:" and 64 lowercase hex
+      // digits. The text is not quoted in the error: it may be a mistyped secret.
+      if (token.rfind("sha256:", 0) == 0) {
+        const std::string_view hex = std::string_view(token).substr(7);
+        const bool hex_ok = hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+                              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                            });
+        if (!hex_ok) {
+          fail(key.source(), "tokens",
+               "a key beginning with sha256: must be followed by exactly 64 lowercase hex digits "
+               "(tally token hash makes one)");
+          continue;
+        }
+      }
       const toml::array* a = node.as_array();
       if (!a) {
         fail(node, path, "must be an array of role names, not " + std::string(type_name(node)));

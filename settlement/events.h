@@ -12,6 +12,7 @@
 
 #include "ledger/entry.h"
 #include "ledger/time.h"
+#include "settlement/payee_rails.h"
 
 namespace tally {
 
@@ -63,11 +64,41 @@ struct PayeeDetailsEvent {
   std::string name;
   std::string account;  // IBAN or another bank account id
   std::string bic;      // may be empty
+  // The national rails' details (settlement/payee_rails.h), each optional: a marketplace with an
+  // `ach` originator pays USD only to payees with `ach`, one with `co_dispersion` pays COP only to
+  // payees with `co` (docs/settlement.md, "Runs": no_details otherwise).
+  std::optional<PayeeAchFields> ach{};
+  std::optional<PayeeCoFields> co{};
 };
+
+// What the bank did with a payout (SPEC section 8, the payout lifecycle: settlement/
+// payout_lifecycle.h): `paid` (the money left: in transit -> cash), `failed` (rejected before
+// settling: back to the payee's available, payee on hold) or `returned` (sent back after it was
+// paid: cash -> the payee's available, payee on hold). A result the payout already has is a
+// duplicate (ok, nothing posted); one that contradicts it (failed after paid) is refused
+// (payout_already_settled), naming both states.
+enum class PayoutResultStatus : uint8_t { paid, failed, returned };
+std::string_view payout_result_status_name(PayoutResultStatus s);  // "paid", "failed", "returned"
+std::optional<PayoutResultStatus> parse_payout_result_status(std::string_view name);
+
 struct PayoutResultEvent {
   std::string payout;
-  bool paid = true;  // paid | failed
-  std::string reason;
+  // paid (true) or failed (false): the event's status unless `returned` is set. (The first
+  // form of this event had these three fields; status() is the one to read.)
+  bool paid = true;
+  std::string reason;         // the reason in words ("AC04 closed account number"), may be empty
+  bool returned = false;      // status returned (overrides `paid`)
+  std::string reason_code{};  // the bank's code ("AC04", "R03"), may be empty: 0..35 printable
+                              // ASCII characters without spaces
+  PayoutResultStatus status() const {
+    return returned ? PayoutResultStatus::returned
+                    : (paid ? PayoutResultStatus::paid : PayoutResultStatus::failed);
+  }
+  static PayoutResultEvent of(std::string payout, PayoutResultStatus s, std::string reason = {},
+                              std::string reason_code = {}) {
+    return PayoutResultEvent{std::move(payout), s == PayoutResultStatus::paid, std::move(reason),
+                             s == PayoutResultStatus::returned, std::move(reason_code)};
+  }
 };
 
 using EventBody =
@@ -83,7 +114,28 @@ struct Event {
 // "payee_details", "payout_result".
 std::string_view event_type_name(const EventBody& body);
 
-// Canonical bytes of an event (type, header, body): the idempotency digest covers them.
+// Canonical bytes of an event (type, header, body): the idempotency digest covers them. Fields
+// added after an event type's first form are covered only when set, so an event posted before
+// they existed keeps its digest (and a retry of it stays a duplicate).
 std::string canonical_event_bytes(const Event& e);
+
+// payee_terms {payee, reserve?, minimum_balance?} (finance's, like payee_details): the payee's own
+// reserve and kept balance in place of the marketplace's (SPEC section 8, "Reserves"), kept with
+// history; the latest by business time is current and replaces earlier ones whole. It posts no
+// entry. Not (yet) an alternative of EventBody, so that the wire and JSON forms of the service
+// layer keep compiling: post it with Rules::payee_terms_op (settlement/rules.h).
+struct PayeeTermsEvent {
+  struct Reserve {
+    std::string rate;  // an exact rate, 0..100% ("10%"; "0%": no reserve for this payee)
+    int days = 0;      // 1..3650
+  };
+  std::string payee;
+  std::optional<Reserve> reserve{};  // absent: the marketplace's reserve
+  // currency code -> amount kept on available at each payout (>= 0); currencies not listed keep
+  // the marketplace's minimum_balance.
+  std::vector<std::pair<std::string, std::string>> minimum_balance{};
+};
+// Canonical bytes of a payee_terms event (its header and body).
+std::string canonical_terms_bytes(const EventHeader& h, const PayeeTermsEvent& t);
 
 }  // namespace tally

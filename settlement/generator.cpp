@@ -101,10 +101,32 @@ std::string event_json_line(const Event& e) {
         } else if constexpr (std::is_same_v<T, PayeeDetailsEvent>) {
           f("payee", b.payee), f("name", b.name), f("account", b.account);
           if (!b.bic.empty()) f("bic", b.bic);
+          auto object = [&](std::string_view k,
+                            std::initializer_list<std::pair<const char*, std::string>> kv) {
+            o += ",\"" + std::string(k) + "\":{";
+            bool first = true;
+            for (const auto& [name, value] : kv) {
+              o += std::string(first ? "" : ",") + "\"" + name + "\":" + json_str(value);
+              first = false;
+            }
+            o += "}";
+          };
+          if (b.ach)
+            object("ach", {{"routing", b.ach->routing},
+                           {"account", b.ach->account},
+                           {"account_type", b.ach->account_type},
+                           {"receiver_kind", b.ach->receiver_kind}});
+          if (b.co)
+            object("co", {{"bank_code", b.co->bank_code},
+                          {"account_type", b.co->account_type},
+                          {"account_number", b.co->account_number},
+                          {"document_type", b.co->document_type},
+                          {"document_number", b.co->document_number}});
         } else {
           static_assert(std::is_same_v<T, PayoutResultEvent>);
-          f("payout", b.payout), f("status", b.paid ? "paid" : "failed");
+          f("payout", b.payout), f("status", payout_result_status_name(b.status()));
           if (!b.reason.empty()) f("reason", b.reason);
+          if (!b.reason_code.empty()) f("reason_code", b.reason_code);
         }
       },
       e.body);
@@ -176,6 +198,17 @@ void EventGenerator::introduce(Market& m, char role, size_t index) {
     d.account = zero_padded(h % 1'000'000'000ull, 9) + "-" + digits;
     if (percent(50)) d.bic = "BOFAUS3NXXX";
   }
+  // The rails' details where the marketplace pays by NACHA or dispersion file (from the same
+  // hash: the random stream is the one it was before they existed).
+  static constexpr const char* kRoutings[] = {"011000015", "021000021", "026009593", "121000248",
+                                              "091000019"};
+  if (m.config->ach)
+    d.ach =
+        PayeeAchFields{kRoutings[h % std::size(kRoutings)], digits, h % 4 ? "checking" : "savings",
+                       role == 'p' && h % 3 == 0 ? "company" : "individual"};
+  if (m.config->co_dispersion)
+    d.co = PayeeCoFields{"1007", h % 2 ? "savings" : "checking", digits, "CC",
+                         "1" + zero_padded(h / 7 % 1'000'000'000ull, 9)};
   queue_.push_back(make(m, "details", std::move(d)));
 }
 

@@ -7,8 +7,9 @@
 // that never exceed what is left of their sale, chargebacks with and without a fee, earnings
 // (where the marketplace has earning rules, sometimes with nothing bought so that the minimum
 // applies), pass-through costs, payee details for every payee before its first event (a valid
-// IBAN where the marketplace's first currency is EUR, another account id elsewhere), and payee
-// holds put on and taken off.
+// IBAN where the marketplace's first currency is EUR, another account id elsewhere; ACH and
+// Colombian details where the marketplace has those originators), and payee holds put on and
+// taken off.
 //
 // Every event it produces is valid for tally's rules as configured: amounts cover commission and
 // fees, refunds respect the refund limit, a payee is never its own affiliate. (It does not make

@@ -18,6 +18,7 @@
 #include "ledger/status.h"
 #include "settlement/calendar.h"
 #include "settlement/config.h"
+#include "settlement/payee_rails.h"
 
 namespace tally {
 
@@ -30,6 +31,10 @@ struct PayoutLine {
   std::string creditor_name;     // the account holder
   std::string creditor_account;  // an IBAN, or another bank account id
   std::string creditor_bic;      // empty when unknown
+  // The rails' details the run paid to (from the payee directory when the run was made), for
+  // NACHA and dispersion files (settlement/payout_export.h); absent when the payee had none.
+  std::optional<PayeeAchDetails> ach{};
+  std::optional<PayeeCoDetails> co{};
 };
 
 // What a pain.001 file says about its run.

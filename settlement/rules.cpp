@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "ledger/codec.h"
+#include "settlement/chart.h"
+#include "settlement/payout_lifecycle.h"
 
 namespace tally {
 
@@ -53,11 +55,7 @@ class EntryBuilder {
   Entry e_;
 };
 
-struct AccountSpec {
-  std::string name;
-  AccountKind kind;
-  uint8_t flags;
-};
+using AccountSpec = ChartAccount;
 
 class EventOp final : public WriteOp {
  public:
@@ -66,10 +64,19 @@ class EventOp final : public WriteOp {
         h_(rules.tables()),
         ev_(std::move(ev)),
         digest_(sha256("event", canonical_event_bytes(ev_))) {}
+  // A payee_terms event (not an EventBody alternative: settlement/events.h).
+  EventOp(const Rules& rules, EventHeader header, PayeeTermsEvent terms)
+      : rules_(rules),
+        h_(rules.tables()),
+        ev_{std::move(header), PayeeHoldEvent{}},
+        terms_(std::move(terms)),
+        digest_(sha256("event", canonical_terms_bytes(ev_.header, *terms_))) {}
 
   ItemResult apply(WriteTxn& t) override {
     const EventHeader& hd = ev_.header;
     if (auto r = validate_client_id(hd.id, "id"); !r) return fail(r.error());
+    // Every event's meta, whatever its type (a sale's also goes into its entry).
+    if (auto r = validate_meta(hd.meta, "meta"); !r) return fail(r.error());
     if (auto dup = t.check_id(hd.id, digest_)) return *dup;
     if (auto v = t.get(h_.events, hd.id)) {
       if (*v == std::string_view(reinterpret_cast<const char*>(digest_.data()), digest_.size())) {
@@ -86,6 +93,7 @@ class EventOp final : public WriteOp {
       return fail(
           reject(Code::unknown_marketplace,
                  "marketplace: \"" + hd.marketplace.substr(0, 64) + "\" is not configured"));
+    if (terms_) return on(t, *terms_);
     return std::visit([&](const auto& body) { return on(t, body); }, ev_.body);
   }
 
@@ -119,44 +127,16 @@ class EventOp final : public WriteOp {
     return *a;
   }
 
-  // The chart accounts an entry needs, opened on first use with every marketplace currency.
-  // Returns whether a savepoint is needed (some account is new or lacks a currency), or a
-  // rejection when an existing account has another kind or is closed.
-  Result<bool> check_accounts(WriteTxn& t, const std::vector<AccountSpec>& specs) const {
-    bool needs_open = false;
-    for (const auto& s : specs) {
-      auto a = t.account(s.name);
-      if (!a) {
-        needs_open = true;
-        continue;
-      }
-      if (a->kind != s.kind || (a->flags & kNoOverdraft) != (s.flags & kNoOverdraft))
-        return reject(Code::account_exists,
-                      "account \"" + s.name + "\" exists as " + std::string(kind_name(a->kind)) +
-                          ", the marketplace chart needs " + std::string(kind_name(s.kind)));
-      if (a->closed()) return reject(Code::account_closed, "account \"" + s.name + "\" is closed");
-      for (const auto& c : mk_->currencies)
-        if (std::none_of(a->currencies.begin(), a->currencies.end(),
-                         [&](const Currency& x) { return x == c; }))
-          needs_open = true;
-    }
-    return needs_open;
-  }
-
   // Opens what is missing (inside a savepoint when anything is), prepares the entry, and
   // applies it together with `extra` writes. Any rejection undoes the savepoint: nothing changed.
   template <class Extra>
   ItemResult post(WriteTxn& t, const std::vector<AccountSpec>& specs, Entry entry, Extra extra,
                   std::string detail = {}) {
-    auto need = check_accounts(t, specs);
+    auto need = check_chart_accounts(t, *mk_, specs);
     if (!need) return fail(need.error());
     if (*need) {
       t.begin_savepoint();
-      for (const auto& s : specs) {
-        Account a{s.name, s.kind, s.flags, mk_->currencies};
-        auto r = t.open_account(a);
-        TALLY_ASSERT(r.ok(), "chart account checked: " + r.error().message);
-      }
+      open_chart_accounts(t, *mk_, specs);
     }
     auto prepared = t.prepare_entry(std::move(entry), digest_);
     if (!prepared) {
@@ -215,13 +195,34 @@ class EventOp final : public WriteOp {
     t.put(h_.holds, key, tables::encode_hold(v));
   }
 
+  std::optional<HoldValue> get_reserve(WriteTxn& t, const std::string& payee, std::string_view code,
+                                       const std::string& origin) {
+    auto v = t.get(h_.reserves, tables::reserve_key(mk_->name, payee, code, origin));
+    if (!v) return std::nullopt;
+    HoldValue hv;
+    if (!tables::decode_hold(*v, hv))
+      throw StoreCorruption("reserve of " + payee + " from " + origin);
+    return hv;
+  }
+
+  void set_reserve_remaining(WriteTxn& t, const std::string& payee, std::string_view code,
+                             const std::string& origin, HoldValue v, i128 remaining) {
+    TALLY_ASSERT(remaining >= 0 && remaining <= v.remaining, "a reserve only shrinks");
+    std::string key = tables::reserve_key(mk_->name, payee, code, origin);
+    if (remaining == 0) {
+      t.del(h_.reserves, key);
+      return;
+    }
+    v.remaining = remaining;
+    t.put(h_.reserves, key, tables::encode_hold(v));
+  }
+
   TimeNs release_from(TimeNs start) const {
     return start + static_cast<TimeNs>(mk_->hold_days) * kNsPerDay;
   }
 
   std::vector<AccountSpec> payee_accounts(const std::string& payee) const {
-    return {{tables::pending(mk_->name, payee), AccountKind::liability, kNoOverdraft},
-            {tables::available(mk_->name, payee), AccountKind::liability, 0}};
+    return payee_chart_accounts(*mk_, payee);
   }
 
   // --- sale -----------------------------------------------------------------------------------
@@ -395,22 +396,30 @@ class EventOp final : public WriteOp {
     EntryBuilder b(ev_.header, kind);
     b.add(tables::cash(mk), *c, Side::credit, r->minor());
     b.add(tables::commission(mk), *c, Side::debit, share[1]);
+    // A payee's share comes first out of what a reserve kept back of this sale, then out of the
+    // sale's hold (pending), the rest out of available (docs/accounting.md, "Reserves").
     struct Party {
       std::string payee;
       i128 share;
-      std::optional<HoldValue> hold;
-      i128 from_pending = 0;
+      std::optional<HoldValue> hold, reserve;
+      i128 from_reserve = 0, from_pending = 0;
     };
-    std::vector<Party> parties = {{sale->seller, share[0], {}}};
-    if (!sale->affiliate.empty()) parties.push_back({sale->affiliate, share[2], {}});
+    std::vector<Party> parties = {{sale->seller, share[0], {}, {}}};
+    if (!sale->affiliate.empty()) parties.push_back({sale->affiliate, share[2], {}, {}});
     std::vector<AccountSpec> specs = {{tables::cash(mk), AccountKind::asset, 0},
                                       {tables::commission(mk), AccountKind::revenue, 0}};
     for (auto& p : parties) {
+      p.reserve = get_reserve(t, p.payee, sale->currency, sale_id);
+      p.from_reserve = p.reserve ? std::min(p.share, p.reserve->remaining) : 0;
       p.hold = get_hold(t, p.payee, sale->currency, sale_id);
-      p.from_pending = p.hold ? std::min(p.share, p.hold->remaining) : 0;
+      p.from_pending = p.hold ? std::min(p.share - p.from_reserve, p.hold->remaining) : 0;
+      b.add(tables::reserve(mk, p.payee), *c, Side::debit, p.from_reserve);
       b.add(tables::pending(mk, p.payee), *c, Side::debit, p.from_pending);
-      b.add(tables::available(mk, p.payee), *c, Side::debit, p.share - p.from_pending);
+      b.add(tables::available(mk, p.payee), *c, Side::debit,
+            p.share - p.from_reserve - p.from_pending);
       for (auto& x : payee_accounts(p.payee)) specs.push_back(x);
+      if (p.from_reserve > 0)
+        specs.push_back({tables::reserve(mk, p.payee), AccountKind::liability, kNoOverdraft});
     }
     if (fee.is_positive()) {
       // The network takes its fee from the platform's cash; the platform recharges it to the
@@ -431,10 +440,14 @@ class EventOp final : public WriteOp {
     return post(
         t, specs, std::move(b.entry()),
         [&] {
-          for (auto& p : parties)
+          for (auto& p : parties) {
             if (p.hold && p.from_pending > 0)
               set_hold_remaining(t, p.payee, sale->currency, sale_id, *p.hold,
                                  p.hold->remaining - p.from_pending);
+            if (p.reserve && p.from_reserve > 0)
+              set_reserve_remaining(t, p.payee, sale->currency, sale_id, *p.reserve,
+                                    p.reserve->remaining - p.from_reserve);
+          }
           sale->refunded = total;
           t.put(h_.sales, sale_id, tables::encode_sale(*sale));
         },
@@ -535,6 +548,16 @@ class EventOp final : public WriteOp {
     if (!p.bic.empty() && !valid_bic(p.bic))
       return fail(reject(Code::bad_request, "bic: \"" + p.bic.substr(0, 16) + "\" is not a BIC"));
     tables::PayeeDetailsValue v{p.name, p.account, p.bic, ev_.header.at, ev_.header.id};
+    if (p.ach) {
+      auto ach = parse_payee_ach(*p.ach);
+      if (!ach) return fail(ach.error());
+      v.ach = std::move(*ach);
+    }
+    if (p.co) {
+      auto co = parse_payee_co(*p.co);
+      if (!co) return fail(co.error());
+      v.co = std::move(*co);
+    }
     t.put(h_.payee_details,
           tables::payee_details_key(mk_->name, p.payee, ev_.header.at, ev_.header.id),
           tables::encode_payee_details(v));
@@ -542,53 +565,103 @@ class EventOp final : public WriteOp {
     return ok_no_entry();
   }
 
+  // --- payee terms ----------------------------------------------------------------------------
+  ItemResult on(WriteTxn& t, const PayeeTermsEvent& p) {
+    if (auto r = check_segment(p.payee, "payee"); !r) return fail(r.error());
+    tables::PayeeTermsValue v;
+    v.at = ev_.header.at;
+    v.event_id = ev_.header.id;
+    if (p.reserve) {
+      auto rate = Rate::parse(p.reserve->rate, "reserve.rate");
+      if (!rate) return fail(rate.error());
+      if (rate->numerator() > Rate::kDenominator)
+        return fail(
+            reject(Code::bad_rate, "reserve.rate: " + rate->to_string() + " is above 100%"));
+      if (p.reserve->days < 1 || p.reserve->days > Reserve::reserve_days_max)
+        return fail(reject(Code::bad_request, "reserve.days: " + std::to_string(p.reserve->days) +
+                                                  " is not 1.." +
+                                                  std::to_string(Reserve::reserve_days_max)));
+      v.reserve = tables::TermsReserve{rate->numerator(), p.reserve->days};
+    }
+    for (const auto& [code, text] : p.minimum_balance) {
+      std::string field = "minimum_balance." + code.substr(0, 16);
+      auto c = mk_currency(code, field);
+      if (!c) return fail(c.error());
+      auto a = parse_amount(text, *c, field);
+      if (!a) return fail(a.error());
+      if (a->is_negative())
+        return fail(reject(Code::bad_amount, field + ": " + format_amount(*a, *c) + " is below 0"));
+      for (const auto& [seen, _] : v.minimum_balance)
+        if (seen == code) return fail(reject(Code::bad_request, field + ": given twice"));
+      v.minimum_balance.emplace_back(code, a->minor());
+    }
+    std::sort(v.minimum_balance.begin(), v.minimum_balance.end());
+    t.put(h_.payee_terms, tables::payee_terms_key(mk_->name, p.payee, ev_.header.at, ev_.header.id),
+          tables::encode_payee_terms(v));
+    record_event(t);
+    return ok_no_entry();
+  }
+
   // --- payout result --------------------------------------------------------------------------
+  // The payout lifecycle's transitions (settlement/payout_lifecycle.h): the entry is the event's.
   ItemResult on(WriteTxn& t, const PayoutResultEvent& p) {
-    auto raw = t.get(h_.payouts, p.payout);
-    if (!raw)
+    auto pv = load_payout(t, h_, p.payout);
+    if (!pv)
       return fail(reject(Code::unknown_payout,
                          "payout: \"" + p.payout.substr(0, 128) + "\" is not a payout"));
-    tables::PayoutValue pv;
-    if (!tables::decode_payout(*raw, pv)) throw StoreCorruption("payout " + p.payout);
-    if (pv.marketplace != mk_->name)
+    if (pv->marketplace != mk_->name)
       return fail(reject(Code::unknown_payout,
-                         "payout: \"" + p.payout + "\" belongs to marketplace " + pv.marketplace));
-    if (pv.state != tables::PayoutState::instructed)
-      return fail(reject(
-          Code::payout_already_settled,
-          "payout: \"" + p.payout + "\" was already settled by \"" + pv.result_event + "\""));
+                         "payout: \"" + p.payout + "\" belongs to marketplace " + pv->marketplace));
     if (p.reason.size() > limits::reason_bytes_max)
       return fail(reject(Code::bad_request,
                          "reason: at most " + std::to_string(limits::reason_bytes_max) + " bytes"));
-    auto c = mk_currency(pv.currency, "payout");
-    if (!c) return fail(c.error());
-    const std::string& mk = mk_->name;
-    std::vector<AccountSpec> specs = {{tables::in_transit(mk), AccountKind::liability, 0}};
-    EntryBuilder b(ev_.header, p.paid ? "payout_paid" : "payout_failed");
-    b.add(tables::in_transit(mk), *c, Side::debit, pv.amount);
-    if (p.paid) {
-      specs.push_back({tables::cash(mk), AccountKind::asset, 0});
-      b.add(tables::cash(mk), *c, Side::credit, pv.amount);
-    } else {
-      for (auto& x : payee_accounts(pv.payee)) specs.push_back(x);
-      b.add(tables::available(mk, pv.payee), *c, Side::credit, pv.amount);
-    }
-    return post(t, specs, std::move(b.entry()), [&] {
-      pv.state = p.paid ? tables::PayoutState::paid : tables::PayoutState::failed;
-      pv.result_event = ev_.header.id;
-      t.put(h_.payouts, p.payout, tables::encode_payout(pv));
-      if (!p.paid) {
-        tables::PayeeValue hold{
-            true, "payout " + p.payout + " failed" + (p.reason.empty() ? "" : ": " + p.reason),
-            ev_.header.at};
-        t.put(h_.payees, tables::payee_key(mk, pv.payee), tables::encode_payee(hold));
+    if (p.reason_code.size() > 35 || !printable_no_space(p.reason_code))
+      return fail(reject(Code::bad_request,
+                         "reason_code: 0..35 printable ASCII characters without spaces"));
+    const PayoutResultStatus status = p.status();
+    const std::string what = std::string(payout_result_status_name(status));
+    switch (transition_verdict(pv->state, status)) {
+      case TransitionVerdict::already_applied: {
+        // The payout already has this result: a duplicate, reported with the entry that gave it.
+        record_event(t);
+        ItemResult r;
+        r.status = ItemStatus::duplicate;
+        r.id = ev_.header.id;
+        const std::string& by =
+            status == PayoutResultStatus::returned ? pv->return_event : pv->result_event;
+        if (auto rec = t.find_id(by)) r.seq = rec->seq, r.commit_ns = rec->commit_ns;
+        r.message = "payout \"" + p.payout + "\" is already " +
+                    std::string(payout_state_name(pv->state)) + " (by \"" + by + "\")";
+        return r;
       }
-    });
+      case TransitionVerdict::contradictory:
+        return fail(reject(Code::payout_already_settled,
+                           "payout: \"" + p.payout + "\": " + what + " after " +
+                               std::string(payout_state_name(pv->state)) + " (by \"" +
+                               (pv->return_event.empty() ? pv->result_event : pv->return_event) +
+                               "\") is refused: a payout settles once"));
+      case TransitionVerdict::apply:
+        break;
+    }
+    PayoutTransition tr{p.payout,      status,        p.reason_code,   p.reason,
+                        ev_.header.id, ev_.header.at, ev_.header.meta, digest_};
+    auto done = apply_payout_transition(t, h_, *mk_, std::move(*pv), tr);
+    if (!done) return fail(done.error());
+    ItemResult r;
+    r.id = ev_.header.id;
+    r.seq = done->seq;
+    r.commit_ns = done->commit_ns;
+    return r;
+  }
+
+  static bool printable_no_space(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
   }
 
   const Rules& rules_;
   const tables::Handles& h_;
   Event ev_;
+  std::optional<PayeeTermsEvent> terms_;
   Digest digest_;
   const MarketplaceConfig* mk_ = nullptr;
 };
@@ -600,6 +673,10 @@ Rules::Rules(const Config& config, Ledger& ledger)
 
 std::unique_ptr<WriteOp> Rules::event_op(Event event) const {
   return std::make_unique<EventOp>(*this, std::move(event));
+}
+
+std::unique_ptr<WriteOp> Rules::payee_terms_op(EventHeader header, PayeeTermsEvent terms) const {
+  return std::make_unique<EventOp>(*this, std::move(header), std::move(terms));
 }
 
 }  // namespace tally

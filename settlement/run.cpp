@@ -67,8 +67,16 @@ std::vector<PayeeWork> plan_chunk(Ledger& ledger, const tables::Handles& h,
                                   size_t begin, size_t end, const SettleOptions& opt,
                                   const std::function<void(uint64_t)>& planned) {
   std::vector<PayeeWork> work(end - begin);
-  tbb::enumerable_thread_specific<std::unique_ptr<Snapshot>> snaps(
-      [&] { return ledger.snapshot(); });
+  // A snapshot per worker, with what its marketplace has (payee terms, reserves) read once.
+  struct Reader {
+    std::unique_ptr<Snapshot> snap;
+    MarketTables market;
+  };
+  tbb::enumerable_thread_specific<Reader> readers([&] {
+    Reader r{ledger.snapshot(), {}};
+    r.market = read_market_tables(*r.snap, h, mk.name);
+    return r;
+  });
   std::atomic<uint64_t> done{0};
   // A real run plans the next chunk while the writer commits this one: one core is the writer's.
   int threads = opt.threads;
@@ -76,10 +84,11 @@ std::vector<PayeeWork> plan_chunk(Ledger& ledger, const tables::Handles& h,
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
   in_arena(threads, [&] {
     tbb::parallel_for(tbb::blocked_range<size_t>(begin, end, 64), [&](const auto& range) {
-      auto& s = snaps.local();
+      auto& r = readers.local();
       for (size_t i = range.begin(); i != range.end(); ++i)
-        work[i - begin] = payee_work(payees[i], read_payee_state(*s, h, mk, payees[i], cutoff), mk,
-                                     run_id, cutoff, !opt.dry_run);
+        work[i - begin] =
+            payee_work(payees[i], read_payee_state(*r.snap, h, mk, r.market, payees[i], cutoff), mk,
+                       run_id, cutoff, !opt.dry_run);
       if (planned) planned(done.fetch_add(range.size()) + range.size());
     });
   });
@@ -172,6 +181,8 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
       auto before = [&](const auto& v) { return v.payee <= emitted_through; };
       std::erase_if(rows.released, before);
       std::erase_if(rows.carried, before);
+      std::erase_if(rows.reserved, before);
+      std::erase_if(rows.reserve_released, before);
       for (size_t i = rows.payouts.size(); i-- > 0;)
         if (rows.payouts[i].payee <= emitted_through) {
           rows.payouts.erase(rows.payouts.begin() + static_cast<long>(i));
@@ -183,6 +194,7 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
     };
     std::string through = emitted_through;
     last(rows.released, through), last(rows.payouts, through), last(rows.carried, through);
+    last(rows.reserved, through), last(rows.reserve_released, through);
     emitted_through = through;
     if (rows.empty()) return;
     if (opt.rows)

@@ -66,6 +66,8 @@ struct RunRelease {
 struct RunPayout {
   std::string payout, payee, currency;
   Amount amount;
+  Amount tax{};   // the payout tax (GMF) the platform booked with it (payout_tax), else zero
+  Amount kept{};  // the minimum balance left on the payee's available, else zero
   friend bool operator==(const RunPayout&, const RunPayout&) = default;
 };
 struct RunCarried {
@@ -78,6 +80,10 @@ struct RunTotal {
   std::string currency;
   Amount released, paid, carried;
   uint64_t payees_paid = 0, payees_carried = 0;
+  Amount reserved{};          // kept back of the releases into reserves
+  Amount reserve_released{};  // reserves released back to available
+  Amount tax{};               // payout tax booked with the payouts
+  Amount kept{};              // minimum balances left on available by the payouts
   friend bool operator==(const RunTotal&, const RunTotal&) = default;
 };
 
@@ -86,8 +92,13 @@ struct RunRows {
   std::vector<RunRelease> released;
   std::vector<RunPayout> payouts;
   std::vector<RunCarried> carried;
-  std::vector<PayoutLine> lines;  // the payouts with the creditor details of the run: payouts[i]
-  bool empty() const { return released.empty() && payouts.empty() && carried.empty(); }
+  std::vector<PayoutLine> lines;     // the payouts with the creditor details of the run: payouts[i]
+  std::vector<RunRelease> reserved;  // kept back of a release, per payee and currency
+  std::vector<RunRelease> reserve_released;  // reserves released, per payee and currency
+  bool empty() const {
+    return released.empty() && payouts.empty() && carried.empty() && reserved.empty() &&
+           reserve_released.empty();
+  }
   void append(RunRows&& more);
 };
 

@@ -1,5 +1,7 @@
 #include "settlement/run_chunk.h"
 
+#include "settlement/chart.h"
+
 namespace tally {
 
 namespace {
@@ -54,12 +56,21 @@ class ChunkOp final : public WriteOp {
       rec.state = RunState::in_progress;
       rec.started_ns = t.commit_ns();
     }
-    auto opened = t.open_account(
-        Account{tables::in_transit(mk.name), AccountKind::liability, 0, mk.currencies});
-    if (!opened)
-      return refuse(reject(
-          opened.error().code,
-          "run " + p.run_id + ": " + tables::in_transit(mk.name) + ": " + opened.error().message));
+    // The accounts every payee's entry may post to beyond its own: in transit, and with a payout
+    // tax its expense account and cash.
+    std::vector<Account> common = {
+        Account{tables::in_transit(mk.name), AccountKind::liability, 0, mk.currencies}};
+    if (mk.payout_tax) {
+      common.push_back(Account{mk.payout_tax->account, AccountKind::expense, 0, mk.currencies});
+      common.push_back(Account{tables::cash(mk.name), AccountKind::asset, 0, mk.currencies});
+    }
+    for (const Account& a : common) {
+      auto opened = t.open_account(a);
+      if (!opened)
+        return refuse(reject(opened.error().code,
+                             "run " + p.run_id + ": " + a.name + ": " + opened.error().message));
+    }
+    const MarketTables market = read_market_tables(t, h_, mk.name);
 
     // 2. and 3. Payee by payee.
     std::vector<const RunRows*> rows;  // what the chunk's rows record is made of
@@ -69,17 +80,22 @@ class ChunkOp final : public WriteOp {
       PayeeState now;
       for (const auto& c : planned.state.currencies) now.currencies.push_back({c.currency});
       now.closed = planned.state.closed;
-      read_payee_standing(t, h_, mk.name, planned.payee, now);
+      read_payee_standing(t, h_, mk.name, market, planned.payee, now);
+      const bool origins = reserve_of(now, mk).has_value();
       const std::string avail = tables::available(mk.name, planned.payee);
-      consumed_.clear();
+      consumed_holds_.clear();
+      consumed_reserves_.clear();
       for (size_t i = 0; i < now.currencies.size(); ++i) {
         PayeeCurrencyState& c = now.currencies[i];
         c.available = t.balance(avail, c.currency).minor();
-        if (now.closed) {  // nothing is released: the holds stay, and what is due is moot
-          c.due = planned.state.currencies[i].due;
-          c.holds_due = planned.state.currencies[i].holds_due;
+        if (now.closed) {  // nothing is released: holds and reserves stay, what is due is moot
+          const PayeeCurrencyState& was = planned.state.currencies[i];
+          c.due = was.due, c.holds_due = was.holds_due, c.due_holds = was.due_holds;
+          c.reserve_due = was.reserve_due, c.reserves_due = was.reserves_due;
         } else {
-          consume_due_holds(t, planned.payee, c);
+          consume_due(t, h_.holds, planned.payee, c, origins, consumed_holds_);
+          if (market.reserves)
+            consume_due(t, h_.reserves, planned.payee, c, false, consumed_reserves_);
         }
       }
       PayeeWork fresh;
@@ -91,12 +107,14 @@ class ChunkOp final : public WriteOp {
         redecided = true;
       }
       std::optional<PreparedEntry> prepared;
+      bool savepoint = false;  // the payee's reserve account is opened in one
       if (w->entry) {
+        savepoint = open_reserve_account(t, *w);
         auto r = t.prepare_entry(w->entry->first, w->entry->second);
+        if (!r && savepoint) t.end_savepoint(false), savepoint = false;
         if (!r && r.error().code == Code::account_closed && !now.closed) {
           // Closed since the plan: nothing is released or paid; the payee is carried.
           put_back(t);
-          consumed_.clear();
           now.closed = true;
           fresh = payee_work(planned.payee, now, mk, p.run_id, p.cutoff);
           w = &fresh;
@@ -113,13 +131,15 @@ class ChunkOp final : public WriteOp {
       }
       auto totals = totals_with(rec.totals, w->rows);
       if (!totals) {
+        if (savepoint) t.end_savepoint(false);
         put_back(t);
         return stop(t, std::move(rec), rows,
                     reject(Code::overflow, "run " + p.run_id + ": payee " + w->payee +
                                                ": a total of the run does not fit 128 bits"));
       }
       if (prepared) t.apply_entry(*prepared);
-      for (const auto& line : w->rows.lines) {
+      for (size_t i = 0; i < w->rows.lines.size(); ++i) {
+        const PayoutLine& line = w->rows.lines[i];
         tables::PayoutValue pv{mk.name,
                                w->payee,
                                std::string(line.currency.code()),
@@ -127,8 +147,11 @@ class ChunkOp final : public WriteOp {
                                line.amount.minor(),
                                tables::PayoutState::instructed,
                                ""};
+        pv.tax = w->rows.payouts[i].tax.minor();
         t.put(h_.payouts, line.payout_id, tables::encode_payout(pv));
       }
+      write_reserves(t, *w);
+      if (savepoint) t.end_savepoint(true);
       rec.totals = std::move(*totals);
       rec.released_rows += w->rows.released.size();
       rec.payout_rows += w->rows.payouts.size();
@@ -148,28 +171,99 @@ class ChunkOp final : public WriteOp {
   }
 
  private:
-  // Deletes the payee's holds in `c`'s currency due by the cut-off with one cursor, and counts
-  // them into `c` (the state now), keeping each in consumed_ for put_back.
-  void consume_due_holds(WriteTxn& t, const std::string& payee, PayeeCurrencyState& c) {
+  // The holds a payee's sweep consumed, keys and values in one buffer that keeps its capacity
+  // from payee to payee (10^7 holds in a run: no allocation each).
+  class Consumed {
+   public:
+    void clear() { bytes_.clear(), ends_.clear(); }
+    void add(std::string_view k, std::string_view v) {
+      bytes_.append(k), ends_.push_back(bytes_.size());
+      bytes_.append(v), ends_.push_back(bytes_.size());
+    }
+    size_t size() const { return ends_.size() / 2; }
+    std::string_view key(size_t i) const { return part(2 * i); }
+    std::string_view value(size_t i) const { return part(2 * i + 1); }
+
+   private:
+    std::string_view part(size_t j) const {
+      size_t begin = j == 0 ? 0 : ends_[j - 1];
+      return std::string_view(bytes_).substr(begin, ends_[j] - begin);
+    }
+    std::string bytes_;
+    std::vector<size_t> ends_;
+  };
+
+  // Deletes the payee's rows of `table` (holds or reserves) in `c`'s currency due by the cut-off
+  // with one cursor, and counts them into `c` (the state now): holds into due (with their origins
+  // when `origins`), reserves into reserve_due. Each goes into `consumed` for put_back.
+  void consume_due(WriteTxn& t, TableId table, const std::string& payee, PayeeCurrencyState& c,
+                   bool origins, Consumed& consumed) {
+    const bool holds = table == h_.holds;
     const std::string prefix =
         tables::hold_key(plan_->marketplace->name, payee, c.currency.code(), "");
-    t.sweep(h_.holds, prefix, [&](std::string_view k, std::string_view v) {
+    i128& sum = holds ? c.due : c.reserve_due;
+    uint64_t& count = holds ? c.holds_due : c.reserves_due;
+    t.sweep(table, prefix, [&](std::string_view k, std::string_view v) {
       if (k.substr(0, prefix.size()) != prefix) return WriteTxn::Sweep::stop;
       tables::HoldValue hv;
-      if (!tables::decode_hold(v, hv)) throw StoreCorruption("hold of " + payee);
+      if (!tables::decode_hold(v, hv))
+        throw StoreCorruption(std::string(holds ? "hold" : "reserve") + " of " + payee);
       if (hv.release > plan_->cutoff) return WriteTxn::Sweep::keep;
-      // The holds sum to the pending balance, which fits 128 bits; a damaged store may not.
-      if (__builtin_add_overflow(c.due, hv.remaining, &c.due))
-        throw StoreCorruption("holds of " + payee + " sum past 128 bits");
-      ++c.holds_due;
-      consumed_.add(k, v);
+      // They sum to the pending (reserve) balance, which fits 128 bits; a damaged store may not.
+      if (__builtin_add_overflow(sum, hv.remaining, &sum))
+        throw StoreCorruption(std::string(holds ? "holds" : "reserves") + " of " + payee +
+                              " sum past 128 bits");
+      ++count;
+      if (origins) c.due_holds.push_back({std::string(k.substr(prefix.size())), hv.remaining});
+      consumed.add(k, v);
       return WriteTxn::Sweep::erase;
     });
   }
 
   void put_back(WriteTxn& t) {
-    for (size_t i = 0; i < consumed_.size(); ++i)
-      t.put(h_.holds, consumed_.key(i), consumed_.value(i));
+    for (size_t i = 0; i < consumed_holds_.size(); ++i)
+      t.put(h_.holds, consumed_holds_.key(i), consumed_holds_.value(i));
+    for (size_t i = 0; i < consumed_reserves_.size(); ++i)
+      t.put(h_.reserves, consumed_reserves_.key(i), consumed_reserves_.value(i));
+    consumed_holds_.clear();
+    consumed_reserves_.clear();
+  }
+
+  // A payee whose entry keeps a reserve needs its reserve account: opened (with the marketplace's
+  // currencies) inside a savepoint, so that a refused entry leaves no account behind. Returns
+  // whether a savepoint was begun.
+  bool open_reserve_account(WriteTxn& t, const PayeeWork& w) {
+    const MarketplaceConfig& mk = *plan_->marketplace;
+    bool needed = std::any_of(w.decision.begin(), w.decision.end(),
+                              [](const PayeeCurrencyDecision& d) { return d.reserved > 0; });
+    if (!needed) return false;
+    std::vector<ChartAccount> account = {
+        {tables::reserve(mk.name, w.payee), AccountKind::liability, kNoOverdraft}};
+    auto need = check_chart_accounts(t, mk, account);
+    if (!need || !*need) return false;  // a wrong kind or a closed account: the entry is refused
+    t.begin_savepoint();
+    open_chart_accounts(t, mk, account);
+    return true;
+  }
+
+  // The reserves the payee's entry kept back, one record per origin of the released holds.
+  void write_reserves(WriteTxn& t, const PayeeWork& w) {
+    const ChunkPlan& p = *plan_;
+    for (const auto& d : w.decision)
+      for (const auto& part : d.reserve_parts) {
+        std::string key =
+            tables::reserve_key(p.marketplace->name, w.payee, d.currency.code(), part.origin);
+        tables::HoldValue v{part.remaining, part.remaining, d.reserve_until, p.cutoff};
+        // A hold is released once, so its origin gets one reserve; should a record be there
+        // (an origin id reused), the two are kept as one, releasing at the later time.
+        if (auto old = t.get(h_.reserves, key)) {
+          tables::HoldValue was;
+          if (!tables::decode_hold(*old, was)) throw StoreCorruption("reserve of " + w.payee);
+          v.original += was.original, v.remaining += was.remaining;
+          v.release = std::max(v.release, was.release);
+        }
+        t.put(h_.reserves, key, tables::encode_hold(v));
+      }
   }
 
   // Writes the chunk's rows and the record; the run is complete after the last chunk.
@@ -205,32 +299,10 @@ class ChunkOp final : public WriteOp {
     return ItemResult::error(std::move(why), plan_->run_id);
   }
 
-  // The holds a payee's sweep consumed, keys and values in one buffer that keeps its capacity
-  // from payee to payee (10^7 holds in a run: no allocation each).
-  class Consumed {
-   public:
-    void clear() { bytes_.clear(), ends_.clear(); }
-    void add(std::string_view k, std::string_view v) {
-      bytes_.append(k), ends_.push_back(bytes_.size());
-      bytes_.append(v), ends_.push_back(bytes_.size());
-    }
-    size_t size() const { return ends_.size() / 2; }
-    std::string_view key(size_t i) const { return part(2 * i); }
-    std::string_view value(size_t i) const { return part(2 * i + 1); }
-
-   private:
-    std::string_view part(size_t j) const {
-      size_t begin = j == 0 ? 0 : ends_[j - 1];
-      return std::string_view(bytes_).substr(begin, ends_[j] - begin);
-    }
-    std::string bytes_;
-    std::vector<size_t> ends_;
-  };
-
   const tables::Handles& h_;
   std::shared_ptr<const ChunkPlan> plan_;
   std::shared_ptr<ChunkOutcome> out_;
-  Consumed consumed_;
+  Consumed consumed_holds_, consumed_reserves_;
 };
 
 }  // namespace

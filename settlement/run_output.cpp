@@ -44,6 +44,8 @@ void RunRows::append(RunRows&& more) {
   move_all(payouts, more.payouts);
   move_all(carried, more.carried);
   move_all(lines, more.lines);
+  move_all(reserved, more.reserved);
+  move_all(reserve_released, more.reserve_released);
 }
 
 namespace {
@@ -73,18 +75,25 @@ std::string run_json(const SettlementRun& r) {
   };
   std::string o = "{\"run\":" + json_str(r.run) + ",\"marketplace\":" + json_str(r.marketplace) +
                   ",\"pay_date\":" + json_str(r.pay_date) +
-                  ",\"cutoff\":" + json_str(format_rfc3339(r.cutoff)) + ",\"released\":[";
-  for (size_t i = 0; i < r.released.size(); ++i) {
-    auto& x = r.released[i];
-    o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
-         ",\"currency\":" + json_str(x.currency) + ",\"amount\":" + fmt(x.amount, x.currency) + "}";
-  }
-  o += "],\"payouts\":[";
+                  ",\"cutoff\":" + json_str(format_rfc3339(r.cutoff));
+  auto amounts = [&](const char* key, const std::vector<RunRelease>& rows) {
+    o += ",\"" + std::string(key) + "\":[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto& x = rows[i];
+      o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
+           ",\"currency\":" + json_str(x.currency) + ",\"amount\":" + fmt(x.amount, x.currency) +
+           "}";
+    }
+    o += "]";
+  };
+  amounts("released", r.released);
+  o += ",\"payouts\":[";
   for (size_t i = 0; i < r.payouts.size(); ++i) {
     auto& x = r.payouts[i];
     o += (i ? "," : "") + std::string("{\"payout\":") + json_str(x.payout) +
          ",\"payee\":" + json_str(x.payee) + ",\"currency\":" + json_str(x.currency) +
-         ",\"amount\":" + fmt(x.amount, x.currency) + "}";
+         ",\"amount\":" + fmt(x.amount, x.currency) + ",\"tax\":" + fmt(x.tax, x.currency) +
+         ",\"kept\":" + fmt(x.kept, x.currency) + "}";
   }
   o += "],\"carried\":[";
   for (size_t i = 0; i < r.carried.size(); ++i) {
@@ -93,14 +102,20 @@ std::string run_json(const SettlementRun& r) {
          ",\"currency\":" + json_str(x.currency) + ",\"balance\":" + fmt(x.balance, x.currency) +
          ",\"reason\":" + json_str(settlement_carry_name(x.reason)) + "}";
   }
-  o += "],\"totals\":[";
+  o += "]";
+  amounts("reserved", r.reserved);
+  amounts("reserve_released", r.reserve_released);
+  o += ",\"totals\":[";
   for (size_t i = 0; i < r.totals.size(); ++i) {
     auto& x = r.totals[i];
     o += (i ? "," : "") + std::string("{\"currency\":") + json_str(x.currency) +
          ",\"released\":" + fmt(x.released, x.currency) + ",\"paid\":" + fmt(x.paid, x.currency) +
          ",\"carried\":" + fmt(x.carried, x.currency) +
          ",\"payees_paid\":" + std::to_string(x.payees_paid) +
-         ",\"payees_carried\":" + std::to_string(x.payees_carried) + "}";
+         ",\"payees_carried\":" + std::to_string(x.payees_carried) +
+         ",\"reserved\":" + fmt(x.reserved, x.currency) +
+         ",\"reserve_released\":" + fmt(x.reserve_released, x.currency) +
+         ",\"tax\":" + fmt(x.tax, x.currency) + ",\"kept\":" + fmt(x.kept, x.currency) + "}";
   }
   return o + "]}";
 }
@@ -117,6 +132,12 @@ std::string run_text(const SettlementRun& r) {
     o += "  " + t.currency + ": released " + fmt(t.released, t.currency) + ", paid " +
          fmt(t.paid, t.currency) + " to " + std::to_string(t.payees_paid) + " payees, carried " +
          fmt(t.carried, t.currency) + " for " + std::to_string(t.payees_carried) + " payees\n";
+    if (!t.reserved.is_zero() || !t.reserve_released.is_zero())
+      o += "  " + t.currency + ": reserved " + fmt(t.reserved, t.currency) +
+           ", released from reserve " + fmt(t.reserve_released, t.currency) + "\n";
+    if (!t.tax.is_zero() || !t.kept.is_zero())
+      o += "  " + t.currency + ": payout tax " + fmt(t.tax, t.currency) +
+           ", kept as minimum balance " + fmt(t.kept, t.currency) + "\n";
   }
   for (auto& p : r.payouts)
     o += "  pay    " + p.payee + " " + fmt(p.amount, p.currency) + " " + p.currency + "  (" +

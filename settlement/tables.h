@@ -8,12 +8,15 @@
 // Thread safety: pure functions over bytes.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "settlement/payee_rails.h"
 
 namespace tally::tables {
 
@@ -26,13 +29,22 @@ inline constexpr const char* kEvents = "events";
 inline constexpr const char* kPayouts = "payouts";
 inline constexpr const char* kRuns = "runs";
 inline constexpr const char* kRunChunks = "run_chunks";
+inline constexpr const char* kPayeeTerms = "payee_terms";
+inline constexpr const char* kReserves = "reserves";
+inline constexpr const char* kPayoutFiles = "payout_files";
+inline constexpr const char* kPayoutRefs = "payout_refs";
+inline constexpr const char* kNachaSequences = "nacha_sequences";
 std::vector<std::string> all();
 
 // Table handles of an open ledger.
 struct Handles {
   TableId sales, holds, payees, payee_details, events, payouts, runs, run_chunks;
+  TableId payee_terms, reserves, payout_files, payout_refs, nacha_sequences;
   static Handles of(const Ledger& ledger);
 };
+
+// Is there any row whose key starts with `prefix`? (One seek.)
+bool any_with_prefix(TableReader& t, TableId table, std::string_view prefix);
 
 // --- holds ------------------------------------------------------------------------------------
 // holds: marketplace \0 payee \0 currency \0 origin -> HoldValue
@@ -66,6 +78,23 @@ void visit_payee_holds(
     TableReader& snap, const Handles& h, std::string_view mk, std::string_view payee,
     const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit);
 
+// --- reserves ---------------------------------------------------------------------------------
+// reserves: marketplace \0 payee \0 currency \0 origin -> HoldValue, the same 48 bytes as a
+// hold: the part of a released hold (origin: the sale or earning it came from) that a run kept
+// back in M:payees:P:reserve (docs/settlement.md, "Reserves"). `original` is what the run kept,
+// `remaining` what is left of it (refunds of the origin draw on it first), `release` the run's
+// cut-off plus the reserve's days, `created` the cut-off of the run that kept it. A later run
+// releases every reserve whose release time is at or before its cut-off, whole. The sum of a
+// payee's reserves in a currency is its reserve account's balance.
+std::string reserve_key(std::string_view mk, std::string_view payee, std::string_view currency,
+                        std::string_view origin);
+// Every reserve of one payee, in (currency, origin) order (a Hold each: the same fields).
+std::vector<Hold> payee_reserves(TableReader& snap, const Handles& h, std::string_view mk,
+                                 std::string_view payee);
+void visit_payee_reserves(
+    TableReader& snap, const Handles& h, std::string_view mk, std::string_view payee,
+    const std::function<void(std::string_view, std::string_view, const HoldValue&)>& visit);
+
 // --- sales ------------------------------------------------------------------------------------
 // sales: sale id -> SaleValue
 struct SaleValue {
@@ -95,11 +124,15 @@ std::string payee_key(std::string_view mk, std::string_view payee);
 std::string encode_payee(const PayeeValue& v);
 bool decode_payee(std::string_view s, PayeeValue& v);
 // payee_details: marketplace \0 payee \0 be64s(at) event-id -> PayeeDetailsValue (history; the
-// latest by business time is current)
+// latest by business time is current). Records written before the rail details existed decode
+// with neither.
 struct PayeeDetailsValue {
   std::string name, account, bic;
   TimeNs at = 0;
   std::string event_id;
+  std::optional<PayeeAchDetails> ach{};  // US ACH details, when given
+  std::optional<PayeeCoDetails> co{};    // Colombian dispersion details, when given
+  friend bool operator==(const PayeeDetailsValue&, const PayeeDetailsValue&) = default;
 };
 std::string payee_details_key(std::string_view mk, std::string_view payee, TimeNs at,
                               std::string_view event_id);
@@ -110,20 +143,98 @@ std::optional<PayeeDetailsValue> latest_payee_details(TableReader& snap, const H
 std::optional<PayeeValue> payee_state(TableReader& snap, const Handles& h, std::string_view mk,
                                       std::string_view payee);
 
+// payee_terms: marketplace \0 payee \0 be64s(at) event-id -> PayeeTermsValue (history; the latest
+// by business time is current). A payee's terms replace the marketplace's reserve and
+// minimum_balance for it: `reserve` absent means the marketplace's (a rate of 0 means none);
+// minimum_balance lists the currencies it sets, the others keep the marketplace's.
+struct TermsReserve {
+  int64_t rate_numerator = 0;  // Rate::numerator(), 0..Rate::kDenominator
+  int32_t days = 0;            // 1..3650
+  friend bool operator==(const TermsReserve&, const TermsReserve&) = default;
+};
+struct PayeeTermsValue {
+  std::optional<TermsReserve> reserve{};
+  std::vector<std::pair<std::string, i128>> minimum_balance{};  // code -> minor units, code order
+  TimeNs at = 0;
+  std::string event_id;
+  friend bool operator==(const PayeeTermsValue&, const PayeeTermsValue&) = default;
+};
+std::string payee_terms_key(std::string_view mk, std::string_view payee, TimeNs at,
+                            std::string_view event_id);
+std::string encode_payee_terms(const PayeeTermsValue& v);
+bool decode_payee_terms(std::string_view s, PayeeTermsValue& v);
+std::optional<PayeeTermsValue> latest_payee_terms(TableReader& snap, const Handles& h,
+                                                  std::string_view mk, std::string_view payee);
+
 // --- events without an entry (delivered, payee_hold, payee_details, payout_result) --------------
 // events: event id -> digest of the request (idempotency for events that post no entry)
 
 // --- payouts ----------------------------------------------------------------------------------
-// payouts: payout id -> PayoutValue
-enum class PayoutState : uint8_t { instructed = 1, paid = 2, failed = 3 };
+// payouts: payout id -> PayoutValue. A run's payout ids start with the run id and ':'
+// ("M:YYYY-MM-DD:P:CUR"), so a run's payouts are one key range and a marketplace's another.
+// The lifecycle (settlement/payout_lifecycle.h): instructed -> sent -> paid | failed; paid ->
+// returned. The numbers are stored; 1..3 are those of records written before `sent` existed.
+enum class PayoutState : uint8_t { instructed = 1, paid = 2, failed = 3, sent = 4, returned = 5 };
 struct PayoutValue {
   std::string marketplace, payee, currency, run;
   i128 amount = 0;
   PayoutState state = PayoutState::instructed;
-  std::string result_event;  // id of the payout_result event that settled it
+  std::string result_event;  // the entry that settled it (paid or failed): an event's id, or the
+                             // entry a bank report's line posted
+  // Since the lifecycle (a record written before has these empty):
+  std::string file{};          // the payout file it was sent in (its id, "RUN:FORMAT"), if any
+  TimeNs sent_ns = 0;          // when that file was recorded (commit time)
+  std::string trace{};         // its NACHA trace number in that file, if it went by NACHA
+  std::string return_event{};  // the entry that took it back after it was paid
+  std::string reason_code{};   // the bank's code of a failure or return ("AC04", "R03")
+  std::string reason{};        // the reason in words, as reported
+  i128 tax = 0;                // the payout tax (GMF) the run booked with it
 };
 std::string encode_payout(const PayoutValue& v);
 bool decode_payout(std::string_view s, PayoutValue& v);
+// Every payout whose id starts with `prefix` ("M:" for a marketplace's, "M:YYYY-MM-DD:" for a
+// run's), in id order, from the first id after `after` (all when empty), until visit returns
+// false. Throws StoreCorruption on a record that does not decode.
+void visit_payouts(TableReader& t, const Handles& h, std::string_view prefix,
+                   std::string_view after,
+                   const std::function<bool(std::string_view id, const PayoutValue&)>& visit);
+
+// --- payout files -----------------------------------------------------------------------------
+// payout_files: run id \0 format -> PayoutFileValue: the file a run's payouts were exported in,
+// one per run and format (settlement/payout_export.h).
+struct PayoutFileValue {
+  std::string run, format;  // format: "csv", "pain001", "nacha", "co-dispersion"
+  std::string sha256;       // 32 bytes
+  TimeNs recorded_ns = 0;   // commit time of the recording
+  uint64_t payouts = 0;     // payouts it carries
+  uint64_t sent = 0;        // payouts it moved from instructed to sent
+  // NACHA: the trace sequence of its first entry and its file id modifier (so that exporting the
+  // run again gives the same bytes), and the ODFI's 8 digits.
+  uint32_t first_trace_sequence = 0;
+  char file_id_modifier = 0;
+  std::string odfi{};
+};
+std::string payout_file_key(std::string_view run, std::string_view format);
+std::string encode_payout_file(const PayoutFileValue& v);
+bool decode_payout_file(std::string_view s, PayoutFileValue& v);
+
+// payout_refs: what bank reports name, back to payouts and runs:
+//   "e" \0 EndToEndId -> payout id      (pain.001 files: pain001_id(payout id))
+//   "t" \0 trace number -> payout id    (NACHA files)
+//   "m" \0 MsgId -> run id              (pain.001 files: pain001_id(run id))
+//   "b" \0 PmtInfId -> run id \0 code  (pain.001 files: pain001_id(run id + "-" + code))
+enum class RefKind : char { end_to_end = 'e', trace = 't', message = 'm', batch = 'b' };
+std::string payout_ref_key(RefKind kind, std::string_view reference);
+
+// nacha_sequences: ODFI (8 digits) -> NachaSequenceValue: the next trace sequence a NACHA file of
+// that ODFI starts at, and how many files it has had (their file id modifiers go A..Z, 0..9
+// round). Trace numbers are then unique across files until the 7-digit sequence wraps.
+struct NachaSequenceValue {
+  uint32_t next = 1;   // 1..9,999,999
+  uint64_t files = 0;  // files recorded
+};
+std::string encode_nacha_sequence(const NachaSequenceValue& v);
+bool decode_nacha_sequence(std::string_view s, NachaSequenceValue& v);
 
 // --- runs -------------------------------------------------------------------------------------
 // runs: marketplace \0 YYYY-MM-DD -> the run's record (the run journal: settlement/run_journal.h)
@@ -141,5 +252,8 @@ std::string pending(std::string_view mk, std::string_view payee);
 std::string available(std::string_view mk, std::string_view payee);
 std::string in_transit(std::string_view mk);
 std::string payable(std::string_view mk, std::string_view vendor);
+// The part of P's releases a reserve keeps back (liability, no_overdraft): settlement runs credit
+// it and release it; refunds and chargebacks of a sale draw on that sale's part first.
+std::string reserve(std::string_view mk, std::string_view payee);
 
 }  // namespace tally::tables

@@ -11,8 +11,8 @@
 #include <map>
 #include <sstream>
 
-#include "common/test_util.h"
 #include "cli/cli.h"
+#include "common/test_util.h"
 
 namespace tally {
 namespace {
@@ -133,7 +133,7 @@ class ExportTest : public ::testing::Test {
 };
 
 TEST_F(ExportTest, HledgerReportsTallysBalances) {
-  if (!have_tool("hledger")) GTEST_SKIP() << "hledger is not installed";
+  if (!have_tool("hledger")) TALLY_PREREQUISITE_MISSING("hledger is not installed (scripts/deps)");
   std::string path = journal();
   int status = 0;
   std::string csv = capture(
@@ -161,7 +161,7 @@ TEST_F(ExportTest, HledgerReportsTallysBalances) {
 }
 
 TEST_F(ExportTest, LedgerReportsTallysBalances) {
-  if (!have_tool("ledger")) GTEST_SKIP() << "ledger is not installed";
+  if (!have_tool("ledger")) TALLY_PREREQUISITE_MISSING("ledger is not installed (scripts/deps)");
   std::string path = journal();
   int status = 0;
   std::string text = capture("ledger -f '" + path + "' balance --flat --no-total 2>&1", &status);

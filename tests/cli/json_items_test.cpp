@@ -145,6 +145,21 @@ TEST_F(JsonTest, EveryEventType) {
   EXPECT_TRUE(event_body<PayoutResultEvent>(
                   ok(R"({"type":"payout_result",)" + h + R"("payout":"po-1","status":"paid"})"))
                   .paid);
+  // SPEC section 8: a return with the bank's code; payee details with the rails' fields.
+  auto ret = event_body<PayoutResultEvent>(
+      ok(R"({"type":"payout_result",)" + h +
+         R"("payout":"po-1","status":"returned","reason":"no account","reason_code":"R03"})"));
+  EXPECT_EQ(ret.status(), PayoutResultStatus::returned);
+  EXPECT_EQ(ret.reason_code, "R03");
+  auto rails = event_body<PayeeDetailsEvent>(ok(
+      R"({"type":"payee_details",)" + h +
+      R"("payee":"ana","name":"Ana","account":"3104567890","ach":{"routing":"021000021","account":"000123456789","account_type":"checking","receiver_kind":"individual"},"co":{"bank_code":"1007","account_type":"savings","account_number":"3104567890","document_type":"CC","document_number":"52123456"}})"));
+  ASSERT_TRUE(rails.ach.has_value());
+  EXPECT_EQ(rails.ach->routing, "021000021");
+  EXPECT_EQ(rails.ach->receiver_kind, "individual");
+  ASSERT_TRUE(rails.co.has_value());
+  EXPECT_EQ(rails.co->document_number, "52123456");
+  EXPECT_FALSE(det.ach.has_value());
 }
 
 TEST_F(JsonTest, NumberAmountIsRejectedNamingTheField) {
@@ -221,7 +236,13 @@ TEST_F(JsonTest, RejectionsNameTheField) {
       {R"({"type":"payee_hold","id":"o","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p","on":"yes","reason":"r"})",
        Code::bad_request, "on: must be true or false"},
       {R"({"type":"payout_result","id":"o","at":"2026-01-05T10:00:00Z","marketplace":"shop","payout":"p","status":"lost"})",
-       Code::bad_request, "status: must be \"paid\" or \"failed\""},
+       Code::bad_request, "status: must be \"paid\", \"failed\" or \"returned\""},
+      {R"({"type":"payee_details","id":"o","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p","name":"n","account":"a","ach":{"routing":"021000021","account":"1"}})",
+       Code::bad_request, "ach.account_type: missing"},
+      {R"({"type":"payee_details","id":"o","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p","name":"n","account":"a","co":"1007"})",
+       Code::bad_request, "co: must be an object, not a string"},
+      {R"({"type":"payee_details","id":"o","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p","name":"n","account":"a","ach":{"routing":"021000021","account":"1","account_type":"checking","receiver_kind":"individual","memo":"x"}})",
+       Code::bad_request, "ach.memo: unknown field"},
       {R"({"type":"transfer","id":"x"})", Code::bad_request, "type: unknown type \"transfer\""},
       {R"({"id":"x"})", Code::bad_request, "type: missing"},
       {R"([1,2])", Code::bad_request, "line: must be a JSON object, not an array"},
@@ -236,7 +257,8 @@ TEST_F(JsonTest, RejectionsNameTheField) {
 }
 
 TEST_F(JsonTest, OverlongLineIsRejected) {
-  std::string line = R"({"type":"close","account":")" + std::string(limits::json_line_bytes_max, 'a') + "\"}";
+  std::string line =
+      R"({"type":"close","account":")" + std::string(limits::json_line_bytes_max, 'a') + "\"}";
   auto r = bad(line);
   EXPECT_EQ(r.code, Code::bad_request);
   EXPECT_EQ(r.message, "line: longer than 1048576 bytes");
@@ -282,6 +304,5 @@ TEST(JsonWriterTest, ResultLineShapes) {
       post_result_line(5, err),
       R"({"line":5,"id":null,"status":"error","code":"unbalanced","message":"unbalanced: USD debits 1.00 != credits 2.00"})");
 }
-
 
 }  // namespace tally

@@ -82,6 +82,21 @@ Batch batch(Ops... ops) {
   return b;
 }
 
+// Under scripts/test (TALLY_STRICT=1, as CI runs it) a test whose prerequisite is missing (a tool,
+// a binary, an npm check) fails instead of skipping: CI never passes a test that did not run.
+inline bool strict() {
+  const char* v = std::getenv("TALLY_STRICT");
+  return v != nullptr && std::string_view(v) == "1";
+}
+#define TALLY_PREREQUISITE_MISSING(msg)                           \
+  do {                                                            \
+    if (::tally::testing::strict()) {                             \
+      FAIL() << "missing prerequisite (TALLY_STRICT=1): " << msg; \
+    } else {                                                      \
+      GTEST_SKIP() << msg;                                        \
+    }                                                             \
+  } while (0)
+
 // Whether the long forms of tests run (TALLY_LONG=1; scripts/test also lifts the `long` label).
 inline bool long_form() {
   const char* env = std::getenv("TALLY_LONG");

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "common/test_util.h"
+
 namespace tally::testing {
 
 inline constexpr const char* kEtcdBinary = "/usr/bin/etcd";
@@ -39,12 +41,13 @@ int free_loopback_port();
 }  // namespace tally::testing
 
 // In a TEST body: the shared etcd or a skip.
-#define TALLY_REQUIRE_ETCD(var)                                                           \
-  std::string var##_why;                                                                  \
-  ::tally::testing::EtcdProcess* var = ::tally::testing::EtcdProcess::shared(&var##_why); \
-  if (var == nullptr) {                                                                   \
-    if (access(::tally::testing::kEtcdBinary, X_OK) != 0)                                 \
-      GTEST_SKIP() << "etcd is not installed (" << ::tally::testing::kEtcdBinary          \
-                   << " missing): apt-get install etcd-server (scripts/deps)";            \
-    FAIL() << "etcd did not start: " << var##_why;                                        \
+#define TALLY_REQUIRE_ETCD(var)                                                               \
+  std::string var##_why;                                                                      \
+  ::tally::testing::EtcdProcess* var = ::tally::testing::EtcdProcess::shared(&var##_why);     \
+  if (var == nullptr) {                                                                       \
+    if (access(::tally::testing::kEtcdBinary, X_OK) != 0)                                     \
+      TALLY_PREREQUISITE_MISSING("etcd is not installed ("                                    \
+                                 << ::tally::testing::kEtcdBinary                             \
+                                 << " missing): apt-get install etcd-server (scripts/deps)"); \
+    FAIL() << "etcd did not start: " << var##_why;                                            \
   }

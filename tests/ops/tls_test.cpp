@@ -32,7 +32,7 @@ bool make_self_signed(const std::string& dir, const std::string& stem, const std
 class Tls : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(kOpenssl, X_OK) != 0) GTEST_SKIP() << "no " << kOpenssl << " to make certificates";
+    if (access(kOpenssl, X_OK) != 0) TALLY_PREREQUISITE_MISSING("no " << kOpenssl << " to make certificates");
     ASSERT_TRUE(make_self_signed(dir_.path(), "server", "localhost"));
     ASSERT_TRUE(make_self_signed(dir_.path(), "other", "localhost"));
   }

@@ -98,7 +98,7 @@ class ServeProcessTest : public ::testing::Test {
 
   void SetUp() override {
     if (::access(tally_binary().c_str(), X_OK) != 0)
-      GTEST_SKIP() << "build the tally binary first: " << tally_binary();
+      FAIL() << "no tally binary at " << tally_binary() << " (the test target depends on it)";
     std::ofstream(dir_.sub("config.toml")) << config_text();
     address_ = "unix:" + dir_.sub("tally.sock");
   }

@@ -1008,6 +1008,7 @@ TEST_F(ServeProcessTest, KillNineLosesNothingAcknowledgedAndAResendPostsOnce) {
 struct CliOut {
   int code;
   std::string out;
+  std::string err;
 };
 CliOut cli(std::vector<std::string> args, const std::string& input = {}) {
   std::vector<std::string> full{"tally"};
@@ -1018,7 +1019,7 @@ CliOut cli(std::vector<std::string> args, const std::string& input = {}) {
   std::istringstream in(input);
   std::ostringstream out, err;
   int code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
-  return {code, out.str()};
+  return {code, out.str(), err.str()};
 }
 
 constexpr const char* kItems =
@@ -1034,6 +1035,82 @@ constexpr const char* kItems =
 {"type":"refund","id":"r-1","at":"2026-01-06T10:00:00Z","marketplace":"shop","sale":"o-1","amount":"20.00"}
 {"type":"payee_details","id":"pd-1","at":"2026-01-05T10:00:00Z","marketplace":"shop","payee":"p1","name":"P","account":"FR7630006000011234567890189","bic":"AGRIFRPPXXX"}
 )";
+
+// Two accounts each at the largest balance: their total does not fit 128 bits. trial-balance
+// and the balances total say overflow (an error, non-zero exit), never 0.00 and "balanced",
+// through a server and directly.
+TEST_F(ServeProcessTest, TotalsThatDoNotFitAreOverflowNeverAWrap) {
+  spawn();
+  const std::string max = "1701411834604692317316873037158841057.27";  // 2^127 - 1 cents
+  std::string lines;
+  for (const char* n : {"1", "2"}) {
+    lines += std::string(R"({"type":"open","account":"big:a)") + n +
+             R"(","kind":"asset","currencies":["USD"]})" + "\n";
+    lines += std::string(R"({"type":"open","account":"big:l)") + n +
+             R"(","kind":"liability","currencies":["USD"]})" + "\n";
+    lines += std::string(R"({"type":"entry","id":"big-)") + n +
+             R"(","at":"2026-01-05T10:00:00Z","kind":"deposit","postings":[{"account":"big:a)" + n +
+             R"(","currency":"USD","side":"debit","amount":")" + max + R"("},{"account":"big:l)" +
+             n + R"(","currency":"USD","side":"credit","amount":")" + max + R"("}]})" + "\n";
+  }
+  auto posted = cli({"--connect", address_, "--token", "tok-poster", "post", "-"}, lines);
+  ASSERT_EQ(posted.code, 0) << posted.out << posted.err;
+  const std::vector<std::vector<std::string>> reads = {{"trial-balance"},
+                                                       {"trial-balance", "--json"},
+                                                       {"balances", "big"},
+                                                       {"balances", "", "--json"}};
+  auto check = [](const CliOut& r, const std::vector<std::string>& args) {
+    EXPECT_NE(r.code, 0) << args[0] << ": " << r.out;
+    const std::string said = r.out + r.err;
+    const bool json = args.back() == "--json";
+    // The JSON error names the code; the text names what does not fit.
+    EXPECT_NE(said.find(json ? "\"overflow\"" : "not fit 128 bits"), std::string::npos)
+        << args[0] << ": " << said;
+    EXPECT_EQ(r.out.find("\"balanced\":true"), std::string::npos) << r.out;
+  };
+  for (auto& args : reads) {
+    std::vector<std::string> a{"--connect", address_, "--token", "tok-finaud"};
+    a.insert(a.end(), args.begin(), args.end());
+    check(cli(a), args);
+  }
+  // One account alone still reads.
+  auto one = cli({"--connect", address_, "--token", "tok-finaud", "balance", "big:a1"});
+  EXPECT_EQ(one.code, 0) << one.out << one.err;
+  EXPECT_NE(one.out.find(max), std::string::npos) << one.out;
+  EXPECT_EQ(terminate(), 0);
+  for (auto& args : reads) {
+    std::vector<std::string> a{"--data", dir_.sub("data"), "--config", dir_.sub("config.toml")};
+    a.insert(a.end(), args.begin(), args.end());
+    check(cli(a), args);
+  }
+}
+
+// One process writes a data directory: a second server, or an embedded command, on the one a
+// server holds is refused with a clear error (exit 3), and the first server serves on.
+TEST_F(ServeProcessTest, ASecondProcessOnTheDataDirectoryIsRefused) {
+  spawn();
+  const std::string data = dir_.sub("data"), cfg = dir_.sub("config.toml");
+  std::string second = dir_.sub("second.log");
+  std::string cmd = tally_binary() + " serve --data '" + data + "' --config '" + cfg +
+                    "' --listen 'unix:" + dir_.sub("second.sock") + "' >'" + second + "' 2>&1";
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  std::ifstream in(second);
+  std::string said((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(said.find("in use by another tally process"), std::string::npos) << said;
+
+  auto embedded = cli({"--data", data, "--config", cfg, "trial-balance"});
+  EXPECT_EQ(embedded.code, 3) << embedded.out << embedded.err;
+  EXPECT_NE(embedded.err.find("in use by another tally process"), std::string::npos)
+      << embedded.err;
+
+  auto remote = cli({"--connect", address_, "--token", "tok-finaud", "trial-balance"});
+  EXPECT_EQ(remote.code, 0) << remote.out << remote.err;
+  EXPECT_EQ(terminate(), 0);
+  // Released when the server stops.
+  EXPECT_EQ(cli({"--data", data, "--config", cfg, "trial-balance"}).code, 0);
+}
 
 TEST_F(ServeProcessTest, ConnectAndDataGiveTheSameOutput) {
   // Post the same lines through a server and directly into another directory.

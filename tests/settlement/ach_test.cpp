@@ -1,4 +1,5 @@
 #include "settlement/ach.h"
+#include "common/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -364,10 +365,12 @@ TEST(AchNachaTest, CollidingIndividualIdsAreRefused) {
 void expect_independent_check(const std::string& text, const std::string& name) {
   std::string dir = std::string(TALLY_SOURCE_DIR) + "/tests/nacha_check";
   if (std::system("command -v node >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "node is not installed: the independent NACHA check is skipped";
+    TALLY_PREREQUISITE_MISSING("node is not installed: the independent NACHA check is skipped");
   if (!std::filesystem::exists(dir + "/node_modules"))
-    GTEST_SKIP() << "no " << dir << "/node_modules: run `npm ci --prefix tests/nacha_check` "
-                 << "(scripts/test does) to run the independent NACHA check";
+    TALLY_PREREQUISITE_MISSING("no " << dir
+                                     << "/node_modules: run `npm ci --prefix "
+                                        "tests/nacha_check` (scripts/test does) to run the "
+                                        "independent NACHA check");
   std::string file = ::testing::TempDir() + "/tally_nacha_" + name + ".ach";
   std::string log = file + ".log";
   std::ofstream(file, std::ios::binary) << text;
@@ -411,8 +414,8 @@ TEST(AchIndependentCheckTest, TheCheckCatchesABadTotal) {
   std::string dir = std::string(TALLY_SOURCE_DIR) + "/tests/nacha_check";
   if (std::system("command -v node >/dev/null 2>&1") != 0 ||
       !std::filesystem::exists(dir + "/node_modules"))
-    GTEST_SKIP() << "node or tests/nacha_check/node_modules missing: run `npm ci --prefix "
-                    "tests/nacha_check`";
+    TALLY_PREREQUISITE_MISSING(
+        "node or tests/nacha_check/node_modules missing: run `npm ci --prefix tests/nacha_check`");
   // The file control's total credit is the last 12 digits before the reserved field.
   std::string text = f->text;
   size_t file_control = text.find("\n9000002") + 1;

@@ -428,6 +428,12 @@ TEST(CalendarTest, AYearOfTheQuincena) {
                           "2026-06-16", "2026-06-30", "2026-07-15", "2026-07-31", "2026-08-18",
                           "2026-08-31", "2026-09-15", "2026-09-30", "2026-10-15", "2026-11-03",
                           "2026-11-17", "2026-11-30", "2026-12-15", "2026-12-31"));
+  // marketplaces.toml's shopper has the same schedule and holidays: the same days.
+  Result<Config> fixture = load_config_file(
+      std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml", CurrencyTable());
+  ASSERT_TRUE(fixture.ok());
+  EXPECT_EQ(pay_dates_of_2026(*fixture->marketplace("shopper")),
+            pay_dates_of_2026(*c.marketplace("shopper")));
 }
 
 TEST(CalendarTest, AYearOfWeeklyMondays) {
@@ -444,8 +450,8 @@ TEST(CalendarTest, AYearOfWeeklyMondays) {
   ASSERT_EQ(want.size(), 52u);
   EXPECT_EQ(want.back(), "2026-12-28");
   EXPECT_EQ(pay_dates_of_2026(*c.marketplace("shop")), want);
-  // The same dates as marketplaces.toml's every_days = 7 from Monday 2026-01-05 (whose holiday
-  // list is shorter, but the French holidays it lacks are not Mondays).
+  // The same dates as marketplaces.toml's weekly Mondays (whose holiday list is shorter, but the
+  // French holidays it lacks are not Mondays).
   Result<Config> old = load_config_file(
       std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml", CurrencyTable());
   ASSERT_TRUE(old.ok());
@@ -473,11 +479,6 @@ TEST(CalendarTest, AYearOfTheFirstOfTheMonthAndOfEveryOtherFriday) {
       "2026-09-18", "2026-10-02", "2026-10-16", "2026-10-30", "2026-11-13", "2026-11-27",
       "2026-12-11", "2026-12-28"};
   EXPECT_EQ(pay_dates_of_2026(fortnight), want);
-  // marketplaces.toml's shopper (same schedule, a shorter holiday list) pays the same days.
-  Result<Config> old = load_config_file(
-      std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml", CurrencyTable());
-  ASSERT_TRUE(old.ok());
-  EXPECT_EQ(pay_dates_of_2026(*old->marketplace("shopper")), want);
 }
 
 TEST(CalendarTest, CutoffOfTheNewForms) {
@@ -496,10 +497,11 @@ TEST(CalendarTest, FixtureCalendars) {
               ElementsAre(day(2026, 3, 30), day(2026, 4, 7), day(2026, 4, 13), day(2026, 4, 20)));
   EXPECT_EQ(*cutoff(shop, day(2026, 4, 7)), utc_ns(2026, 4, 6, 22));
   const MarketplaceConfig& shopper = *c->marketplace("shopper");
-  // Good Friday 2026-04-03 is a pay Friday and a Colombian holiday: paid Monday 04-06.
-  EXPECT_THAT(dates_of(next_pay_dates(shopper, day(2026, 3, 21), 3)),
-              ElementsAre(day(2026, 4, 6), day(2026, 4, 17), day(2026, 5, 4)));
-  EXPECT_EQ(*cutoff(shopper, day(2026, 4, 6)), utc_ns(2026, 4, 6, 5));
+  // The quincena: Tue Mar 31, Wed Apr 15, Thu Apr 30; then Sun May 31 is paid Monday Jun 1.
+  EXPECT_THAT(dates_of(next_pay_dates(shopper, day(2026, 3, 21), 5)),
+              ElementsAre(day(2026, 3, 31), day(2026, 4, 15), day(2026, 4, 30), day(2026, 5, 15),
+                          day(2026, 6, 1)));
+  EXPECT_EQ(*cutoff(shopper, day(2026, 3, 31)), utc_ns(2026, 3, 31, 5));
 }
 
 }  // namespace

@@ -212,8 +212,11 @@ TEST(ConfigTest, FixtureLoads) {
   ASSERT_EQ(c.marketplaces.size(), 3u);
 
   const MarketplaceConfig& shop = *c.marketplace("shop");
-  EXPECT_EQ(std::get<EveryDaysSchedule>(shop.schedule).every_days, 7);
-  EXPECT_EQ(date::weekday{std::get<EveryDaysSchedule>(shop.schedule).anchor}, date::Monday);
+  ASSERT_TRUE(std::holds_alternative<WeeklySchedule>(shop.schedule));
+  EXPECT_EQ(std::get<WeeklySchedule>(shop.schedule).days, std::vector<date::weekday>{date::Monday});
+  ASSERT_TRUE(shop.reserve.has_value());
+  EXPECT_EQ(shop.reserve->rate, pct("10%"));
+  EXPECT_EQ(shop.reserve->days, 90);
   EXPECT_EQ(shop.commission_rate.at("product"), pct("10%"));
   EXPECT_EQ(shop.commission_rate.at("service"), pct("20%"));
   EXPECT_EQ(shop.affiliate_rate, pct("7%"));
@@ -231,7 +234,12 @@ TEST(ConfigTest, FixtureLoads) {
   EXPECT_EQ(shopper.currencies[0].code(), "USD");
   EXPECT_EQ(shopper.currencies[1].code(), "COP");
   EXPECT_EQ(shopper.timezone, "America/Bogota");
-  EXPECT_EQ(std::get<EveryDaysSchedule>(shopper.schedule).every_days, 14);
+  ASSERT_TRUE(std::holds_alternative<MonthlySchedule>(shopper.schedule));
+  EXPECT_EQ(std::get<MonthlySchedule>(shopper.schedule).days, (std::vector<int>{15, 31}));
+  ASSERT_TRUE(shopper.payout_tax.has_value());
+  EXPECT_EQ(shopper.payout_tax->account, "shopper:expense:gmf");
+  ASSERT_TRUE(shopper.ach.has_value());
+  ASSERT_TRUE(shopper.co_dispersion.has_value());
   EXPECT_EQ(shopper.fee_payer, FeePayer::platform);
   EXPECT_EQ(shopper.fee_fixed_for("COP"), minor(90000));
   const EarningRule& session = shopper.earning.at("session");

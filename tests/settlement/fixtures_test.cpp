@@ -51,7 +51,7 @@ std::string read_text(const std::string& path) {
 
 struct Json {
   std::variant<std::nullptr_t, bool, std::string, std::vector<Json>,
-               std::vector<std::pair<std::string, Json>>>
+               std::vector<std::pair<std::string, Json>>, long long>
       v;
   bool is_object() const { return v.index() == 4; }
   const std::string& str() const { return std::get<2>(v); }
@@ -214,7 +214,18 @@ class JsonReader {
     if (word("true")) return Json{true};
     if (word("false")) return Json{false};
     if (word("null")) return Json{nullptr};
-    fail("unexpected character (numbers are not used: amounts are strings)");
+    // Integers (a reserve's days); amounts are strings, and a number with a fraction or an
+    // exponent is refused.
+    if ((c >= '0' && c <= '9') || c == '-') {
+      size_t start = i_++;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      if (i_ < s_.size() && (s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E'))
+        fail("only integers (amounts are strings)");
+      std::string digits(s_.substr(start, i_ - start));
+      if (digits == "-" || digits.size() > 18) fail("bad integer");
+      return Json{std::stoll(digits)};
+    }
+    fail("unexpected character (amounts are strings)");
   }
 
   std::string_view s_;
@@ -242,7 +253,8 @@ std::string jstr(std::string_view s) {
 struct FixtureEvent {
   size_t line = 0;
   std::string type;
-  Event event;
+  Event event;  // for payee_terms, the header (and a placeholder body)
+  std::optional<PayeeTermsEvent> terms;
 };
 
 // Strict: every field of the SPEC's line format for the type, nothing else.
@@ -314,13 +326,57 @@ std::vector<FixtureEvent> load_events(const std::string& path, std::string& erro
         if (!on || on->v.index() != 1) throw std::runtime_error("on: missing or not a boolean");
         fe.event.body = PayeeHoldEvent{need("payee"), std::get<1>(on->v), need("reason")};
       } else if (fe.type == "payee_details") {
-        fe.event.body = PayeeDetailsEvent{need("payee"), need("name"), need("account"),
-                                          opt("bic").value_or("")};
+        PayeeDetailsEvent d{need("payee"), need("name"), need("account"), opt("bic").value_or("")};
+        // The rails' details: objects of strings, every field required.
+        auto object = [&](std::string_view k, std::initializer_list<const char*> keys) {
+          fields.emplace_back(k);
+          std::vector<std::string> out;
+          const Json* o = j.get(k);
+          if (!o) return out;
+          if (!o->is_object()) throw std::runtime_error(std::string(k) + ": not an object");
+          for (const char* key : keys) {
+            const Json* x = o->get(key);
+            if (!x || x->v.index() != 2)
+              throw std::runtime_error(std::string(k) + "." + key + ": missing or not a string");
+            out.push_back(x->str());
+          }
+          if (o->obj().size() != keys.size())
+            throw std::runtime_error(std::string(k) + ": unknown field");
+          return out;
+        };
+        auto ach = object("ach", {"routing", "account", "account_type", "receiver_kind"});
+        if (!ach.empty()) d.ach = PayeeAchFields{ach[0], ach[1], ach[2], ach[3]};
+        auto co = object("co", {"bank_code", "account_type", "account_number", "document_type",
+                                "document_number"});
+        if (!co.empty()) d.co = PayeeCoFields{co[0], co[1], co[2], co[3], co[4]};
+        fe.event.body = std::move(d);
       } else if (fe.type == "payout_result") {
         std::string status = need("status");
-        if (status != "paid" && status != "failed") throw std::runtime_error("status: " + status);
-        fe.event.body =
-            PayoutResultEvent{need("payout"), status == "paid", opt("reason").value_or("")};
+        auto st = parse_payout_result_status(status);
+        if (!st) throw std::runtime_error("status: " + status);
+        fe.event.body = PayoutResultEvent::of(need("payout"), *st, opt("reason").value_or(""),
+                                              opt("reason_code").value_or(""));
+      } else if (fe.type == "payee_terms") {
+        PayeeTermsEvent t{need("payee"), {}, {}};
+        fields.emplace_back("reserve");
+        if (const Json* r = j.get("reserve")) {
+          const Json* rate = r->is_object() ? r->get("rate") : nullptr;
+          const Json* days = r->is_object() ? r->get("days") : nullptr;
+          if (!rate || rate->v.index() != 2 || !days || days->v.index() != 5 ||
+              r->obj().size() != 2)
+            throw std::runtime_error("reserve: {\"rate\": string, \"days\": integer}");
+          t.reserve = PayeeTermsEvent::Reserve{rate->str(), int(std::get<5>(days->v))};
+        }
+        fields.emplace_back("minimum_balance");
+        if (const Json* m = j.get("minimum_balance")) {
+          if (!m->is_object()) throw std::runtime_error("minimum_balance: not an object");
+          for (auto& [code, x] : m->obj()) {
+            if (x.v.index() != 2) throw std::runtime_error("minimum_balance: amounts are strings");
+            t.minimum_balance.emplace_back(code, x.str());
+          }
+        }
+        fe.terms = std::move(t);
+        fe.event.body = PayeeHoldEvent{};
       } else {
         throw std::runtime_error("type: unknown \"" + fe.type + "\"");
       }
@@ -433,6 +489,24 @@ struct RefMarket {
   int std_offset_minutes;
   int dst_offset_minutes;
   date::sys_seconds dst_from;
+  // SPEC section 8. The schedule is anchor + k * every_days when every_days > 0, else the
+  // `weekdays` of every week, else the `month_days` of every month (a day past the month's end
+  // is its last day).
+  std::vector<date::weekday> weekdays{};
+  std::vector<int> month_days{};
+  struct ReserveR {
+    Q rate;
+    int days;
+  };
+  std::optional<ReserveR> reserve{};
+  struct TaxR {
+    Q rate;
+    Mode rounding;
+    std::string currency, account;
+  };
+  std::optional<TaxR> payout_tax{};
+  bool ach = false;            // USD paid by NACHA: payees need ACH details
+  bool co_dispersion = false;  // COP paid by dispersion file: payees need Colombian details
 };
 
 using date::days;
@@ -463,6 +537,9 @@ std::vector<RefMarket> ref_markets() {
                  120,
                  // Europe/Paris: CET (+1) until 2026-03-29T01:00Z, then CEST (+2)
                  sys_days{y2026 / 3 / 29} + hours(1)};
+  shop.every_days = 0;
+  shop.weekdays = {date::Monday};
+  shop.reserve = RefMarket::ReserveR{rate_of("10%"), 90};
   RefMarket shopper{
       "shopper",
       {{"COP", 2}, {"USD", 2}},
@@ -479,13 +556,21 @@ std::vector<RefMarket> ref_markets() {
       {{"USD", "10.00"}, {"COP", "40000.00"}},
       {sys_days{y2026 / 1 / 1}, sys_days{y2026 / 1 / 12}, sys_days{y2026 / 3 / 23},
        sys_days{y2026 / 4 / 2}, sys_days{y2026 / 4 / 3}, sys_days{y2026 / 5 / 1},
-       sys_days{y2026 / 7 / 20}, sys_days{y2026 / 8 / 7}, sys_days{y2026 / 12 / 8},
-       sys_days{y2026 / 12 / 25}},
+       sys_days{y2026 / 5 / 18}, sys_days{y2026 / 6 / 8}, sys_days{y2026 / 6 / 15},
+       sys_days{y2026 / 6 / 29}, sys_days{y2026 / 7 / 20}, sys_days{y2026 / 8 / 7},
+       sys_days{y2026 / 8 / 17}, sys_days{y2026 / 10 / 12}, sys_days{y2026 / 11 / 2},
+       sys_days{y2026 / 11 / 16}, sys_days{y2026 / 12 / 8}, sys_days{y2026 / 12 / 25}},
       {{"session", {rate_of("8%"), {{"USD", "10.00"}, {"COP", "40000.00"}}}}},
       // America/Bogota: -5 all year
       -300,
       -300,
       sys_days{y2026 / 12 / 31}};
+  shopper.every_days = 0;
+  shopper.month_days = {15, 31};
+  shopper.payout_tax =
+      RefMarket::TaxR{rate_of("0.4%"), Mode::half_up, "COP", "shopper:expense:gmf"};
+  shopper.ach = true;
+  shopper.co_dispersion = true;
   RefMarket fulfil{"fulfil",
                    {{"USD", 2}},
                    Mode::half_even,
@@ -516,19 +601,34 @@ std::string ymd(sys_days d) {
   return date::format("%Y-%m-%d", d);
 }
 
-// Pay dates of the quarter: anchor + k * every_days moved to the next business day, distinct.
+// Pay dates from `from` to `to`: every scheduled day (see RefMarket) moved to the next business
+// day, distinct, in order.
 std::vector<sys_days> ref_pay_dates(const RefMarket& m, sys_days from, sys_days to) {
   auto business = [&](sys_days d) {
     date::weekday w{d};
     if (w == date::Saturday || w == date::Sunday) return false;
     return std::find(m.holidays.begin(), m.holidays.end(), d) == m.holidays.end();
   };
+  auto scheduled = [&](sys_days d) {
+    if (m.every_days > 0) {
+      long long k = (d - m.anchor).count();
+      return k % m.every_days == 0;
+    }
+    if (!m.weekdays.empty())
+      return std::find(m.weekdays.begin(), m.weekdays.end(), date::weekday{d}) != m.weekdays.end();
+    date::year_month_day ymd{d};
+    unsigned last = unsigned((ymd.year() / ymd.month() / date::last).day());
+    for (int day : m.month_days)
+      if (std::min(unsigned(day), last) == unsigned(ymd.day())) return true;
+    return false;
+  };
   std::vector<sys_days> out;
-  for (int k = -60; k < 60; ++k) {
-    sys_days d = m.anchor + days(k * m.every_days);
-    while (!business(d)) d += days(1);
-    if (d < from || d > to) continue;
-    if (out.empty() || out.back() != d) out.push_back(d);
+  for (sys_days d = from - days(30); d <= to; d += days(1)) {
+    if (!scheduled(d)) continue;
+    sys_days p = d;
+    while (!business(p)) p += days(1);
+    if (p < from || p > to) continue;
+    if (out.empty() || out.back() != p) out.push_back(p);
   }
   return out;
 }
@@ -563,8 +663,10 @@ std::vector<Int> ref_allocate(const Int& whole, const std::vector<Int>& w) {
 struct RefRun {
   std::string run, pay_date, cutoff;
   std::vector<std::array<std::string, 3>> released;  // payee, currency, amount
-  std::vector<std::array<std::string, 4>> payouts;   // payout, payee, currency, amount
+  std::vector<std::array<std::string, 6>> payouts;   // payout, payee, currency, amount, tax, kept
   std::vector<std::array<std::string, 4>> carried;   // payee, currency, balance, reason
+  std::vector<std::array<std::string, 3>> reserved;  // payee, currency, amount
+  std::vector<std::array<std::string, 3>> reserve_released;  // payee, currency, amount
 };
 
 struct Expected {
@@ -579,8 +681,10 @@ class Model {
  public:
   explicit Model(RefMarket m) : m_(std::move(m)) {}
 
-  void apply(const Event& e) {
+  void apply(const FixtureEvent& fe) {
+    const Event& e = fe.event;
     if (e.header.marketplace != m_.name) fail(e, "other marketplace");
+    if (fe.terms) return on_terms(*fe.terms);
     std::visit([&](const auto& b) { on(e, b); }, e.body);
   }
 
@@ -598,25 +702,62 @@ class Model {
         payees.insert(a.substr(prefix.size(), a.rfind(':') - prefix.size()));
     for (auto& p : payees) {
       for (auto& [cur, exp] : m_.currencies) {
-        Int release = 0;
+        // The holds due (by origin) and the reserves due, taken out of their tables.
+        Int release = 0, matured = 0;
+        std::vector<std::pair<std::string, Int>> due;  // origin order
         for (auto it = holds_.begin(); it != holds_.end();) {
           auto& [key, h] = *it;
           if (std::get<0>(key) == p && std::get<1>(key) == cur && h.release &&
               *h.release <= cutoff) {
             release += h.remaining;
+            due.emplace_back(std::get<2>(key), h.remaining);
             it = holds_.erase(it);
           } else {
             ++it;
           }
         }
-        const std::string pend = pending(p), avail = available(p);
-        Int after = bal_[{avail, cur}] + release;
-        if (after == 0 && release == 0) continue;
+        for (auto it = reserves_.begin(); it != reserves_.end();) {
+          auto& [key, h] = *it;
+          if (std::get<0>(key) == p && std::get<1>(key) == cur && *h.release <= cutoff) {
+            matured += h.remaining;
+            it = reserves_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        // The reserve: the payee's terms', else the marketplace's; a rate of zero is none.
+        std::optional<RefMarket::ReserveR> reserve = m_.reserve;
+        if (terms_.count(p) && terms_[p].reserve) reserve = terms_[p].reserve;
+        if (reserve && reserve->rate == 0) reserve.reset();
+        Int kept_back = reserve && release > 0 ? rounded(release, reserve->rate) : Int(0);
+        const std::string pend = pending(p), avail = available(p), res = reserve_account(p);
+        Int after = bal_[{avail, cur}] + release - kept_back + matured;
+        if (after == 0 && release == 0 && matured == 0) continue;
         if (release > 0) {
           r.released.push_back({p, cur, text_of(release, exp)});
           post(pend, cur, false, release);
           post(avail, cur, true, release);
         }
+        if (kept_back > 0) {
+          r.reserved.push_back({p, cur, text_of(kept_back, exp)});
+          post(avail, cur, false, kept_back);
+          post(res, cur, true, kept_back);
+          std::vector<Int> w;
+          for (auto& [origin, x] : due) w.push_back(x);
+          auto parts = ref_allocate(kept_back, w);
+          TimeNs until = cutoff + TimeNs(reserve->days) * kNsPerDay;
+          for (size_t i = 0; i < due.size(); ++i)
+            if (parts[i] > 0) reserves_[{p, cur, due[i].first}] = {parts[i], until};
+        }
+        if (matured > 0) {
+          r.reserve_released.push_back({p, cur, text_of(matured, exp)});
+          post(res, cur, false, matured);
+          post(avail, cur, true, matured);
+        }
+        Int kept = 0;
+        if (terms_.count(p) && terms_[p].minimum_balance.count(cur))
+          kept = terms_[p].minimum_balance[cur];
+        const Detail* det = details_.count(p) ? &details_[p] : nullptr;
         std::string reason;
         if (on_hold_[p])
           reason = "on_hold";
@@ -624,19 +765,28 @@ class Model {
           reason = "negative";
         else if (after == 0)
           continue;
-        else if (after < minor_of(m_.minimum_payout.at(cur), exp))
+        else if (after - kept <= 0 || after - kept < minor_of(m_.minimum_payout.at(cur), exp))
           reason = "below_minimum";
-        else if (!details_.count(p))
+        else if (!det || (m_.ach && cur == "USD" && !det->ach) ||
+                 (m_.co_dispersion && cur == "COP" && !det->co))
           reason = "no_details";  // tally's addition to the SPEC's reasons (docs/settlement.md)
         if (!reason.empty()) {
           r.carried.push_back({p, cur, text_of(after, exp), reason});
           continue;
         }
+        const Int pay = after - kept;
+        Int tax = 0;
+        if (m_.payout_tax && m_.payout_tax->currency == cur)
+          tax = round_q(Q(pay) * m_.payout_tax->rate, m_.payout_tax->rounding);
         std::string id = r.run + ":" + p + ":" + cur;
-        r.payouts.push_back({id, p, cur, text_of(after, exp)});
-        post(avail, cur, false, after);
-        post(m_.name + ":payouts:in_transit", cur, true, after);
-        payouts_[id] = {p, cur, after, false};
+        r.payouts.push_back({id, p, cur, text_of(pay, exp), text_of(tax, exp), text_of(kept, exp)});
+        post(avail, cur, false, pay);
+        post(m_.name + ":payouts:in_transit", cur, true, pay);
+        if (tax > 0) {
+          post(m_.payout_tax->account, cur, false, tax);
+          post(m_.name + ":cash", cur, true, tax);
+        }
+        payouts_[id] = {p, cur, pay, 'i'};
       }
     }
     return r;
@@ -666,6 +816,12 @@ class Model {
         if (b != held || b < 0)
           throw std::runtime_error("model: " + a + " " + cur + " pending " + b.str() + " holds " +
                                    held.str());
+        Int kept = 0;
+        for (auto& [key, h] : reserves_)
+          if (std::get<0>(key) == p && std::get<1>(key) == cur) kept += h.remaining;
+        auto rb = bal_.find({reserve_account(p), cur});
+        if ((rb == bal_.end() ? Int(0) : rb->second) != kept)
+          throw std::runtime_error("model: " + p + " " + cur + " reserve != its reserves");
       }
     }
   }
@@ -682,7 +838,14 @@ class Model {
   struct PayoutR {
     std::string payee, cur;
     Int amount;
-    bool settled;
+    char state;  // i(nstructed) p(aid) f(ailed) r(eturned)
+  };
+  struct Detail {
+    bool ach = false, co = false;
+  };
+  struct Terms {
+    std::optional<RefMarket::ReserveR> reserve;
+    std::map<std::string, Int> minimum_balance;
   };
 
   [[noreturn]] static void fail(const Event& e, const std::string& what) {
@@ -700,6 +863,9 @@ class Model {
   std::string pending(const std::string& p) const { return m_.name + ":payees:" + p + ":pending"; }
   std::string available(const std::string& p) const {
     return m_.name + ":payees:" + p + ":available";
+  }
+  std::string reserve_account(const std::string& p) const {
+    return m_.name + ":payees:" + p + ":reserve";
   }
   void open_payee(const std::string& p) { open(pending(p)), open(available(p)); }
   int exp(const Event& e, const std::string& cur) const {
@@ -768,16 +934,25 @@ class Model {
     post(mk + ":revenue:commission", s.cur, false, now[1] - before[1]);
     std::vector<std::pair<std::string, Int>> parties = {{s.seller, now[0] - before[0]}};
     if (!s.affiliate.empty()) parties.push_back({s.affiliate, now[2] - before[2]});
+    // SPEC section 8: a refund draws first from the sale's reserve; then (section 3) from the
+    // sale's hold, the rest from available.
     for (auto& [p, share] : parties) {
-      Int from_pending = 0;
+      Int from_reserve = 0, from_pending = 0;
+      auto k = reserves_.find({p, s.cur, sale_id});
+      if (k != reserves_.end()) {
+        from_reserve = std::min(share, k->second.remaining);
+        k->second.remaining -= from_reserve;
+        if (k->second.remaining == 0) reserves_.erase(k);
+      }
       auto h = holds_.find({p, s.cur, sale_id});
       if (h != holds_.end()) {
-        from_pending = std::min(share, h->second.remaining);
+        from_pending = std::min(Int(share - from_reserve), h->second.remaining);
         h->second.remaining -= from_pending;
         if (h->second.remaining == 0) holds_.erase(h);
       }
+      if (from_reserve > 0) post(reserve_account(p), s.cur, false, from_reserve);
       post(pending(p), s.cur, false, from_pending);
-      post(available(p), s.cur, false, share - from_pending);
+      post(available(p), s.cur, false, share - from_reserve - from_pending);
     }
     if (fee) {
       Int f = minor_of(*fee, x);
@@ -811,19 +986,48 @@ class Model {
   }
 
   void on(const Event&, const PayeeHoldEvent& h) { on_hold_[h.payee] = h.on; }
-  void on(const Event&, const PayeeDetailsEvent& d) { details_.insert(d.payee); }
+  void on(const Event&, const PayeeDetailsEvent& d) {
+    details_[d.payee] = Detail{d.ach.has_value(), d.co.has_value()};
+  }
+  // The latest terms replace the earlier ones whole (the fixtures post them in time order).
+  void on_terms(const PayeeTermsEvent& t) {
+    Terms x;
+    if (t.reserve) x.reserve = RefMarket::ReserveR{rate_of(t.reserve->rate), t.reserve->days};
+    for (auto& [code, amount] : t.minimum_balance)
+      x.minimum_balance[code] = minor_of(amount, m_.currencies.at(code));
+    terms_[t.payee] = x;
+  }
 
+  // SPEC section 8: paid moves the payout out of in transit to the bank; failed (before it
+  // settled) and returned (after it was paid) put it back on the payee's available, which is then
+  // on hold; a return after paid takes the money back into cash. The fixtures only post results
+  // a payout can take.
   void on(const Event& e, const PayoutResultEvent& r) {
     auto it = payouts_.find(r.payout);
-    if (it == payouts_.end() || it->second.settled) fail(e, "unknown or settled payout");
+    if (it == payouts_.end()) fail(e, "unknown payout");
     PayoutR& po = it->second;
-    po.settled = true;
-    post(m_.name + ":payouts:in_transit", po.cur, false, po.amount);
-    if (r.paid) {
-      post(m_.name + ":cash", po.cur, true, po.amount);
-    } else {
-      post(available(po.payee), po.cur, true, po.amount);
-      on_hold_[po.payee] = true;
+    const std::string transit = m_.name + ":payouts:in_transit", cash = m_.name + ":cash";
+    switch (r.status()) {
+      case PayoutResultStatus::paid:
+        if (po.state != 'i') fail(e, "paid twice");
+        po.state = 'p';
+        post(transit, po.cur, false, po.amount);
+        post(cash, po.cur, true, po.amount);
+        break;
+      case PayoutResultStatus::failed:
+        if (po.state != 'i') fail(e, "failed after a result");
+        po.state = 'f';
+        post(transit, po.cur, false, po.amount);
+        post(available(po.payee), po.cur, true, po.amount);
+        on_hold_[po.payee] = true;
+        break;
+      case PayoutResultStatus::returned:
+        if (po.state != 'p') fail(e, "returned before it was paid");
+        po.state = 'r';
+        post(cash, po.cur, false, po.amount);
+        post(available(po.payee), po.cur, true, po.amount);
+        on_hold_[po.payee] = true;
+        break;
     }
   }
 
@@ -833,8 +1037,10 @@ class Model {
   std::map<std::string, Sale> sales_;
   std::set<std::string> delivered_;
   std::map<std::tuple<std::string, std::string, std::string>, HoldR> holds_;
+  std::map<std::tuple<std::string, std::string, std::string>, HoldR> reserves_;
   std::map<std::string, bool> on_hold_;
-  std::set<std::string> details_;
+  std::map<std::string, Detail> details_;
+  std::map<std::string, Terms> terms_;
   std::map<std::string, PayoutR> payouts_;
 };
 
@@ -851,12 +1057,21 @@ std::string render_run(const RefRun& r) {
   for (size_t i = 0; i < r.payouts.size(); ++i)
     o += std::string(i ? ",\n       " : "\n       ") + "{\"payout\": " + jstr(r.payouts[i][0]) +
          ", \"payee\": " + jstr(r.payouts[i][1]) + ", \"currency\": " + jstr(r.payouts[i][2]) +
-         ", \"amount\": " + jstr(r.payouts[i][3]) + "}";
+         ", \"amount\": " + jstr(r.payouts[i][3]) + ", \"tax\": " + jstr(r.payouts[i][4]) +
+         ", \"kept\": " + jstr(r.payouts[i][5]) + "}";
   o += "],\n     \"carried\": [";
   for (size_t i = 0; i < r.carried.size(); ++i)
     o += std::string(i ? ",\n       " : "\n       ") + "{\"payee\": " + jstr(r.carried[i][0]) +
          ", \"currency\": " + jstr(r.carried[i][1]) + ", \"balance\": " + jstr(r.carried[i][2]) +
          ", \"reason\": " + jstr(r.carried[i][3]) + "}";
+  auto amounts = [&](const char* key, const std::vector<std::array<std::string, 3>>& rows) {
+    o += std::string("],\n     \"") + key + "\": [";
+    for (size_t i = 0; i < rows.size(); ++i)
+      o += std::string(i ? ",\n       " : "\n       ") + "{\"payee\": " + jstr(rows[i][0]) +
+           ", \"currency\": " + jstr(rows[i][1]) + ", \"amount\": " + jstr(rows[i][2]) + "}";
+  };
+  amounts("reserved", r.reserved);
+  amounts("reserve_released", r.reserve_released);
   return o + "]}";
 }
 
@@ -899,13 +1114,18 @@ Expected parse_expected(const std::string& text, std::string& error) {
         run.released.push_back({f[0], f[1], f[2]});
       }
       for (auto& v : r.get("payouts")->arr()) {
-        auto f = fields(v, {"payout", "payee", "currency", "amount"});
-        run.payouts.push_back({f[0], f[1], f[2], f[3]});
+        auto f = fields(v, {"payout", "payee", "currency", "amount", "tax", "kept"});
+        run.payouts.push_back({f[0], f[1], f[2], f[3], f[4], f[5]});
       }
       for (auto& v : r.get("carried")->arr()) {
         auto f = fields(v, {"payee", "currency", "balance", "reason"});
         run.carried.push_back({f[0], f[1], f[2], f[3]});
       }
+      for (const char* key : {"reserved", "reserve_released"})
+        for (auto& v : r.get(key)->arr()) {
+          auto f = fields(v, {"payee", "currency", "amount"});
+          (key[7] == '_' ? run.reserve_released : run.reserved).push_back({f[0], f[1], f[2]});
+        }
       x.runs.push_back(std::move(run));
     }
     for (auto& v : j.get("balances")->arr()) {
@@ -936,7 +1156,11 @@ RefRun from_tally(const SettlementRun& r) {
   o.cutoff = format_rfc3339(r.cutoff);
   for (auto& x : r.released) o.released.push_back({x.payee, x.currency, t(x.amount, x.currency)});
   for (auto& x : r.payouts)
-    o.payouts.push_back({x.payout, x.payee, x.currency, t(x.amount, x.currency)});
+    o.payouts.push_back({x.payout, x.payee, x.currency, t(x.amount, x.currency),
+                         t(x.tax, x.currency), t(x.kept, x.currency)});
+  for (auto& x : r.reserved) o.reserved.push_back({x.payee, x.currency, t(x.amount, x.currency)});
+  for (auto& x : r.reserve_released)
+    o.reserve_released.push_back({x.payee, x.currency, t(x.amount, x.currency)});
   for (auto& x : r.carried)
     o.carried.push_back({x.payee, x.currency, t(x.balance, x.currency),
                          std::string(settlement_carry_name(x.reason))});
@@ -970,17 +1194,28 @@ std::vector<std::pair<std::string, std::string>> doc_examples() {
        "C shop:cash 11.11 | D shop:revenue:commission 0.34 | D shop:payees:p1:pending 10.00 | "
        "D shop:payees:a7:pending 0.77"},
       {"rf-1004-3",
-       "C shop:cash 11.11 | D shop:revenue:commission 0.33 | D shop:payees:p1:available 10.00 | "
-       "D shop:payees:a7:available 0.78"},
+       "C shop:cash 11.11 | D shop:revenue:commission 0.33 | D shop:payees:p1:reserve 0.88 | "
+       "D shop:payees:p1:available 9.12 | D shop:payees:a7:available 0.78"},
+      {"rf-1007-2",
+       "C shop:cash 100.00 | D shop:revenue:commission 13.00 | D shop:payees:p1:reserve 39.31 | "
+       "D shop:payees:p1:available 40.69 | D shop:payees:a7:available 7.00"},
       {"cb-1008",
        "C shop:cash 64.00 | D shop:revenue:commission 6.40 | D shop:payees:p2:pending 55.49 | "
        "D shop:payees:p2:available 2.11 | D shop:expense:bank_fees 15.00 | C shop:cash 15.00 | "
        "D shop:payees:p2:available 15.00 | C shop:revenue:fee_recharge 15.00"},
-      {"pr-0126-p1", "D shop:payouts:in_transit 104.27 | C shop:cash 104.27"},
-      {"pr-0126-p3", "D shop:payouts:in_transit 192.50 | C shop:payees:p3:available 192.50"},
+      {"pr-0126-p1", "D shop:payouts:in_transit 93.84 | C shop:cash 93.84"},
+      {"pr-0126-p3", "D shop:payouts:in_transit 173.25 | C shop:payees:p3:available 173.25"},
       {"~shop:2026-01-26:settle:p1",
        "D shop:payees:p1:pending 104.27 | C shop:payees:p1:available 104.27 | "
-       "D shop:payees:p1:available 104.27 | C shop:payouts:in_transit 104.27"},
+       "D shop:payees:p1:available 10.43 | C shop:payees:p1:reserve 10.43 | "
+       "D shop:payees:p1:available 93.84 | C shop:payouts:in_transit 93.84"},
+      {"~shop:2026-02-23:settle:p4",
+       "D shop:payees:p4:pending 78.05 | C shop:payees:p4:available 78.05 | "
+       "D shop:payees:p4:available 7.80 | C shop:payees:p4:reserve 7.80"},
+      {"~shop:2026-03-02:settle:p2",
+       "D shop:payees:p2:reserve 0.43 | C shop:payees:p2:available 0.43"},
+      {"~shop:2026-03-02:settle:p4",
+       "D shop:payees:p4:available 50.25 | C shop:payouts:in_transit 50.25"},
       {"s-2001",
        "D shopper:cash 235839.03 | D shopper:expense:bank_fees 9460.97 | "
        "C shopper:payees:exito:pending 215864.00 | C shopper:revenue:commission 29436.00"},
@@ -992,7 +1227,13 @@ std::vector<std::pair<std::string, std::string>> doc_examples() {
        "C shopper:payees:techmiami:pending 190.09 | C shopper:revenue:commission 10.01"},
       {"rf-2002-1",
        "C shopper:cash 87650.00 | D shopper:revenue:commission 7012.00 | "
-       "D shopper:payees:farmatodo:available 80638.00"},
+       "D shopper:payees:farmatodo:pending 80638.00"},
+      {"~shopper:2026-01-15:settle:exito",
+       "D shopper:payees:exito:pending 1304999.81 | C shopper:payees:exito:available 1304999.81 | "
+       "D shopper:payees:exito:available 1304999.81 | C shopper:payouts:in_transit 1304999.81 | "
+       "D shopper:expense:gmf 5220.00 | C shopper:cash 5220.00"},
+      {"pr-0202-techmiami-usd-return",
+       "D shopper:cash 85.49 | C shopper:payees:techmiami:available 85.49"},
       {"ss-0001",
        "D shopper:expense:payee_earnings 40000.00 | C shopper:payees:ana:pending 40000.00"},
       {"ss-0003",
@@ -1043,13 +1284,13 @@ TEST_P(FixtureTest, QuarterMatchesTheIndependentlyComputedBooks) {
         sys_seconds cut = ref_cutoff(ref, d);
         TimeNs cut_ns = cut.time_since_epoch().count() * kNsPerSecond;
         for (; next < events.size() && events[next].event.header.at < cut_ns; ++next) {
-          m.apply(events[next].event);
+          m.apply(events[next]);
           m.check();
         }
         model.runs.push_back(m.settle(d, cut));
         m.check();
       }
-      for (; next < events.size(); ++next) m.apply(events[next].event);
+      for (; next < events.size(); ++next) m.apply(events[next]);
       m.check();
     } catch (const std::exception& e) {
       FAIL() << e.what();
@@ -1081,7 +1322,9 @@ TEST_P(FixtureTest, QuarterMatchesTheIndependentlyComputedBooks) {
     Batch b;
     size_t first = next;
     for (; next < events.size() && events[next].event.header.at < limit; ++next)
-      b.push_back(rules.event_op(events[next].event));
+      b.push_back(events[next].terms
+                      ? rules.payee_terms_op(events[next].event.header, *events[next].terms)
+                      : rules.event_op(events[next].event));
     if (b.empty()) return;
     auto res = ledger->submit_and_wait(std::move(b));
     for (size_t i = 0; i < res.size(); ++i)
@@ -1231,9 +1474,34 @@ TEST(FixtureModel, ParametersMatchTheConfigFile) {
     EXPECT_EQ(c->fee_payer == FeePayer::payee, m.fee_on_payee);
     EXPECT_EQ(c->hold_days, m.hold_days);
     EXPECT_EQ(c->hold_from == HoldFrom::delivery, m.hold_from_delivery);
-    ASSERT_TRUE(std::holds_alternative<EveryDaysSchedule>(c->schedule));
-    EXPECT_EQ(std::get<EveryDaysSchedule>(c->schedule).anchor, m.anchor);
-    EXPECT_EQ(std::get<EveryDaysSchedule>(c->schedule).every_days, m.every_days);
+    if (m.every_days > 0) {
+      ASSERT_TRUE(std::holds_alternative<EveryDaysSchedule>(c->schedule));
+      EXPECT_EQ(std::get<EveryDaysSchedule>(c->schedule).anchor, m.anchor);
+      EXPECT_EQ(std::get<EveryDaysSchedule>(c->schedule).every_days, m.every_days);
+    } else if (!m.weekdays.empty()) {
+      ASSERT_TRUE(std::holds_alternative<WeeklySchedule>(c->schedule));
+      EXPECT_EQ(std::get<WeeklySchedule>(c->schedule).days, m.weekdays);
+    } else {
+      ASSERT_TRUE(std::holds_alternative<MonthlySchedule>(c->schedule));
+      EXPECT_EQ(std::get<MonthlySchedule>(c->schedule).days, m.month_days);
+    }
+    EXPECT_EQ(c->reserve.has_value(), m.reserve.has_value());
+    if (m.reserve && c->reserve) {
+      EXPECT_EQ(std::to_string(c->reserve->rate.numerator()), num(m.reserve->rate));
+      EXPECT_EQ(c->reserve->days, m.reserve->days);
+    }
+    EXPECT_EQ(c->payout_tax.has_value(), m.payout_tax.has_value());
+    if (m.payout_tax && c->payout_tax) {
+      EXPECT_EQ(std::to_string(c->payout_tax->rate.numerator()), num(m.payout_tax->rate));
+      EXPECT_EQ(c->payout_tax->account, m.payout_tax->account);
+      EXPECT_TRUE(c->payout_tax->currency &&
+                  c->payout_tax->currency->code() == m.payout_tax->currency);
+      EXPECT_EQ(c->payout_tax->rounding,
+                m.payout_tax->rounding == Mode::half_up ? Rounding::half_up : Rounding::half_even);
+    }
+    EXPECT_EQ(c->ach.has_value(), m.ach);
+    EXPECT_EQ(c->co_dispersion.has_value(), m.co_dispersion);
+    for (auto& cur : c->currencies) EXPECT_TRUE(c->minimum_balance_for(cur.code()).is_zero());
     EXPECT_EQ(c->holidays, m.holidays);
     Rounding r = m.rounding == Mode::half_even ? Rounding::half_even
                  : m.rounding == Mode::half_up ? Rounding::half_up

@@ -1,4 +1,5 @@
 #include "settlement/payout_file.h"
+#include "common/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -49,8 +50,9 @@ std::vector<PayoutLine> example() {
 // Runs xmllint on `xml` against the pain.001.001.03 schema; skips when either is missing.
 void expect_valid_pain001(const std::string& xml) {
   std::string schema = std::string(TALLY_SOURCE_DIR) + "/../shared/schemas/pain.001.001.03.xsd";
-  if (!std::filesystem::exists(schema)) GTEST_SKIP() << "no schema at " << schema;
-  if (std::system("command -v xmllint >/dev/null 2>&1") != 0) GTEST_SKIP() << "no xmllint";
+  if (!std::filesystem::exists(schema)) TALLY_PREREQUISITE_MISSING("no schema at " << schema);
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0)
+    TALLY_PREREQUISITE_MISSING("no xmllint");
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string dir = ::testing::TempDir();
   std::string file = dir + "/tally_pain001_" + info->name() + ".xml";

@@ -298,6 +298,37 @@ TEST_F(RulesTest, EveryErrorCodeChangesNothing) {
   check_invariants();
 }
 
+// Meta over the limit is refused for every event type, not only those that post an entry
+// (a probe got a 20 KB value into payee_hold, payee_details and delivered).
+TEST_F(RulesTest, MetaOverTheLimitIsRefusedForEveryEventType) {
+  ASSERT_TRUE(send("o-1", "shop", SaleEvent{"p1", "10.00", "EUR", "product", std::nullopt}).ok());
+  const std::string big(20 * 1024, 'x');
+  std::vector<std::pair<const char*, EventBody>> bodies = {
+      {"sale", SaleEvent{"p1", "10.00", "EUR", "product", std::nullopt}},
+      {"delivered", DeliveredEvent{"o-1"}},
+      {"payee_hold", PayeeHoldEvent{"p1", true, "kyc"}},
+      {"payee_details", PayeeDetailsEvent{"p1", "P One", "FR7630006000011234567890189", ""}},
+      {"refund", RefundEvent{"o-1", "1.00"}},
+  };
+  const auto before = ledger_->snapshot()->last_seq();
+  int i = 0;
+  for (auto& [name, body] : bodies) {
+    Event e{EventHeader{"m" + std::to_string(i++), kJan5, "shop", {{"note", big}}}, body};
+    Batch b;
+    b.push_back(rules_->event_op(std::move(e)));
+    auto r = ledger_->submit_and_wait(std::move(b))[0];
+    EXPECT_EQ(r.code, Code::bad_meta) << name << ": " << r.message;
+    EXPECT_NE(r.message.find("meta:"), std::string::npos) << name << ": " << r.message;
+  }
+  EXPECT_EQ(ledger_->snapshot()->last_seq(), before);
+  // At the limit it is taken.
+  Event ok{EventHeader{"m-ok", kJan5, "shop", {{"note", std::string(4096 - 4, 'x')}}},
+           PayeeHoldEvent{"p1", true, "kyc"}};
+  Batch b;
+  b.push_back(rules_->event_op(std::move(ok)));
+  EXPECT_TRUE(ledger_->submit_and_wait(std::move(b))[0].ok());
+}
+
 TEST_F(RulesTest, RejectedFirstSaleOpensNoAccounts) {
   // Close the period so the sale is refused after its accounts would have been opened.
   ASSERT_TRUE(ledger_->submit_and_wait(batch(make_close_period(kJan5 + kNsPerDay)))[0].ok());

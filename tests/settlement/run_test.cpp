@@ -100,9 +100,12 @@ TEST_F(RunTest, ReleasesAfterTheHoldAndPaysAboveTheMinimum) {
       run_json(jan26),
       R"({"run":"shop:2026-01-26","marketplace":"shop","pay_date":"2026-01-26","cutoff":"2026-01-25T23:00:00Z",)"
       R"("released":[{"payee":"a7","currency":"EUR","amount":"8.40"},{"payee":"p1","currency":"EUR","amount":"104.27"}],)"
-      R"("payouts":[{"payout":"shop:2026-01-26:p1:EUR","payee":"p1","currency":"EUR","amount":"104.27"}],)"
+      R"("payouts":[{"payout":"shop:2026-01-26:p1:EUR","payee":"p1","currency":"EUR","amount":"104.27",)"
+      R"("tax":"0.00","kept":"0.00"}],)"
       R"("carried":[{"payee":"a7","currency":"EUR","balance":"8.40","reason":"below_minimum"}],)"
-      R"("totals":[{"currency":"EUR","released":"112.67","paid":"104.27","carried":"8.40","payees_paid":1,"payees_carried":1}]})");
+      R"("reserved":[],"reserve_released":[],)"
+      R"("totals":[{"currency":"EUR","released":"112.67","paid":"104.27","carried":"8.40","payees_paid":1,"payees_carried":1,)"
+      R"("reserved":"0.00","reserve_released":"0.00","tax":"0.00","kept":"0.00"}]})");
   EXPECT_TRUE(bal("shop:payees:p1:pending").is_zero());
   EXPECT_TRUE(bal("shop:payees:p1:available").is_zero());
   EXPECT_EQ(bal("shop:payees:a7:available"), amt("8.40", "EUR"));

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "common/test_util.h"
+#include "settlement/market_verify.h"
 #include "settlement/run.h"
 
 namespace tally {
@@ -230,8 +231,10 @@ class StreamTest : public ::testing::Test {
       };
       add(id, true);
       for (auto& r : si.refunds) add(r, false);
+      // A refund draws on the sale's reserve first (docs/accounting.md, "Reserves").
       auto party = [&](const std::string& p) {
-        return net[tables::pending(mk, p)] + net[tables::available(mk, p)];
+        return net[tables::pending(mk, p)] + net[tables::available(mk, p)] +
+               net[tables::reserve(mk, p)];
       };
       // The seller's a - C is returned whole: it keeps the fee it bore and the chargeback fees.
       EXPECT_EQ(i128_to_string(party(si.seller)),
@@ -325,6 +328,8 @@ class StreamTest : public ::testing::Test {
     check({}, true);
     auto report = ledger_->snapshot()->verify();
     EXPECT_TRUE(report.ok) << report.problem;
+    auto tables = verify_marketplace_tables(*ledger_->snapshot(), rules_->tables(), config_);
+    EXPECT_TRUE(tables.ok) << tables.problem;
   }
 
   TempDir dir_;

@@ -1,0 +1,373 @@
+// The plain objects this package takes and returns. Money is always a decimal string in the
+// currency's own decimals ("120.00", "-0.25", JPY "1500"); times are RFC 3339 strings (UTC on the
+// way out); counts and sequence numbers are numbers. Items have exactly the shapes of
+// `tally post`'s JSON Lines (docs/cli.md), so a parsed line is an item.
+import type { ErrorCode } from "./errors.js";
+import type {
+  AccountKindNames,
+  CarryReasonNames,
+  RunStateNames,
+  SideNames,
+} from "./gen/names.js";
+
+export type AccountKind = (typeof AccountKindNames)[number];
+export type Side = (typeof SideNames)[number];
+export type Role = "poster" | "auditor" | "finance";
+export type CarryReason = (typeof CarryReasonNames)[number];
+export type RunState = (typeof RunStateNames)[number];
+export type Meta = Record<string, string>;
+
+// --- items --------------------------------------------------------------------------------------
+
+interface ItemBase {
+  /** This item and the next commit or fail together. */
+  linked?: boolean;
+}
+
+export interface OpenItem extends ItemBase {
+  type: "open";
+  account: string;
+  kind: AccountKind;
+  currencies: string[];
+  flags?: "no_overdraft"[];
+}
+
+export interface PostingInput {
+  account: string;
+  currency: string;
+  side: Side;
+  amount: string;
+}
+
+export interface EntryItem extends ItemBase {
+  type: "entry";
+  id: string;
+  at: string;
+  kind: string;
+  meta?: Meta;
+  postings: PostingInput[];
+}
+
+export interface CloseItem extends ItemBase {
+  type: "close";
+  account: string;
+}
+
+export interface AssetItem extends ItemBase {
+  type: "asset";
+  code: string;
+  exponent: number;
+}
+
+interface EventBase extends ItemBase {
+  id: string;
+  /** Business time, RFC 3339 with an offset. */
+  at: string;
+  marketplace: string;
+  meta?: Meta;
+}
+
+export interface SaleItem extends EventBase {
+  type: "sale";
+  seller: string;
+  amount: string;
+  currency: string;
+  category: string;
+  affiliate?: string;
+}
+export interface DeliveredItem extends EventBase {
+  type: "delivered";
+  sale: string;
+}
+export interface RefundItem extends EventBase {
+  type: "refund";
+  sale: string;
+  amount: string;
+}
+export interface ChargebackItem extends EventBase {
+  type: "chargeback";
+  sale: string;
+  amount: string;
+  fee?: string;
+}
+export interface EarningItem extends EventBase {
+  type: "earning";
+  payee: string;
+  basis: string;
+  currency: string;
+  rule: string;
+}
+export interface PassThroughItem extends EventBase {
+  type: "pass_through";
+  payer: string;
+  vendor: string;
+  amount: string;
+  currency: string;
+}
+export interface PayeeHoldItem extends EventBase {
+  type: "payee_hold";
+  payee: string;
+  on: boolean;
+  reason: string;
+}
+export interface PayeeDetailsItem extends EventBase {
+  type: "payee_details";
+  payee: string;
+  name: string;
+  account: string;
+  bic?: string;
+}
+export interface PayoutResultItem extends EventBase {
+  type: "payout_result";
+  payout: string;
+  status: "paid" | "failed";
+  reason?: string;
+}
+
+export type EventItem =
+  | SaleItem
+  | DeliveredItem
+  | RefundItem
+  | ChargebackItem
+  | EarningItem
+  | PassThroughItem
+  | PayeeHoldItem
+  | PayeeDetailsItem
+  | PayoutResultItem;
+
+export type Item = OpenItem | EntryItem | CloseItem | AssetItem | EventItem;
+
+/** What one posted item came to. results[i] is items[i]'s; `index` says so explicitly. */
+export interface ItemResult {
+  /** The item's index in the list passed to post() or postAll(). */
+  index: number;
+  /** The entry or event id; the account for open/close; the code for asset. */
+  id: string;
+  /** ok; duplicate (the same id and content was posted before: nothing changed); error. */
+  status: "ok" | "duplicate" | "error";
+  /** "ok" unless status is "error". */
+  code: ErrorCode | "ok";
+  /** Empty unless an error: names the field. */
+  message: string;
+  /** The commit sequence of the item's entry (the original's for a duplicate); absent when the
+   * item posted no entry (open, close, asset, delivered, ...). */
+  seq?: number;
+  /** The commit time of that entry. */
+  committed?: string;
+  /** What a marketplace event computed (a sale's commission, affiliate, fee and seller net), as
+   * decimal strings; absent when there is nothing. */
+  detail?: Record<string, string>;
+}
+
+// --- reads --------------------------------------------------------------------------------------
+
+export interface Currency {
+  code: string;
+  exponent: number;
+}
+
+export interface Balance {
+  currency: string;
+  balance: string;
+}
+
+export interface Money {
+  currency: string;
+  amount: string;
+}
+
+export interface BalanceResult {
+  account: string;
+  kind: AccountKind;
+  noOverdraft: boolean;
+  closed: boolean;
+  /** The time the answer reflects: asOf when given, else the last commit's time. */
+  asOf: string;
+  /** Normal-side balances, currency code order. */
+  balances: Balance[];
+}
+
+export interface BalanceRow {
+  account: string;
+  currency: string;
+  balance: string;
+}
+
+export interface BalancesResult {
+  prefix: string;
+  asOf: string;
+  /** Name order, then currency order. */
+  accounts: BalanceRow[];
+  /** Per currency, code order: the sum of the balances listed. */
+  totals: Balance[];
+}
+
+export interface StatementQuery {
+  /** Inclusive; RFC 3339 or a date. */
+  from?: string;
+  /** Exclusive. */
+  to?: string;
+  /** Filter on business time (`at`) instead of commit time. */
+  businessTime?: boolean;
+  /** 1..10000; default 100. */
+  limit?: number;
+  /** The `next` of the previous page. */
+  after?: string;
+}
+
+export interface StatementLine {
+  seq: number;
+  id: string;
+  kind: string;
+  at: string;
+  committed: string;
+  currency: string;
+  side: Side;
+  amount: string;
+  /** The running balance after this line, on the account's normal side. */
+  balance: string;
+}
+
+export interface StatementResult {
+  account: string;
+  kind: AccountKind;
+  lines: StatementLine[];
+  /** Pass as `after` for the next page; null when there is no more. */
+  next: string | null;
+}
+
+export interface Posting {
+  account: string;
+  currency: string;
+  side: Side;
+  amount: string;
+}
+
+export interface EntryView {
+  id: string;
+  seq: number;
+  at: string;
+  committed: string;
+  kind: string;
+  meta: Meta;
+  postings: Posting[];
+  /** Hash-chain links, hex. */
+  prevHash: string;
+  hash: string;
+}
+
+export interface TrialBalanceRow {
+  currency: string;
+  debits: string;
+  credits: string;
+  balanced: boolean;
+}
+
+export interface TrialBalance {
+  asOf: string;
+  currencies: TrialBalanceRow[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: number;
+  postings: number;
+  /** The first discrepancy; empty when ok. */
+  problem: string;
+  /** The hash-chain head, hex. */
+  head: string;
+}
+
+export interface ExportResult {
+  /** The whole journal (unless onChunk was given: then empty). */
+  text: string;
+  entries: number;
+  postings: number;
+  lastSeq: number;
+}
+
+export interface ProgressUpdate {
+  done: number;
+  total: number;
+  stage: string;
+}
+
+// --- finance ------------------------------------------------------------------------------------
+
+export interface ClosePeriodResult {
+  through: string;
+  /** Entries dated before this are refused from now on. */
+  end: string;
+}
+
+export interface ReleasedLine {
+  payee: string;
+  currency: string;
+  amount: string;
+}
+
+export interface PayoutLine {
+  payout: string;
+  payee: string;
+  currency: string;
+  amount: string;
+}
+
+export interface CarriedLine {
+  payee: string;
+  currency: string;
+  balance: string;
+  reason: CarryReason;
+}
+
+export interface RunTotal {
+  currency: string;
+  released: string;
+  paid: string;
+  carried: string;
+  payeesPaid: number;
+  payeesCarried: number;
+}
+
+export interface RunRows {
+  released: ReleasedLine[];
+  payouts: PayoutLine[];
+  carried: CarriedLine[];
+}
+
+export interface Run extends RunRows {
+  run: string;
+  marketplace: string;
+  payDate: string;
+  cutoff: string;
+  dryRun: boolean;
+  /** The run had been done before: returned as it was, nothing posted. */
+  existing: boolean;
+  state: RunState;
+  chunks: number;
+  payees: number;
+  /** Paid per currency. */
+  paidTotals: Money[];
+  totals: RunTotal[];
+}
+
+export interface RunSummary {
+  run: string;
+  payDate: string;
+  cutoff: string;
+  /** The last chunk's commit time once complete; null while in progress. */
+  committed: string | null;
+  payeesPaid: number;
+  payeesCarried: number;
+  paidTotals: Money[];
+  state: RunState;
+  chunks: number;
+  payees: number;
+}
+
+export interface PayoutFile {
+  /** The file's text (CSV or pain.001 XML). */
+  file: string;
+  /** Its length in bytes, as the server announced and as received (checked equal). */
+  bytes: number;
+}
