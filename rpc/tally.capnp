@@ -625,10 +625,11 @@ interface RunRows {
 }
 
 # Receives committed entries in commit order (Auditor.follow): seq, commit time, prevHash and hash
-# of each, consecutive seqs across calls. Streaming: the server sends more only as the receiver
-# takes them, so a slow receiver slows its own follow only.
+# of each, consecutive seqs across calls. An ordinary method, not `-> stream` (as TextSink): the
+# server sends the next call only once the previous one has returned, so a slow receiver slows its
+# own follow only.
 interface EntrySink {
-  entries @0 (entries :List(EntryView)) -> stream;
+  entries @0 (entries :List(EntryView)) -> ();
 }
 
 # --- capabilities -------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 //
 // check() validates an item completely before anything is built, so a bad item becomes that
 // item's own error result (as on the server: it fails alone with its linked chain) and never a
-// half-built message. encode() then cannot fail. Entry and open items need each currency's
-// exponent (the wire carries amounts as minor units): the caller resolves them first
+// half-built message. encode() then cannot fail. Amounts go on the wire as the decimal text given
+// (the server checks them as it checks JSON); check() refuses, before sending, an amount with more
+// fraction digits than its currency's exponent, so the caller resolves the exponents first
 // (currencyCodes() says which) and passes them in `exponents`.
 import * as w from "./gen/tally.js";
 import { AccountKindNames, SideNames } from "./gen/names.js";
