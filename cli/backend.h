@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "service/results.h"
+#include "service/server_info.h"
 #include "service/service.h"
 
 namespace tally {
@@ -60,6 +61,8 @@ class Backend {
   virtual Reply<VerifyReport> verify(const ProgressFn& progress = {}) = 0;
   // Streams the whole journal in `format` (rpc/export.h) into `sink`, as of one snapshot.
   virtual Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink) = 0;
+  // The version and limits: the server's over RPC, this build's on a data directory.
+  virtual Reply<ServerInfo> server_info() = 0;
   // A run's payouts with their lifecycle states (unknown_run).
   virtual Reply<RunPayoutsResult> run_payouts(const std::string& run) = 0;
   // A marketplace's payouts across runs, by state, a page at a time (unknown_marketplace,

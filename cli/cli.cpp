@@ -31,6 +31,7 @@ Commands:
   entry ID
   trial-balance [--as-of T]
   verify
+  server-info                       the server's version and limits
   export --format hledger|csv
   close-period DATE
   settle MARKETPLACE --date D [--dry-run]
@@ -137,6 +138,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     if (cmd == "entry") return cmd_entry(c, args);
     if (cmd == "trial-balance") return cmd_trial_balance(c, args);
     if (cmd == "verify") return cmd_verify(c, args);
+    if (cmd == "server-info") return cmd_server_info(c, args);
     if (cmd == "export") return cmd_export(c, args);
     if (cmd == "close-period") return cmd_close_period(c, args);
     if (cmd == "settle") return cmd_settle(c, args);

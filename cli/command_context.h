@@ -154,6 +154,7 @@ int cmd_statement(Ctx& c, const std::vector<std::string>& args);
 int cmd_entry(Ctx& c, const std::vector<std::string>& args);
 int cmd_trial_balance(Ctx& c, const std::vector<std::string>& args);
 int cmd_verify(Ctx& c, const std::vector<std::string>& args);
+int cmd_server_info(Ctx& c, const std::vector<std::string>& args);
 int cmd_export(Ctx& c, const std::vector<std::string>& args);
 int cmd_close_period(Ctx& c, const std::vector<std::string>& args);
 int cmd_settle(Ctx& c, const std::vector<std::string>& args);

@@ -41,6 +41,7 @@ class EmbeddedBackend : public Backend {
   Reply<TrialBalanceResult> trial_balance(std::optional<TimeNs> as_of) override;
   Reply<VerifyReport> verify(const ProgressFn& progress = {}) override;
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink) override;
+  Reply<ServerInfo> server_info() override { return builtin_server_info(); }
   Reply<ClosePeriodResult> close_period(const std::string& date) override;
   Reply<ItemResult> hold(const HoldRequest& req) override;
   Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress) override;

@@ -224,6 +224,37 @@ int cmd_trial_balance(Ctx& c, const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// `tally server-info`: the version and the limits a client must respect.
+int cmd_server_info(Ctx& c, const std::vector<std::string>& args) {
+  Parsed p;
+  if (auto e = parse_options(args, {}, {}, p); !e.empty()) return usage_error(c, e);
+  if (!p.positional.empty()) return usage_error(c, "takes no arguments");
+  if (int rc = open_backend(c, false); rc != kExitOk) return rc;
+  auto r = c.backend->server_info();
+  if (!r.ok()) return report(c, r);
+  const ServerInfo& i = r.value();
+  const std::pair<const char*, uint64_t> limits[] = {
+      {"batch_items_max", i.batch_items_max},
+      {"id_bytes_max", i.id_bytes_max},
+      {"postings_per_entry_max", i.postings_per_entry_max},
+      {"meta_bytes_max", i.meta_bytes_max},
+      {"message_words_max", i.message_words_max},
+      {"connections_max", i.connections_max},
+      {"long_reads_max", i.long_reads_max},
+      {"stream_calls_in_flight_max", i.stream_calls_in_flight_max}};
+  if (c.g.json) {
+    JsonWriter w;
+    w.begin_object().field("version", i.version).key("limits").begin_object();
+    for (auto& [k, v] : limits) w.key(k).unsigned_number(v);
+    w.end_object().end_object();
+    c.out << w.str() << "\n";
+    return kExitOk;
+  }
+  c.out << "tally " << i.version << "\n";
+  for (auto& [k, v] : limits) c.out << k << " " << v << "\n";
+  return kExitOk;
+}
+
 int cmd_verify(Ctx& c, const std::vector<std::string>& args) {
   Parsed p;
   if (auto e = parse_options(args, {}, {}, p); !e.empty()) return usage_error(c, e);

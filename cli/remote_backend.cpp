@@ -131,6 +131,7 @@ class RemoteBackend final : public Backend {
   Reply<ExportSummary> export_journal(ExportFormat format, const TextSink& sink) override {
     return client_->export_journal(format, sink);
   }
+  Reply<ServerInfo> server_info() override { return client_->server_info(); }
   Reply<ClosePeriodResult> close_period(const std::string& date) override {
     return client_->close_period(date);
   }

@@ -195,6 +195,29 @@ Digest sha256(std::string_view a, std::string_view b) {
   return d;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  TALLY_ASSERT(ctx_ != nullptr, "EVP_MD_CTX_new");
+  bool ok = EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1;
+  TALLY_ASSERT(ok, "SHA-256 init failed");
+}
+
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256Stream::add(std::string_view bytes) {
+  bool ok = EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size()) == 1;
+  TALLY_ASSERT(ok, "SHA-256 update failed");
+}
+
+Digest Sha256Stream::digest() {
+  Digest d{};
+  unsigned len = 0;
+  bool ok = EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), d.data(), &len) == 1;
+  TALLY_ASSERT(ok && len == d.size(), "SHA-256 failed");
+  return d;
+}
+
 std::string to_hex(const Digest& d) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;

@@ -91,4 +91,19 @@ Digest sha256(std::string_view bytes);
 Digest sha256(std::string_view a, std::string_view b);
 std::string to_hex(const Digest& d);
 
+// SHA-256 of bytes given piece by piece (a streamed export's trailer): add() in order, then
+// digest(), once. Owns its hashing state; one thread at a time.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void add(std::string_view bytes);
+  Digest digest();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 }  // namespace tally

@@ -46,6 +46,7 @@ constexpr std::array kCodeNames = {
     "run_in_progress",
     "interrupted",
     "linked_chain_open",
+    "unknown_token",
 };
 static_assert(kCodeNames.size() == static_cast<size_t>(kCodeLast) + 1, "every Code has a name");
 }  // namespace

@@ -65,9 +65,10 @@ enum class Code : uint16_t {
   run_in_progress,    // another run of the marketplace is in progress: it completes first
   interrupted,        // the work stopped part way (the server is shutting down): resumable
   linked_chain_open,  // the last item of a batch is linked to nothing
+  unknown_token,      // login with a token the server's config does not list
 };
 // The last code: the name table and the wire's ErrorCode enum cover every code up to it.
-inline constexpr Code kCodeLast = Code::linked_chain_open;
+inline constexpr Code kCodeLast = Code::unknown_token;
 
 std::string_view code_name(Code code);
 std::optional<Code> code_from_name(std::string_view name);

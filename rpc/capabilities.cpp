@@ -13,6 +13,7 @@
 #include "service/export.h"
 #include "service/payout_ops.h"
 #include "service/reads.h"
+#include "service/server_info.h"
 #include "service/settlement_ops.h"
 
 namespace tally {
@@ -27,6 +28,21 @@ kj::Promise<void> answer_currency(Service& service, Ctx ctx) {
   return kj::READY_NOW;
 }
 
+// The server's version and limits as this server applies them (its options override the
+// built-in ones).
+template <class Ctx>
+kj::Promise<void> answer_server(RpcServerImpl& s, Ctx ctx) {
+  ServerInfo i = builtin_server_info();
+  const ServerLimits& l = s.limits();
+  i.batch_items_max = l.batch_items_max;
+  i.message_words_max = l.message_words_max;
+  i.connections_max = l.connections_max;
+  i.long_reads_max = l.long_reads_max;
+  i.stream_calls_in_flight_max = SendWindow::kCallsInFlightMax;
+  wire::encode(ctx.getResults().initResult(), i);
+  return kj::READY_NOW;
+}
+
 class PosterImpl final : public wire::Poster::Server {
  public:
   explicit PosterImpl(RpcServerImpl& s) : s_(s) {}
@@ -34,15 +50,11 @@ class PosterImpl final : public wire::Poster::Server {
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
   }
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
 
  private:
   RpcServerImpl& s_;
 };
-
-std::optional<TimeNs> opt_instant(bool has, wire::Instant::Reader r) {
-  if (!has) return std::nullopt;
-  return r.getNs();
-}
 
 // A short read on the loop's thread: a snapshot, `read` on it. A store that fails under it (no
 // free reader slot, a damaged page) is the call's error, never the server's end.
@@ -65,6 +77,7 @@ class AuditorImpl final : public wire::Auditor::Server {
  public:
   explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
 
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
   // The change stream: rpc/follow.h.
   kj::Promise<void> follow(FollowContext ctx) override {
     if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
@@ -86,7 +99,12 @@ class AuditorImpl final : public wire::Auditor::Server {
     BalanceQuery q;
     q.account = wire::text(p.getAccount());
     if (p.hasCurrency()) q.currency = wire::text(p.getCurrency());
-    q.as_of = opt_instant(p.hasAsOf(), p.getAsOf());
+    auto as_of = wire::get_opt_time_text(p.hasAsOf(), p.getAsOf(), "asOf");
+    if (!as_of) {
+      set_error(ctx.getResults(), as_of.error());
+      return kj::READY_NOW;
+    }
+    q.as_of = *as_of;
     auto r = on_snapshot(s_, [&](Snapshot& snap) { return read_balance(snap, q); });
     if (!r)
       set_error(ctx.getResults(), r.error());
@@ -98,7 +116,12 @@ class AuditorImpl final : public wire::Auditor::Server {
   kj::Promise<void> balances(BalancesContext ctx) override {
     auto p = ctx.getParams();
     std::string prefix = wire::text(p.getPrefix());
-    auto as_of = opt_instant(p.hasAsOf(), p.getAsOf());
+    auto when = wire::get_opt_time_text(p.hasAsOf(), p.getAsOf(), "asOf");
+    if (!when) {
+      set_error(ctx.getResults(), when.error());
+      return kj::READY_NOW;
+    }
+    auto as_of = *when;
     return s_
         .off_loop<Result<BalancesResult>>(
             [&svc = s_.service(), prefix, as_of](ChunkingSink&, Channel&) {
@@ -115,7 +138,12 @@ class AuditorImpl final : public wire::Auditor::Server {
   }
 
   kj::Promise<void> statement(StatementContext ctx) override {
-    auto q = wire::decode(ctx.getParams().getQuery());
+    auto query = wire::decode(ctx.getParams().getQuery());
+    if (!query) {
+      set_error(ctx.getResults(), query.error());
+      return kj::READY_NOW;
+    }
+    auto& q = *query;
     auto r = on_snapshot(s_, [&](Snapshot& snap) { return read_statement(snap, q); });
     if (!r)
       set_error(ctx.getResults(), r.error());
@@ -169,7 +197,12 @@ class AuditorImpl final : public wire::Auditor::Server {
 
   kj::Promise<void> trialBalance(TrialBalanceContext ctx) override {
     auto p = ctx.getParams();
-    auto as_of = opt_instant(p.hasAsOf(), p.getAsOf());
+    auto when = wire::get_opt_time_text(p.hasAsOf(), p.getAsOf(), "asOf");
+    if (!when) {
+      set_error(ctx.getResults(), when.error());
+      return kj::READY_NOW;
+    }
+    auto as_of = *when;
     return s_
         .off_loop<Result<TrialBalanceResult>>(
             [&svc = s_.service(), as_of](ChunkingSink&, Channel&) {
@@ -218,6 +251,7 @@ class AuditorImpl final : public wire::Auditor::Server {
       set_error(ctx.getResults(), reject(Code::bad_request, "sink: missing"));
       return kj::READY_NOW;
     }
+    auto sent = std::make_shared<SentText>();
     return s_
         .off_loop<ExportSummary>(
             [&svc = s_.service(), format](ChunkingSink& sink, Channel&) {
@@ -227,8 +261,12 @@ class AuditorImpl final : public wire::Auditor::Server {
               sink.flush();
               return summary;
             },
-            text_sender(p.getSink()), nullptr)
-        .then([ctx](ExportSummary r) mutable { wire::encode(ctx.getResults().initResult(), r); });
+            text_sender(p.getSink(), sent), nullptr)
+        .then([ctx, sent](ExportSummary r) mutable {
+          r.bytes = sent->bytes;
+          r.sha256 = sent->sha.digest();
+          wire::encode(ctx.getResults().initResult(), r);
+        });
   }
 
  private:
@@ -238,6 +276,8 @@ class AuditorImpl final : public wire::Auditor::Server {
 class FinanceImpl final : public wire::Finance::Server {
  public:
   explicit FinanceImpl(RpcServerImpl& s) : s_(s) {}
+
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
 
   kj::Promise<void> currency(CurrencyContext ctx) override {
     return answer_currency(s_.service(), ctx);
@@ -333,6 +373,7 @@ class FinanceImpl final : public wire::Finance::Server {
       return kj::READY_NOW;
     }
     std::string run = wire::text(p.getRun());
+    auto sent = std::make_shared<SentText>();
     return s_
         .off_loop<Result<uint64_t>>(
             [&svc = s_.service(), run, format](ChunkingSink& sink, Channel&) -> Result<uint64_t> {
@@ -347,12 +388,16 @@ class FinanceImpl final : public wire::Finance::Server {
               sink.flush();
               return uint64_t{file->size()};
             },
-            text_sender(p.getSink()), nullptr)
-        .then([ctx](Result<uint64_t> r) mutable {
-          if (!r)
+            text_sender(p.getSink(), sent), nullptr)
+        .then([ctx, sent](Result<uint64_t> r) mutable {
+          if (!r) {
             set_error(ctx.getResults(), r.error());
-          else
-            ctx.getResults().setBytes(*r);
+            return;
+          }
+          // The trailer is what went out (the file's size unless the sink stopped it).
+          auto digest = sent->sha.digest();
+          ctx.getResults().setBytes(sent->bytes);
+          ctx.getResults().setSha256(capnp::Data::Reader(digest.data(), digest.size()));
         });
   }
 
@@ -371,6 +416,7 @@ class FinanceImpl final : public wire::Finance::Server {
     }
     std::string run = wire::text(p.getRun());
     const PayoutFormat format = *fmt;
+    auto sent = std::make_shared<SentText>();
     return s_
         .off_loop<Result<PayoutFileResult>>(
             [&svc = s_.service(), run, format](ChunkingSink& sink,
@@ -386,12 +432,18 @@ class FinanceImpl final : public wire::Finance::Server {
               sink.flush();
               return file;
             },
-            text_sender(p.getSink()), nullptr)
-        .then([ctx](Result<PayoutFileResult> r) mutable {
-          if (!r)
+            text_sender(p.getSink(), sent), nullptr)
+        .then([ctx, sent](Result<PayoutFileResult> r) mutable {
+          if (!r) {
             set_error(ctx.getResults(), r.error());
-          else
-            wire::encode(ctx.getResults().initResult(), *r);
+            return;
+          }
+          // The trailer is what went out (the file's size and digest unless the sink stopped
+          // it), as for payouts and exportJournal.
+          auto out = ctx.getResults().initResult();
+          wire::encode(out, *r);
+          out.setBytes(sent->bytes);
+          out.setSha256(wire::text_of(to_hex(sent->sha.digest())));
         });
   }
 
@@ -441,33 +493,121 @@ class FinanceImpl final : public wire::Finance::Server {
   RpcServerImpl& s_;
 };
 
+// --- the capabilities of roles a token lacks
+// ------------------------------------------------------ Never a null capability (outside
+// implementations trip on calling one): these answer every call with not_allowed, as a result's
+// error (each item's, for a post). The roles list login returns is what a client should trust.
+
+Rejection role_refused(std::string_view role) {
+  return reject(Code::not_allowed, "not allowed: the token has no " + std::string(role) +
+                                       " role (check the roles login granted)");
+}
+
+template <class Ctx>
+kj::Promise<void> refuse(Ctx ctx, std::string_view role) {
+  set_error(ctx.getResults(), role_refused(role));
+  return kj::READY_NOW;
+}
+
+template <class Ctx>
+kj::Promise<void> refuse_post(Ctx ctx, std::string_view role) {
+  auto items = ctx.getParams().getItems();
+  auto out = ctx.getResults().initResults(items.size());
+  for (unsigned i = 0; i < items.size(); ++i) {
+    auto item = items[i];
+    std::string id = item.isEntry()   ? wire::text(item.getEntry().getId())
+                     : item.isEvent() ? wire::text(item.getEvent().getId())
+                                      : std::string();
+    wire::encode_result(out[i], ItemResult::error(role_refused(role), std::move(id)));
+  }
+  return kj::READY_NOW;
+}
+
+class DeniedPoster final : public wire::Poster::Server {
+ public:
+  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, "poster"); }
+  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, "poster"); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, "poster"); }
+};
+
+class DeniedAuditor final : public wire::Auditor::Server {
+ public:
+  kj::Promise<void> balance(BalanceContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> balances(BalancesContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> statement(StatementContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> entry(EntryContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> trialBalance(TrialBalanceContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> verify(VerifyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> exportJournal(ExportJournalContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> follow(FollowContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> runPayouts(RunPayoutsContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> payoutsByState(PayoutsByStateContext ctx) override {
+    return refuse(ctx, kRole);
+  }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
+
+ private:
+  static constexpr const char* kRole = "auditor";
+};
+
+class DeniedFinance final : public wire::Finance::Server {
+ public:
+  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, kRole); }
+  kj::Promise<void> closePeriod(ClosePeriodContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> settle(SettleContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> importReport(ImportReportContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
+
+ private:
+  static constexpr const char* kRole = "finance";
+};
+
 class TallyImpl final : public wire::Tally::Server {
  public:
   TallyImpl(RpcServerImpl& s, ConnectionInfo& c) : s_(s), c_(c) {}
   kj::Promise<void> login(LoginContext ctx) override {
     auto roles = s_.login(
         std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()), c_);
-    // The token never appears in a message or a log.
-    if (!roles) return KJ_EXCEPTION(FAILED, "unknown token");
     auto res = ctx.getResults();
+    // The token never appears in a message or a log.
+    if (!roles) {
+      set_error(
+          res, reject(Code::unknown_token, "unknown token: the server's config grants it no role"));
+      return kj::READY_NOW;
+    }
     auto list = res.initRoles(static_cast<unsigned>(roles->size()));
     unsigned i = 0;
     for (Role r : *roles) {
       switch (r) {
         case Role::poster:
-          res.setPoster(kj::heap<PosterImpl>(s_));
           list.set(i++, wire::Role::POSTER);
           break;
         case Role::auditor:
-          res.setAuditor(kj::heap<AuditorImpl>(s_));
           list.set(i++, wire::Role::AUDITOR);
           break;
         case Role::finance:
-          res.setFinance(kj::heap<FinanceImpl>(s_));
           list.set(i++, wire::Role::FINANCE);
           break;
       }
     }
+    if (roles->count(Role::poster))
+      res.setPoster(kj::heap<PosterImpl>(s_));
+    else
+      res.setPoster(kj::heap<DeniedPoster>());
+    if (roles->count(Role::auditor))
+      res.setAuditor(kj::heap<AuditorImpl>(s_));
+    else
+      res.setAuditor(kj::heap<DeniedAuditor>());
+    if (roles->count(Role::finance))
+      res.setFinance(kj::heap<FinanceImpl>(s_));
+    else
+      res.setFinance(kj::heap<DeniedFinance>());
     return kj::READY_NOW;
   }
 

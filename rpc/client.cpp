@@ -98,8 +98,10 @@ Client::Pipelined Client::post_pipelined(std::vector<PostBatch> batches, size_t 
 }
 
 namespace {
-void set_instant(wire::Instant::Builder b, TimeNs t) {
-  b.setNs(t);
+// A time parameter goes as RFC 3339 text; `hold` keeps the text alive until the request is sent.
+capnp::Text::Reader time_text(std::string& hold, TimeNs t) {
+  hold = format_rfc3339(t);
+  return wire::text_of(hold);
 }
 }  // namespace
 
@@ -110,7 +112,8 @@ Reply<BalanceResult> Client::balance(const BalanceQuery& q) {
       auto req = a.balanceRequest();
       req.setAccount(wire::text_of(q.account));
       if (q.currency) req.setCurrency(wire::text_of(*q.currency));
-      if (q.as_of) set_instant(req.initAsOf(), *q.as_of);
+      std::string t;
+      if (q.as_of) req.setAsOf(time_text(t, *q.as_of));
       return req.send().then([](auto resp) -> Reply<BalanceResult> {
         if (resp.hasError()) return wire::decode_error(resp.getError());
         auto r = wire::decode(resp.getResult());
@@ -127,7 +130,8 @@ Reply<BalancesResult> Client::balances(const std::string& prefix, std::optional<
     return impl.auditor_read<BalancesResult>([prefix, as_of](wire::Auditor::Client& a) {
       auto req = a.balancesRequest();
       req.setPrefix(wire::text_of(prefix));
-      if (as_of) set_instant(req.initAsOf(), *as_of);
+      std::string t;
+      if (as_of) req.setAsOf(time_text(t, *as_of));
       return req.send().then([](auto resp) -> Reply<BalancesResult> {
         if (resp.hasError()) return wire::decode_error(resp.getError());
         auto r = wire::decode(resp.getResult());
@@ -207,7 +211,8 @@ Reply<TrialBalanceResult> Client::trial_balance(std::optional<TimeNs> as_of) {
   return impl.call<TrialBalanceResult>([&impl, as_of](std::shared_ptr<CallerQueue>) {
     return impl.auditor_read<TrialBalanceResult>([as_of](wire::Auditor::Client& a) {
       auto req = a.trialBalanceRequest();
-      if (as_of) set_instant(req.initAsOf(), *as_of);
+      std::string t;
+      if (as_of) req.setAsOf(time_text(t, *as_of));
       return req.send().then([](auto resp) -> Reply<TrialBalanceResult> {
         if (resp.hasError()) return wire::decode_error(resp.getError());
         auto r = wire::decode(resp.getResult());
@@ -240,15 +245,16 @@ Reply<VerifyReport> Client::verify(const ProgressFn& progress) {
 Reply<ExportSummary> Client::export_journal(ExportFormat format, const TextSink& sink) {
   Impl& impl = *impl_;
   const TextSink* s = &sink;
+  auto got = std::make_shared<Received>();
   // Not retried: part of the text may already have reached the sink.
-  return impl.call<ExportSummary>([&impl, format, s](std::shared_ptr<CallerQueue> q) {
+  auto r = impl.call<ExportSummary>([&impl, format, s, got](std::shared_ptr<CallerQueue> q) {
     return impl.ensure().then(
-        [format, s, q](std::shared_ptr<Conn> c) -> kj::Promise<Reply<ExportSummary>> {
+        [format, s, q, got](std::shared_ptr<Conn> c) -> kj::Promise<Reply<ExportSummary>> {
           KJ_IF_MAYBE (a, c->auditor) {
             auto req = a->exportJournalRequest();
             req.setFormat(format == ExportFormat::hledger ? wire::ExportFormat::HLEDGER
                                                           : wire::ExportFormat::CSV);
-            req.setSink(kj::heap<SinkImpl>(q, s));
+            req.setSink(kj::heap<SinkImpl>(q, s, got));
             return req.send()
                 .then([](auto resp) -> Reply<ExportSummary> {
                   if (resp.hasError()) return wire::decode_error(resp.getError());
@@ -259,6 +265,13 @@ Reply<ExportSummary> Client::export_journal(ExportFormat format, const TextSink&
           return Reply<ExportSummary>(role_missing("auditor"));
         });
   });
+  // Every chunk the sink took has run by now (on this thread, inside call()): the trailer says
+  // whether that is all the server sent.
+  if (!r.ok()) return r;
+  if (auto bad = trailer_mismatch("the export", r->bytes,
+                                  capnp::Data::Reader(r->sha256.data(), r->sha256.size()), *got))
+    return *bad;
+  return r;
 }
 
 Reply<ClosePeriodResult> Client::close_period(const std::string& date) {

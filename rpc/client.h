@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "service/results.h"
+#include "service/server_info.h"
 #include "service/service.h"
 
 namespace tally {
@@ -110,6 +111,9 @@ class Client {
   // The server ledger's currency with this code (built-in or declared); nullopt when unknown.
   // Asked through whichever capability the token has.
   Reply<std::optional<Currency>> find_currency(const std::string& code);
+
+  // The server's version and limits (ServerInfo), through whichever capability the token has.
+  Reply<ServerInfo> server_info();
 
   // Connections made since connect() (1 + reconnects), for tests and metrics.
   uint64_t connections() const;

@@ -88,20 +88,23 @@ Reply<std::vector<RunSummary>> Client::runs(const std::string& marketplace) {
 Reply<std::string> Client::payouts(const std::string& run, PayoutFormat format) {
   Impl& impl = *impl_;
   return impl.call<std::string>([&impl, run, format](std::shared_ptr<CallerQueue>) {
-    return impl.retry<Reply<std::string>>(
-        finance_call<std::string>([run, format](wire::Finance::Client& f) {
-          auto text = std::make_shared<std::string>();
-          auto req = f.payoutsRequest();
-          req.setRun(wire::text_of(run));
-          req.setFormat(wire::to_wire(format));
-          req.setSink(kj::heap<StringSink>(text));
-          return req.send().then([text](auto resp) -> Reply<std::string> {
-            if (resp.hasError()) return wire::decode_error(resp.getError());
-            if (resp.getBytes() != text->size())
-              return Failure{Failure::Kind::server_error, "payout file arrived incomplete"};
-            return std::move(*text);
-          });
-        }));
+    return impl.retry<Reply<std::string>>(finance_call<std::string>([run, format](
+                                                                        wire::Finance::Client& f) {
+      auto text = std::make_shared<std::string>();
+      auto req = f.payoutsRequest();
+      req.setRun(wire::text_of(run));
+      req.setFormat(format == PayoutFormat::csv ? wire::PayoutFormat::CSV
+                                                : wire::PayoutFormat::PAIN001);
+      req.setSink(kj::heap<StringSink>(text));
+      return req.send().then([text](auto resp) -> Reply<std::string> {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        Received got;
+        got.add(*text);
+        if (auto bad = trailer_mismatch("the payout file", resp.getBytes(), resp.getSha256(), got))
+          return *bad;
+        return std::move(*text);
+      });
+    }));
   });
 }
 
@@ -168,6 +171,30 @@ Reply<ItemResult> Client::hold(const HoldRequest& hr) {
       return Reply<ItemResult>(role_missing("finance"));
     };
     return impl.retry<Reply<ItemResult>>(fn);
+  });
+}
+
+Reply<ServerInfo> Client::server_info() {
+  using R = Reply<ServerInfo>;
+  Impl& impl = *impl_;
+  return impl.call<ServerInfo>([&impl](std::shared_ptr<CallerQueue>) {
+    std::function<kj::Promise<R>(Conn&)> fn = [](Conn& c) -> kj::Promise<R> {
+      auto decode = [](auto resp) -> R {
+        if (resp.hasError()) return wire::decode_error(resp.getError());
+        return wire::decode(resp.getResult());
+      };
+      KJ_IF_MAYBE (p, c.poster) {
+        return p->serverRequest().send().then(decode);
+      }
+      KJ_IF_MAYBE (a, c.auditor) {
+        return a->serverRequest().send().then(decode);
+      }
+      KJ_IF_MAYBE (f, c.finance) {
+        return f->serverRequest().send().then(decode);
+      }
+      return R(role_missing("poster, auditor or finance"));
+    };
+    return impl.retry<R>(fn);
   });
 }
 

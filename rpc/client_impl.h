@@ -18,12 +18,14 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include "ledger/entry.h"
 #include "ops/tls.h"
 #include "rpc/tally.capnp.h"
 #include "rpc/wire.h"
@@ -130,10 +132,43 @@ inline Failure role_missing(std::string_view role) {
                  "not allowed: the token has no " + std::string(role) + " role"};
 }
 
-// Sends a client's TextSink chunks to the calling thread's sink, one at a time.
+// What a streamed call's sink took (its byte count and SHA-256), to compare with the server's
+// trailer once the call is over. Used by one thread at a time.
+struct Received {
+  uint64_t bytes = 0;
+  Sha256Stream sha;
+  bool stopped = false;  // the sink returned false: it takes nothing more
+  void add(std::string_view chunk) {
+    bytes += chunk.size();
+    sha.add(chunk);
+  }
+};
+
+// The streamed output is whole: the bytes received are the bytes the server says it sent, and
+// their SHA-256 is the same. Otherwise a Failure naming the difference.
+inline std::optional<Failure> trailer_mismatch(std::string_view what, uint64_t sent_bytes,
+                                               capnp::Data::Reader sent_sha, Received& got) {
+  Digest mine = got.sha.digest();
+  if (got.bytes != sent_bytes)
+    return Failure{Failure::Kind::server_error,
+                   std::string(what) + " arrived incomplete: received " +
+                       std::to_string(got.bytes) + " bytes, the server sent " +
+                       std::to_string(sent_bytes)};
+  if (sent_sha.size() != mine.size() || !std::equal(mine.begin(), mine.end(), sent_sha.begin()))
+    return Failure{Failure::Kind::server_error,
+                   std::string(what) + " arrived damaged: its SHA-256 differs from the server's (" +
+                       std::to_string(got.bytes) + " bytes)"};
+  return std::nullopt;
+}
+
+// Hands a client's TextSink chunks to the calling thread's sink, in order. Each write returns
+// once the caller's sink has taken its chunk, so the server (which answers the streamed call only
+// after every write returned) cannot answer before the sink has it all. `got` is touched on the
+// calling thread only.
 class SinkImpl final : public wire::TextSink::Server {
  public:
-  SinkImpl(std::shared_ptr<CallerQueue> q, const TextSink* sink) : q_(std::move(q)), sink_(sink) {}
+  SinkImpl(std::shared_ptr<CallerQueue> q, const TextSink* sink, std::shared_ptr<Received> got)
+      : q_(std::move(q)), sink_(sink), got_(std::move(got)) {}
   kj::Promise<void> write(WriteContext ctx) override {
     auto d = ctx.getParams().getChunk();
     std::string chunk(reinterpret_cast<const char*>(d.begin()), d.size());
@@ -141,11 +176,14 @@ class SinkImpl final : public wire::TextSink::Server {
     auto f =
         std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<void>>>(kj::mv(paf.fulfiller));
     const TextSink* sink = sink_;
-    q_->push([sink, chunk = std::move(chunk), f] {
-      if ((*sink)(chunk))
+    q_->push([sink, got = got_, chunk = std::move(chunk), f] {
+      if (!got->stopped && (*sink)(chunk)) {
+        got->add(chunk);
         (*f)->fulfill();
-      else
+      } else {
+        got->stopped = true;
         (*f)->reject(KJ_EXCEPTION(FAILED, "the client stopped reading the export"));
+      }
     });
     return kj::mv(paf.promise);
   }
@@ -153,6 +191,7 @@ class SinkImpl final : public wire::TextSink::Server {
  private:
   std::shared_ptr<CallerQueue> q_;
   const TextSink* sink_;
+  std::shared_ptr<Received> got_;
 };
 
 // Relays progress to the calling thread; the stage, when the server names one, too.
@@ -354,7 +393,9 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
           auto tally = c->rpc->bootstrap(vat).castAs<wire::Tally>();
           auto req = tally.loginRequest();
           req.setToken(wire::text_of(opts.token));
-          return req.send().then([c](capnp::Response<wire::Tally::LoginResults> r) {
+          return req.send().then([c](capnp::Response<wire::Tally::LoginResults> r)
+                                     -> kj::Promise<std::shared_ptr<Conn>> {
+            if (r.hasError()) return KJ_EXCEPTION(FAILED, "unknown token");
             auto roles = r.getRoles();
             for (auto role : roles) {
               switch (role) {

@@ -52,7 +52,7 @@ kj::Promise<uint64_t> step(std::shared_ptr<Follow> f) {
   for (size_t i = 0; i < batch.size(); ++i) wire::encode(list[static_cast<unsigned>(i)], batch[i]);
   if (!batch.empty()) f->next = batch.back().seq + 1;
   if (f->left != UINT64_MAX) f->left -= batch.size();
-  return req.send().then([f] { return step(f); });
+  return req.send().then([f](auto&&) { return step(f); });
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // The change stream (SPEC section 9): Auditor.follow streams the journal's committed entries in
 // commit order from a seq, then follows new commits, to the caller's EntrySink (rpc/tally.capnp).
 //
-// Flow control: EntrySink.entries is a streaming method; the next message is read from the store
-// and sent only once Cap'n Proto's flow window for this call has room, so a slow reader holds
-// only its own call back (and, at most, a window of messages in memory). New commits are found
+// Flow control: EntrySink.entries is an ordinary method (not `-> stream`, which outside
+// implementations such as capnp-es do not compile); the next message is read from the store and
+// sent only once the receiver returned the previous one, so a slow reader holds only its own call
+// back (and at most one message in memory). New commits are found
 // by looking at the journal's last seq every follow_poll_ms while caught up (a read transaction
 // each time, never a wait on the writer).
 //

@@ -23,15 +23,17 @@ namespace tally {
 
 using VatId = capnp::rpc::twoparty::VatId;
 
-// Chunks of text to a client's TextSink.
+// Chunks of text to a client's TextSink, counted and hashed as they go out (the trailer).
 // (A capability client does not copy; a Sender does: it holds the client by shared_ptr.)
-RpcServerImpl::Sender text_sender(wire::TextSink::Client client) {
+RpcServerImpl::Sender text_sender(wire::TextSink::Client client, std::shared_ptr<SentText> sent) {
   auto sink = std::make_shared<wire::TextSink::Client>(kj::mv(client));
-  return [sink](std::string chunk) -> kj::Promise<void> {
+  return [sink, sent](std::string chunk) -> kj::Promise<void> {
+    sent->bytes += chunk.size();
+    sent->sha.add(chunk);
     auto req = sink->writeRequest();
     req.setChunk(
         capnp::Data::Reader(reinterpret_cast<const kj::byte*>(chunk.data()), chunk.size()));
-    return req.send();
+    return req.send().ignoreResult();
   };
 }
 // A run's rows, encoded on the worker as a RunRows.rows params message, to the client's RunRows.
@@ -296,31 +298,35 @@ void RpcServerImpl::release_long_slot() {
   --long_running_;
 }
 
-kj::Promise<void> RpcServerImpl::pump(std::shared_ptr<Channel> ch, kj::Maybe<Sender> send,
-                                      kj::Maybe<wire::Progress::Client> progress) {
+kj::Promise<void> RpcServerImpl::pump(std::shared_ptr<Channel> ch,
+                                      std::shared_ptr<SendWindow> window, kj::Maybe<Sender> send,
+                                      std::shared_ptr<wire::Progress::Client> progress) {
   auto next = ch->take();
   kj::Promise<void> step = kj::READY_NOW;
-  if (next.progress) {
-    KJ_IF_MAYBE (p, progress) {
-      auto req = p->updateRequest();
-      req.setDone(next.progress->done);
-      req.setTotal(next.progress->total);
-      req.setStage(wire::text_of(next.progress->stage));
-      step = req.send();
-    }
+  if (next.progress && progress) {
+    step = window->room().then([window, progress, pr = std::move(*next.progress)] {
+      auto req = progress->updateRequest();
+      req.setDone(pr.done);
+      req.setTotal(pr.total);
+      req.setStage(wire::text_of(pr.stage));
+      window->add(req.send().ignoreResult());
+    });
   }
   if (next.chunk) {
     KJ_IF_MAYBE (s, send) {
-      step = step.then(
-          [s = *s, chunk = std::move(*next.chunk)]() mutable { return s(std::move(chunk)); });
+      step = step.then([window] { return window->room(); })
+                 .then([window, s = *s, chunk = std::move(*next.chunk)]() mutable {
+                   window->add(s(std::move(chunk)));
+                 });
     }
   }
-  if (next.finished) return step;
+  // The call answers only once every write and update it sent has returned.
+  if (next.finished) return step.then([window] { return SendWindow::drain(window); });
   bool got = next.chunk || next.progress;
-  return step.then([this, ch, got, send = kj::mv(send), progress = kj::mv(progress)]() mutable {
+  return step.then([this, ch, window, got, send = kj::mv(send), progress]() mutable {
     kj::Promise<void> wait = got ? kj::Promise<void>(kj::READY_NOW) : ch->when_ready();
-    return wait.then([this, ch, send = kj::mv(send), progress = kj::mv(progress)]() mutable {
-      return pump(ch, kj::mv(send), kj::mv(progress));
+    return wait.then([this, ch, window, send = kj::mv(send), progress]() mutable {
+      return pump(ch, window, kj::mv(send), progress);
     });
   });
 }

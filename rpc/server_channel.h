@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -108,6 +109,35 @@ class Channel {
   bool finished_ = false;
   bool cancelled_ = false;
   kj::Maybe<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> waiter_;
+};
+
+// The calls relaying one streamed call's output to the client (TextSink.write, Progress.update,
+// RunRows.rows: ordinary calls, so any Cap'n Proto implementation can serve them): at most
+// kCallsInFlightMax unacknowledged at once. Before sending, wait for room(); after sending, add()
+// the call's promise; at the end, drain() waits for every call to have returned, so the streamed
+// call answers only once its client has taken all of its output. A call that failed fails the
+// room() or drain() that reaches it. Loop side only.
+class SendWindow {
+ public:
+  static constexpr size_t kCallsInFlightMax = 8;
+
+  kj::Promise<void> room() {
+    if (in_flight_.size() < kCallsInFlightMax) return kj::READY_NOW;
+    auto oldest = kj::mv(in_flight_.front());
+    in_flight_.pop_front();
+    return oldest;
+  }
+  void add(kj::Promise<void> call) { in_flight_.push_back(call.eagerlyEvaluate(nullptr)); }
+  // `self` keeps the window alive while it drains.
+  static kj::Promise<void> drain(std::shared_ptr<SendWindow> self) {
+    if (self->in_flight_.empty()) return kj::READY_NOW;
+    auto oldest = kj::mv(self->in_flight_.front());
+    self->in_flight_.pop_front();
+    return oldest.then([self]() mutable { return drain(kj::mv(self)); });
+  }
+
+ private:
+  std::deque<kj::Promise<void>> in_flight_;
 };
 
 // Collects sink output into chunks of about Channel::kChunkBytes.

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/entry.h"
 #include "rpc/server.h"
 #include "rpc/server_channel.h"
 #include "rpc/tally.capnp.h"
@@ -94,8 +95,10 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   }
   kj::Promise<void> acquire_long_slot();
   void release_long_slot();
-  kj::Promise<void> pump(std::shared_ptr<Channel> ch, kj::Maybe<Sender> send,
-                         kj::Maybe<wire::Progress::Client> progress);
+  // Relays ch's chunks through `send` and its progress to `progress` (null: dropped), with at
+  // most SendWindow::kCallsInFlightMax calls unacknowledged; resolves once every call returned.
+  kj::Promise<void> pump(std::shared_ptr<Channel> ch, std::shared_ptr<SendWindow> window,
+                         kj::Maybe<Sender> send, std::shared_ptr<wire::Progress::Client> progress);
   kj::Promise<void> drain(uint64_t deadline_ms);
 
   Service& service_;
@@ -123,8 +126,15 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   friend class Connection;
 };
 
-// Chunks of text to a client's TextSink.
-RpcServerImpl::Sender text_sender(wire::TextSink::Client client);
+// What went to a TextSink: the streamed call's trailer (its byte count and SHA-256), which the
+// client compares with what it received.
+struct SentText {
+  uint64_t bytes = 0;
+  Sha256Stream sha;
+};
+
+// Chunks of text to a client's TextSink, added to `sent` as they go out.
+RpcServerImpl::Sender text_sender(wire::TextSink::Client client, std::shared_ptr<SentText> sent);
 // A run's rows, encoded on the worker as a RunRows.rows params message, to the client's RunRows.
 RpcServerImpl::Sender rows_sender(wire::RunRows::Client client);
 
@@ -142,17 +152,40 @@ kj::Promise<void> RpcServerImpl::post(Ctx ctx, const RoleSet& roles) {
     auto out = ctx.getResults().initResults(static_cast<unsigned>(n));
     std::string msg = "batch: " + std::to_string(n) + " items, at most " +
                       std::to_string(options_.limits.batch_items_max) + " per call";
-    for (unsigned i = 0; i < n; ++i)
-      wire::encode_result(out[i], ItemResult::error(reject(Code::batch_too_large, msg)));
+    for (unsigned i = 0; i < n; ++i) {
+      auto item = items[i];
+      std::string id = item.isEntry()   ? wire::text(item.getEntry().getId())
+                       : item.isEvent() ? wire::text(item.getEvent().getId())
+                                        : std::string();
+      wire::encode_result(out[i], ItemResult::error(reject(Code::batch_too_large, msg),
+                                                    std::string(wire::echoed_id(id))));
+    }
     return kj::READY_NOW;
   }
 
   // Decode every item; one that cannot be read is refused, and sinks its linked chain like any
   // refused item (Service::post, ledger/batch.h).
   std::vector<PostItem> batch(n);
+  // Money is looked up as JSON input is: the ledger's currencies, and assets this batch declares
+  // before it uses them (the ledger then checks the declaration committed first).
+  std::vector<tally::Currency> declared;
+  for (auto item : items)
+    if (item.isAsset()) {
+      auto a = item.getAsset();
+      auto c = tally::Currency::make(std::string_view(a.getCode().begin(), a.getCode().size()),
+                                     a.getExponent());
+      if (c) declared.push_back(*c);
+    }
+  wire::FindCurrency find = [this, &declared](std::string_view code) {
+    auto c = service_.ledger().find_currency(code);
+    if (c) return c;
+    for (const auto& d : declared)
+      if (d.code() == code) return std::optional<tally::Currency>(d);
+    return std::optional<tally::Currency>();
+  };
   for (size_t i = 0; i < n; ++i) {
     auto item = items[static_cast<unsigned>(i)];
-    auto r = wire::decode_item(item);
+    auto r = wire::decode_item(item, find);
     if (r) {
       batch[i] = std::move(*r);
     } else {
@@ -205,7 +238,11 @@ kj::Promise<T> RpcServerImpl::off_loop(std::function<T(ChunkingSink&, Channel&)>
         (*fulfiller)->fulfill(kj::mv(*value));
       }
     });
-    auto relayed = pump(ch, kj::mv(sink), kj::mv(progress));
+    std::shared_ptr<wire::Progress::Client> to;
+    KJ_IF_MAYBE (p, progress) {
+      to = std::make_shared<wire::Progress::Client>(kj::mv(*p));
+    }
+    auto relayed = pump(ch, std::make_shared<SendWindow>(), kj::mv(sink), kj::mv(to));
     // The result counts once the relayed output has gone out (and failed if it could not).
     return relayed.then([p = kj::mv(paf.promise)]() mutable { return kj::mv(p); })
         .attach(kj::defer([this, it, ch] {

@@ -3,21 +3,32 @@
 # docs/rpc.md.
 #
 # Conventions:
-# - Amounts in entries and results are exact integers in minor units (Amount128) with their
-#   Currency (code and exponent): never floating point. Amounts in marketplace events stay the
-#   decimal text the client was given ("120.00"), because an event's currency may only be known
-#   to the server (a refund is in its sale's currency).
-# - Times are signed nanoseconds since the Unix epoch, UTC (an RFC 3339 `at` converted exactly).
-# - An optional value is a pointer field left null: an absent Text, an absent Instant.
-# - A read that the books reject (unknown account, bad cursor) answers with `error` set and
-#   `result` null. A call that fails as a call (a null capability, a lost connection, "unknown
-#   token", a message over the server's limits) is a Cap'n Proto exception.
+# - Money is one form everywhere, exactly as in JSON: a decimal string ("1234.56", "-3.5", "7")
+#   and a currency code ("EUR"), never floating point. The server validates what it is sent as
+#   it validates JSON input (at most the currency's exponent in fraction digits, no exponent
+#   notation, no "+", no separators: else badAmount naming the field; an unknown code is
+#   badCurrency). Amounts the server reports always print exactly the currency's exponent digits
+#   ("12.50", "1000" for JPY), so the number of fraction digits is the exponent.
+# - Times a client sends (an entry's or event's `at`, `asOf`, a statement's `from` and `to`) are
+#   RFC 3339 text with an offset, exactly as in JSON ("2026-01-05T10:00:00Z"). A required time that
+#   is absent or empty is `badTime` naming the field, never 1970. Times the server reports in
+#   results are signed nanoseconds since the Unix epoch, UTC (always set).
+# - An optional value is a pointer field left null: an absent Text.
+# - Errors have one shape, `Error {code, message}`: per item in a batch's results, as `error`
+#   beside a null `result` for a read or a login. A call fails as a Cap'n Proto exception only
+#   when it could not be carried out (a lost connection, a message over the server's limits, a
+#   store failure: "unavailable: ..." is OVERLOADED, retry).
+# - Capabilities: login returns `roles`, the list of roles the token grants: trust it. A role
+#   the token lacks still gets a capability (never a null one), which answers every call with
+#   `notAllowed`.
+# - docs/clients.md is the contract for integrators (limits, batches, retries, every code).
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("tally::wire");
 
 # --- values -----------------------------------------------------------------------------------
 
+# No field uses Amount128 any more (money is decimal text); kept for code that names it.
 struct Amount128 {
   hi @0 :Int64;   # high 64 bits, two's complement
   lo @1 :UInt64;  # low 64 bits
@@ -28,11 +39,13 @@ struct Currency {
   exponent @1 :UInt8;  # minor-unit exponent, 0..18 (USD 2, JPY 0): what one unit of Amount128 is
 }
 
+# An amount of money: a currency code and a decimal string, as in JSON.
 struct CurrencyAmount {
-  currency @0 :Currency;
-  amount @1 :Amount128;
+  currency @0 :Text;  # "EUR"
+  amount @1 :Text;    # "12.50"
 }
 
+# No method takes an Instant any more (times in are RFC 3339 text); kept for code that names it.
 struct Instant {
   ns @0 :Int64;  # nanoseconds since 1970-01-01T00:00:00Z
 }
@@ -104,6 +117,7 @@ enum ErrorCode {
   runInProgress @37;
   interrupted @38;
   linkedChainOpen @39;
+  unknownToken @40;
 }
 
 # A business rejection: a stable code and a message naming the field.
@@ -116,14 +130,14 @@ struct Error {
 
 struct Posting {
   account @0 :Text;
-  currency @1 :Currency;  # the exponent must be the ledger's for that code (else badCurrency)
+  currency @1 :Text;  # a code the ledger knows (built in or declared in an earlier call)
   side @2 :Side;
-  amount @3 :Amount128;   # > 0
+  amount @3 :Text;    # decimal, > 0, at most the currency's exponent in fraction digits
 }
 
 struct Entry {
   id @0 :Text;      # 1..128 bytes of printable ASCII
-  at @1 :Int64;     # business time
+  at @1 :Text;      # business time, RFC 3339 with offset; required (absent: badTime)
   kind @2 :Text;
   meta @3 :List(KeyValue);
   postings @4 :List(Posting);  # 2..1024
@@ -132,7 +146,7 @@ struct Entry {
 struct OpenAccount {
   account @0 :Text;
   kind @1 :AccountKind;
-  currencies @2 :List(Currency);
+  currencies @2 :List(Text);  # codes the ledger knows
   noOverdraft @3 :Bool;
 }
 
@@ -230,7 +244,7 @@ struct PayoutResult {
 
 struct Event {
   id @0 :Text;
-  at @1 :Int64;
+  at @1 :Text;  # business time, RFC 3339 with offset; required (absent: badTime)
   marketplace @2 :Text;
   meta @3 :List(KeyValue);
   union {
@@ -263,14 +277,44 @@ enum ItemStatus {
   error @2;
 }
 
+# A sale's computed split (SPEC section 3), in the sale's currency.
+struct SaleBreakdown {
+  currency @0 :Text;
+  commission @1 :Text;  # the platform's commission (the affiliate's share included)
+  affiliate @2 :Text;   # the affiliate's share of the commission ("0.00" without one)
+  fee @3 :Text;         # the payment fee
+  seller @4 :Text;      # what the seller gets (held, then released)
+}
+
+# A refund's or chargeback's split of the refunded amount, in the sale's currency.
+struct RefundBreakdown {
+  currency @0 :Text;
+  seller @1 :Text;
+  platform @2 :Text;
+  affiliate @3 :Text;
+  refundedTotal @4 :Text;  # everything refunded of the sale so far, this one included
+}
+
+# An earning's computation, in its currency.
+struct EarningBreakdown {
+  currency @0 :Text;
+  earned @1 :Text;   # the rule's rate applied to the basis
+  minimum @2 :Text;  # the rule's minimum
+  paid @3 :Text;     # what the payee gets: the larger of the two
+}
+
 struct ItemResult {
   status @0 :ItemStatus;
   code @1 :ErrorCode;  # ok unless status is error
   message @2 :Text;
-  id @3 :Text;
+  id @3 :Text;         # the item's id, cut to 128 bytes when it was longer (then badId)
   seq @4 :UInt64;      # commit sequence of the item's (first) entry; 0 when it posted none
   commitNs @5 :Int64;
-  detail @6 :Text;     # op-specific JSON (an event's computed breakdown), may be empty
+  detail @6 :Text;     # the breakdown below as JSON text (what `tally post` prints); may be empty
+  # An event's computed breakdown as fields; at most one is set, null when the item has none.
+  sale @7 :SaleBreakdown;
+  refund @8 :RefundBreakdown;
+  earning @9 :EarningBreakdown;
 }
 
 # --- reads ------------------------------------------------------------------------------------
@@ -286,8 +330,8 @@ struct BalanceResult {
 
 struct BalanceRow {
   account @0 :Text;
-  currency @1 :Currency;
-  balance @2 :Amount128;
+  currency @1 :Text;
+  balance @2 :Text;
 }
 
 struct BalancesResult {
@@ -299,8 +343,8 @@ struct BalancesResult {
 
 struct StatementQuery {
   account @0 :Text;
-  from @1 :Instant;  # inclusive; null: from the start
-  to @2 :Instant;    # exclusive; null: to the end
+  from @1 :Text;  # RFC 3339, inclusive; null: from the start
+  to @2 :Text;    # RFC 3339, exclusive; null: to the end
   byBusinessTime @3 :Bool;
   limit @4 :UInt32;  # 1..10000
   after @5 :Text;    # cursor from a previous page; empty for the first
@@ -310,12 +354,12 @@ struct StatementLine {
   seq @0 :UInt64;
   entryId @1 :Text;
   kind @2 :Text;
-  at @3 :Int64;
+  at @3 :Int64;  # business time, ns
   commitNs @4 :Int64;
-  currency @5 :Currency;
+  currency @5 :Text;
   side @6 :Side;
-  amount @7 :Amount128;
-  balanceAfter @8 :Amount128;
+  amount @7 :Text;
+  balanceAfter @8 :Text;
 }
 
 struct StatementResult {
@@ -334,9 +378,9 @@ struct EntryView {
 }
 
 struct TrialBalanceRow {
-  currency @0 :Currency;
-  debits @1 :Amount128;
-  credits @2 :Amount128;
+  currency @0 :Text;
+  debits @1 :Text;
+  credits @2 :Text;
 }
 
 struct TrialBalance {
@@ -361,6 +405,23 @@ struct ExportSummary {
   entries @0 :UInt64;
   postings @1 :UInt64;
   lastSeq @2 :UInt64;
+  # The trailer: how many bytes the server sent to the sink and their SHA-256 (32 bytes). A client
+  # compares both with what its sink received; any difference means the export is not whole.
+  bytes @3 :UInt64;
+  sha256 @4 :Data;
+}
+
+# The server's version and the limits a client must respect (every role may ask: `server`).
+struct ServerInfo {
+  version @0 :Text;
+  batchItemsMax @1 :UInt64;          # items per post call (more: batchTooLarge)
+  idBytesMax @2 :UInt64;             # an entry's or event's id (more: badId)
+  postingsPerEntryMax @3 :UInt64;
+  metaBytesMax @4 :UInt64;           # an item's meta, keys and values in all
+  messageWordsMax @5 :UInt64;        # one message, in 8-byte words (more: connection closed)
+  connectionsMax @6 :UInt64;
+  longReadsMax @7 :UInt64;           # exports, verify, balances, settlement at once (more wait)
+  streamCallsInFlightMax @8 :UInt64; # sink calls unacknowledged per streamed call
 }
 
 # --- finance ----------------------------------------------------------------------------------
@@ -402,10 +463,10 @@ enum RunState {
 }
 
 struct RunTotal {
-  currency @0 :Currency;
-  released @1 :Amount128;
-  paid @2 :Amount128;
-  carried @3 :Amount128;
+  currency @0 :Text;
+  released @1 :Text;
+  paid @2 :Text;
+  carried @3 :Text;
   payeesPaid @4 :UInt64;
   payeesCarried @5 :UInt64;
 }
@@ -542,15 +603,19 @@ struct ReportImport {
 
 # --- callbacks the client passes ----------------------------------------------------------------
 
-# Receives long text (an export, a payout file) in order, with flow control.
+# Receives long text (an export, a payout file) in order. An ordinary method, not `-> stream`
+# (outside implementations such as capnp-es do not compile streaming methods): flow control is the
+# server's, which keeps at most a few writes unacknowledged (rpc/server.cpp) and answers the call
+# that streams only once every write has returned. Each write returns once its chunk is taken.
 interface TextSink {
-  write @0 (chunk :Data) -> stream;
+  write @0 (chunk :Data) -> ();
 }
 
 # Receives progress of long work (done of total; total 0 when unknown). `stage` says what is being
 # counted when the work has stages ("planning chunk 3/20", "committing chunk 3/20"), else empty.
+# An ordinary method, with the server's flow control as for TextSink.
 interface Progress {
-  update @0 (done :UInt64, total :UInt64, stage :Text) -> stream;
+  update @0 (done :UInt64, total :UInt64, stage :Text) -> ();
 }
 
 # Receives a settlement run's rows, a chunk at a time, in payee order. The server sends the next
@@ -560,20 +625,22 @@ interface RunRows {
 }
 
 # Receives committed entries in commit order (Auditor.follow): seq, commit time, prevHash and hash
-# of each, consecutive seqs across calls. Streaming: the server sends more only as the receiver
-# takes them, so a slow receiver slows its own follow only.
+# of each, consecutive seqs across calls. An ordinary method, not `-> stream` (as TextSink): the
+# server sends the next call only once the previous one has returned, so a slow receiver slows its
+# own follow only.
 interface EntrySink {
-  entries @0 (entries :List(EntryView)) -> stream;
+  entries @0 (entries :List(EntryView)) -> ();
 }
 
 # --- capabilities -------------------------------------------------------------------------------
 
 # The bootstrap capability. login exchanges a token (from the server's config) for the
-# capabilities its roles grant; the others are null, and calling a null capability fails. An
-# unknown token fails the call with "unknown token".
+# capabilities its roles grant, and `roles`, the list of the roles granted: the thing to trust.
+# A role the token lacks gets a capability that answers every call with `notAllowed`. An unknown
+# token answers with `error` (code `unknownToken`), no roles and no capabilities.
 interface Tally {
   login @0 (token :Text) -> (poster :Poster, auditor :Auditor, finance :Finance,
-                             roles :List(Role));
+                             roles :List(Role), error :Error);
 }
 
 # Role poster: open and close accounts, declare assets, post entries and every event but
@@ -581,21 +648,24 @@ interface Tally {
 interface Poster {
   post @0 (items :List(Item)) -> (results :List(ItemResult));
   # The ledger's currency with this code (a built-in or a declared asset), null when unknown: a
-  # client parses entry amounts with its exponent.
-  currency @1 (code :Text) -> (currency :Currency);
+  # client parses entry amounts with its exponent. error: only notAllowed.
+  currency @1 (code :Text) -> (currency :Currency, error :Error);
+  # The server's version and limits (a client sizes its batches from batchItemsMax).
+  server @2 () -> (error :Error, result :ServerInfo);
 }
 
 # Role auditor: read only.
 interface Auditor {
-  balance @0 (account :Text, currency :Text, asOf :Instant)
-      -> (error :Error, result :BalanceResult);  # currency null: every currency of the account
-  balances @1 (prefix :Text, asOf :Instant) -> (error :Error, result :BalancesResult);
+  # asOf: RFC 3339 (null: now). currency null: every currency of the account.
+  balance @0 (account :Text, currency :Text, asOf :Text)
+      -> (error :Error, result :BalanceResult);
+  balances @1 (prefix :Text, asOf :Text) -> (error :Error, result :BalancesResult);
   statement @2 (query :StatementQuery) -> (error :Error, result :StatementResult);
   entry @3 (id :Text) -> (error :Error, result :EntryView);
-  trialBalance @4 (asOf :Instant) -> (error :Error, result :TrialBalance);
+  trialBalance @4 (asOf :Text) -> (error :Error, result :TrialBalance);
   verify @5 (progress :Progress) -> (error :Error, result :VerifyReport);  # progress may be null
   exportJournal @6 (format :ExportFormat, sink :TextSink) -> (error :Error, result :ExportSummary);
-  currency @7 (code :Text) -> (currency :Currency);  # as Poster.currency
+  currency @7 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
   # The change stream: the journal's entries from seq `fromSeq` (1: the first) in commit order to
   # `sink`, then each new commit as it happens. Returns once `maxEntries` were sent (0: never;
   # the caller cancels or disconnects), with `lastSeq` the last one sent. A server shutting down
@@ -605,6 +675,7 @@ interface Auditor {
   # A run's payouts with their lifecycle states; a marketplace's payouts by state across runs.
   runPayouts @9 (run :Text) -> (error :Error, result :RunPayouts);
   payoutsByState @10 (query :PayoutQuery) -> (error :Error, result :PayoutPage);
+  server @11 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }
 
 # Role finance: post payee_details, payout_result and payee_hold events; close periods;
@@ -616,13 +687,17 @@ interface Finance {
   settle @2 (marketplace :Text, payDate :Text, dryRun :Bool, progress :Progress, rows :RunRows)
       -> (error :Error, result :Run);
   runs @3 (marketplace :Text) -> (error :Error, runs :List(RunSummary));
-  payouts @4 (run :Text, format :PayoutFormat, sink :TextSink) -> (error :Error, bytes :UInt64);
+  # The file streams to the sink; bytes and sha256 (32 bytes) are the trailer of what was sent,
+  # to compare with what the sink received, as for exportJournal.
+  payouts @4 (run :Text, format :PayoutFormat, sink :TextSink)
+      -> (error :Error, bytes :UInt64, sha256 :Data);
   hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)
       -> (error :Error, result :ItemResult);  # id empty: the server makes one
-  currency @6 (code :Text) -> (currency :Currency);  # as Poster.currency
+  currency @6 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
   # Makes, records and (bank formats) sends a run's payout file; the file streams to `sink`.
   payoutFile @7 (run :Text, format :PayoutFormat, sink :TextSink)
       -> (error :Error, result :PayoutFileInfo);
   # A bank report in (pain.002, camt.054, NACHA returns): matched and applied, all or nothing.
   importReport @8 (report :Data, dryRun :Bool) -> (error :Error, result :ReportImport);
+  server @9 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }

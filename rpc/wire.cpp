@@ -6,8 +6,7 @@
 
 namespace tally::wire {
 
-static_assert(static_cast<uint16_t>(ErrorCode::LINKED_CHAIN_OPEN) ==
-                  static_cast<uint16_t>(kCodeLast),
+static_assert(static_cast<uint16_t>(ErrorCode::UNKNOWN_TOKEN) == static_cast<uint16_t>(kCodeLast),
               "ErrorCode must mirror tally::Code value for value, up to the last");
 static_assert(static_cast<uint16_t>(ErrorCode::RUN_IN_PROGRESS) ==
               static_cast<uint16_t>(Code::run_in_progress));
@@ -29,6 +28,25 @@ Result<TimeNs> get_time(int64_t ns, std::string_view field) {
     return reject(Code::bad_time, std::string(field) + ": " + std::to_string(ns) +
                                       " ns is outside years 1900..2200");
   return TimeNs{ns};
+}
+
+Result<TimeNs> get_time_text(bool has, capnp::Text::Reader r, std::string_view field) {
+  if (!has || r.size() == 0)
+    return reject(Code::bad_time,
+                  std::string(field) + ": missing: an RFC 3339 time with offset is required");
+  return parse_rfc3339(std::string_view(r.begin(), r.size()), field);
+}
+
+Result<std::optional<TimeNs>> get_opt_time_text(bool has, capnp::Text::Reader r,
+                                                std::string_view field) {
+  if (!has) return std::optional<TimeNs>();
+  auto t = get_time_text(true, r, field);
+  if (!t) return t.error();
+  return std::optional<TimeNs>(*t);
+}
+
+std::string_view echoed_id(std::string_view id) {
+  return id.substr(0, limits::entry_id_bytes_max);
 }
 
 std::string at(std::string_view field, size_t i) {
@@ -147,14 +165,46 @@ std::optional<std::string> opt_text(bool has, capnp::Text::Reader r) {
 }
 
 void set_money(CurrencyAmount::Builder b, const tally::Currency& c, Amount a) {
-  set_currency(b.initCurrency(), c);
-  set_amount(b.initAmount(), a);
+  b.setCurrency(text_of(c.code()));
+  b.setAmount(text_of(format_amount(a, c)));
 }
 
 Result<CurrencyTotal> get_money(CurrencyAmount::Reader r, std::string_view field) {
-  auto c = get_currency(r.getCurrency(), std::string(field) + ".currency");
-  if (!c) return c.error();
-  return CurrencyTotal{*c, get_amount(r.getAmount())};
+  return money_from_text(r.getCurrency(), r.getAmount(), field);
+}
+
+Result<CurrencyTotal> money_from_text(capnp::Text::Reader code, capnp::Text::Reader amount,
+                                      std::string_view field) {
+  std::string_view a(amount.begin(), amount.size());
+  auto dot = a.find('.');
+  size_t exponent = dot == std::string_view::npos ? 0 : a.size() - dot - 1;
+  std::string_view cv(code.begin(), code.size());
+  auto c = tally::Currency::make(cv, static_cast<int>(std::min<size_t>(exponent, 255)));
+  if (!c)
+    return reject(Code::bad_currency, std::string(field) + ".currency: malformed currency \"" +
+                                          std::string(cv.substr(0, 40)) + "\" with " +
+                                          std::to_string(exponent) + " fraction digits");
+  auto v = parse_amount(a, *c, std::string(field) + ".amount");
+  if (!v) return v.error();
+  return CurrencyTotal{*c, *v};
+}
+
+Result<Amount> amount_in(const tally::Currency& c, capnp::Text::Reader amount,
+                         std::string_view field) {
+  return parse_amount(std::string_view(amount.begin(), amount.size()), c, field);
+}
+
+Result<tally::Currency> find_code(capnp::Text::Reader code, const FindCurrency& find,
+                                  std::string_view field) {
+  std::string_view cv(code.begin(), code.size());
+  if (!valid_currency_code(cv))
+    return reject(Code::bad_currency, std::string(field) + ": malformed currency code \"" +
+                                          std::string(cv.substr(0, 40)) + "\"");
+  auto c = find(cv);
+  if (!c)
+    return reject(Code::bad_currency,
+                  std::string(field) + ": unknown currency \"" + std::string(cv) + "\"");
+  return *c;
 }
 
 Digest get_digest(capnp::Data::Reader d) {

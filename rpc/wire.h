@@ -8,6 +8,8 @@
 // Thread safety: pure functions over builders and readers the caller owns.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +17,7 @@
 #include "ledger/status.h"
 #include "rpc/tally.capnp.h"
 #include "service/results.h"
+#include "service/server_info.h"
 #include "service/service.h"
 
 namespace tally::wire {
@@ -24,6 +27,13 @@ namespace tally::wire {
 void set_amount(Amount128::Builder b, Amount a);
 Amount get_amount(Amount128::Reader r);
 
+// The ledger's currency with a code (built-ins and declared assets), as the server decodes
+// money it is sent; nullopt when unknown.
+using FindCurrency = std::function<std::optional<tally::Currency>(std::string_view code)>;
+// A code a client sent, looked up: bad_currency naming `field` when malformed or unknown.
+Result<tally::Currency> find_code(capnp::Text::Reader code, const FindCurrency& find,
+                                  std::string_view field);
+
 void set_currency(Currency::Builder b, const tally::Currency& c);
 // bad_currency when the code is malformed or the exponent out of range.
 Result<tally::Currency> get_currency(Currency::Reader r, std::string_view field);
@@ -32,6 +42,13 @@ Result<tally::Currency> get_currency(Currency::Reader r, std::string_view field)
 Code from_wire(::tally::wire::ErrorCode c);  // an unknown value reads as Code::internal
 
 std::string text(capnp::Text::Reader r);  // copies
+// An optional RFC 3339 time a client sent: null is absent (nullopt); present but empty or
+// malformed is bad_time naming `field`.
+Result<std::optional<TimeNs>> get_opt_time_text(bool has, capnp::Text::Reader r,
+                                                std::string_view field);
+// An id as echoed in results: cut to limits::entry_id_bytes_max bytes (an oversized id is bad_id
+// and never travels back whole).
+std::string_view echoed_id(std::string_view id);
 inline capnp::Text::Reader text_of(std::string_view s) {
   return capnp::Text::Reader(s.data(), s.size());
 }
@@ -41,8 +58,9 @@ inline capnp::Text::Reader text_of(std::string_view s) {
 // Client side: one item into a List(Item) element.
 void encode_item(Item::Builder b, const PostItem& item);
 // Server side: the item, or a Rejection naming the field (the item is then reported as an error
-// without reaching the writer).
-Result<PostItem> decode_item(Item::Reader r);
+// without reaching the writer). Money is validated as JSON input is: the code looked up with
+// `find`, the decimal text parsed exactly with its exponent.
+Result<PostItem> decode_item(Item::Reader r, const FindCurrency& find);
 
 void encode_result(ItemResult::Builder b, const tally::ItemResult& r);
 tally::ItemResult decode_result(ItemResult::Reader r);
@@ -59,15 +77,18 @@ Result<tally::BalancesResult> decode(BalancesResult::Reader r);
 void encode(StatementResult::Builder b, const tally::StatementResult& v);
 Result<tally::StatementResult> decode(StatementResult::Reader r);
 void encode(StatementQuery::Builder b, const tally::StatementQuery& q);
-tally::StatementQuery decode(StatementQuery::Reader r);
+Result<tally::StatementQuery> decode(StatementQuery::Reader r);
 void encode(Entry::Builder b, const tally::Entry& e);
-Result<tally::Entry> decode(Entry::Reader r);
+// An entry a client sent (server side), money validated as in decode_item.
+Result<tally::Entry> decode(Entry::Reader r, const FindCurrency& find);
 void encode(EntryView::Builder b, const tally::EntryView& v);
 Result<tally::EntryView> decode(EntryView::Reader r);
 void encode(TrialBalance::Builder b, const tally::TrialBalanceResult& v);
 Result<tally::TrialBalanceResult> decode(TrialBalance::Reader r);
 void encode(VerifyReport::Builder b, const tally::VerifyReport& v);
 tally::VerifyReport decode(VerifyReport::Reader r);
+void encode(ServerInfo::Builder b, const tally::ServerInfo& v);
+tally::ServerInfo decode(ServerInfo::Reader r);
 void encode(ExportSummary::Builder b, const tally::ExportSummary& v);
 tally::ExportSummary decode(ExportSummary::Reader r);
 void encode(ClosePeriodResult::Builder b, const tally::ClosePeriodResult& v);

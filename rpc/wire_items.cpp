@@ -2,13 +2,15 @@
 #include "rpc/wire.h"
 #include "rpc/wire_values.h"
 
+#include <algorithm>
+
 namespace tally::wire {
 
 namespace {
 
 void encode_event(Event::Builder b, const tally::Event& e) {
   b.setId(text_of(e.header.id));
-  b.setAt(e.header.at);
+  b.setAt(text_of(format_rfc3339(e.header.at)));
   b.setMarketplace(text_of(e.header.marketplace));
   if (!e.header.meta.empty())
     encode_meta(b.initMeta(static_cast<unsigned>(e.header.meta.size())), e.header.meta);
@@ -94,10 +96,19 @@ void encode_event(Event::Builder b, const tally::Event& e) {
       e.body);
 }
 
+// An id over the limit is refused here, before it goes further (and is never echoed whole).
+Result<bool> check_id_size(capnp::Text::Reader id) {
+  if (id.size() > limits::entry_id_bytes_max)
+    return reject(Code::bad_id, "id: " + std::to_string(id.size()) + " bytes, at most " +
+                                    std::to_string(limits::entry_id_bytes_max));
+  return true;
+}
+
 Result<tally::Event> decode_event(Event::Reader r) {
   tally::Event e;
+  if (auto ok = check_id_size(r.getId()); !ok) return ok.error();
   e.header.id = text(r.getId());
-  auto t = get_time(r.getAt(), "at");
+  auto t = get_time_text(r.hasAt(), r.getAt(), "at");
   if (!t) return t.error();
   e.header.at = *t;
   e.header.marketplace = text(r.getMarketplace());
@@ -182,29 +193,91 @@ Result<tally::Event> decode_event(Event::Reader r) {
   return reject(Code::bad_request, "type: unknown event type");
 }
 
+// The flat JSON object of string values the marketplace rules write as an item's detail
+// ({"commission":"12.00",...}); empty when `s` is not one.
+std::vector<std::pair<std::string, std::string>> flat_strings(std::string_view s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  auto str = [&](std::string& into) {
+    if (i >= s.size() || s[i] != '"') return false;
+    size_t end = s.find('"', i + 1);
+    if (end == std::string_view::npos ||
+        s.substr(i + 1, end - i - 1).find('\\') != std::string_view::npos)
+      return false;
+    into = std::string(s.substr(i + 1, end - i - 1));
+    i = end + 1;
+    return true;
+  };
+  if (s.size() < 2 || s.front() != '{' || s.back() != '}') return {};
+  i = 1;
+  while (i < s.size() - 1) {
+    std::string k, v;
+    if (!str(k) || i >= s.size() || s[i++] != ':' || !str(v)) return {};
+    out.emplace_back(std::move(k), std::move(v));
+    if (s[i] == ',') ++i;
+  }
+  return out;
+}
+
+// Sets the breakdown field the detail describes (by its keys), if any.
+void encode_breakdown(ItemResult::Builder b, std::string_view detail) {
+  auto kv = flat_strings(detail);
+  if (kv.empty()) return;
+  auto get = [&](std::string_view key) {
+    for (auto& [k, v] : kv)
+      if (k == key) return capnp::Text::Reader(v.data(), v.size());
+    return capnp::Text::Reader();
+  };
+  auto has = [&](std::string_view key) {
+    return std::any_of(kv.begin(), kv.end(), [&](auto& p) { return p.first == key; });
+  };
+  if (has("commission")) {
+    auto s = b.initSale();
+    s.setCurrency(get("currency"));
+    s.setCommission(get("commission"));
+    s.setAffiliate(get("affiliate"));
+    s.setFee(get("fee"));
+    s.setSeller(get("seller"));
+  } else if (has("refunded_total")) {
+    auto r = b.initRefund();
+    r.setCurrency(get("currency"));
+    r.setSeller(get("seller"));
+    r.setPlatform(get("platform"));
+    r.setAffiliate(get("affiliate"));
+    r.setRefundedTotal(get("refunded_total"));
+  } else if (has("earned")) {
+    auto e = b.initEarning();
+    e.setCurrency(get("currency"));
+    e.setEarned(get("earned"));
+    e.setMinimum(get("minimum"));
+    e.setPaid(get("paid"));
+  }
+}
+
 }  // namespace
 
 // --- entries ------------------------------------------------------------------------------------
 
 void encode(Entry::Builder b, const tally::Entry& e) {
   b.setId(text_of(e.id));
-  b.setAt(e.at);
+  b.setAt(text_of(format_rfc3339(e.at)));
   b.setKind(text_of(e.kind));
   if (!e.meta.empty()) encode_meta(b.initMeta(static_cast<unsigned>(e.meta.size())), e.meta);
   auto ps = b.initPostings(static_cast<unsigned>(e.postings.size()));
   for (size_t i = 0; i < e.postings.size(); ++i) {
     const auto& p = e.postings[i];
     ps[i].setAccount(text_of(p.account));
-    set_currency(ps[i].initCurrency(), p.currency);
+    ps[i].setCurrency(text_of(p.currency.code()));
     ps[i].setSide(side_to_wire(p.side));
-    set_amount(ps[i].initAmount(), p.amount);
+    ps[i].setAmount(text_of(format_amount(p.amount, p.currency)));
   }
 }
 
-Result<tally::Entry> decode(Entry::Reader r) {
+Result<tally::Entry> decode(Entry::Reader r, const FindCurrency& find) {
   tally::Entry e;
+  if (auto ok = check_id_size(r.getId()); !ok) return ok.error();
   e.id = text(r.getId());
-  auto t = get_time(r.getAt(), "at");
+  auto t = get_time_text(r.hasAt(), r.getAt(), "at");
   if (!t) return t.error();
   e.at = *t;
   e.kind = text(r.getKind());
@@ -218,12 +291,13 @@ Result<tally::Entry> decode(Entry::Reader r) {
   for (size_t i = 0; i < ps.size(); ++i) {
     auto p = ps[static_cast<unsigned>(i)];
     std::string field = at("postings", i);
-    auto c = get_currency(p.getCurrency(), field + ".currency");
+    auto c = find_code(p.getCurrency(), find, field + ".currency");
     if (!c) return c.error();
     auto side = side_from_wire(p.getSide(), field + ".side");
     if (!side) return side.error();
-    e.postings.push_back(
-        tally::Posting{text(p.getAccount()), *c, *side, get_amount(p.getAmount())});
+    auto amount = amount_in(*c, p.getAmount(), field + ".amount");
+    if (!amount) return amount.error();
+    e.postings.push_back(tally::Posting{text(p.getAccount()), *c, *side, *amount});
   }
   return e;
 }
@@ -241,7 +315,7 @@ void encode_item(Item::Builder b, const PostItem& item) {
           o.setKind(kind_to_wire(body.account.kind));
           auto cs = o.initCurrencies(static_cast<unsigned>(body.account.currencies.size()));
           for (size_t i = 0; i < body.account.currencies.size(); ++i)
-            set_currency(cs[static_cast<unsigned>(i)], body.account.currencies[i]);
+            cs.set(static_cast<unsigned>(i), text_of(body.account.currencies[i].code()));
           o.setNoOverdraft(body.account.no_overdraft());
         } else if constexpr (std::is_same_v<T, tally::Entry>) {
           encode(b.initEntry(), body);
@@ -263,7 +337,7 @@ void encode_item(Item::Builder b, const PostItem& item) {
       item.body);
 }
 
-Result<PostItem> decode_item(Item::Reader r) {
+Result<PostItem> decode_item(Item::Reader r, const FindCurrency& find) {
   PostItem item;
   item.linked = r.getLinked();
   switch (r.which()) {
@@ -280,7 +354,7 @@ Result<PostItem> decode_item(Item::Reader r) {
                                              std::to_string(limits::currencies_per_account_max) +
                                              " per account");
       for (size_t i = 0; i < cs.size(); ++i) {
-        auto c = get_currency(cs[static_cast<unsigned>(i)], at("currencies", i));
+        auto c = find_code(cs[static_cast<unsigned>(i)], find, at("currencies", i));
         if (!c) return c.error();
         open.account.currencies.push_back(*c);
       }
@@ -289,7 +363,7 @@ Result<PostItem> decode_item(Item::Reader r) {
       return item;
     }
     case Item::ENTRY: {
-      auto e = decode(r.getEntry());
+      auto e = decode(r.getEntry(), find);
       if (!e) return e.error();
       item.body = std::move(*e);
       return item;
@@ -326,10 +400,13 @@ void encode_result(ItemResult::Builder b, const tally::ItemResult& r) {
   }
   b.setCode(to_wire(r.code));
   if (!r.message.empty()) b.setMessage(text_of(r.message));
-  if (!r.id.empty()) b.setId(text_of(r.id));
+  if (!r.id.empty()) b.setId(text_of(echoed_id(r.id)));
   b.setSeq(r.seq);
   b.setCommitNs(r.commit_ns);
-  if (!r.detail.empty()) b.setDetail(text_of(r.detail));
+  if (!r.detail.empty()) {
+    b.setDetail(text_of(r.detail));
+    encode_breakdown(b, r.detail);
+  }
 }
 
 tally::ItemResult decode_result(ItemResult::Reader r) {

@@ -54,8 +54,8 @@ void encode(BalancesResult::Builder b, const tally::BalancesResult& v) {
   for (size_t i = 0; i < rows.size(); ++i) {
     auto e = l[static_cast<unsigned>(i)];
     e.setAccount(text_of(rows[i].account));
-    set_currency(e.initCurrency(), rows[i].currency);
-    set_amount(e.initBalance(), rows[i].balance);
+    e.setCurrency(text_of(rows[i].currency.code()));
+    e.setBalance(text_of(format_amount(rows[i].balance, rows[i].currency)));
   }
   const auto& totals = v.balances.totals;
   auto t = b.initTotals(static_cast<unsigned>(totals.size()));
@@ -71,10 +71,9 @@ Result<tally::BalancesResult> decode(BalancesResult::Reader r) {
   v.balances.accounts.reserve(l.size());
   for (size_t i = 0; i < l.size(); ++i) {
     auto e = l[static_cast<unsigned>(i)];
-    auto c = get_currency(e.getCurrency(), at("accounts", i) + ".currency");
-    if (!c) return c.error();
-    v.balances.accounts.push_back(
-        tally::BalanceRow{text(e.getAccount()), *c, get_amount(e.getBalance())});
+    auto m = money_from_text(e.getCurrency(), e.getBalance(), at("accounts", i));
+    if (!m) return m.error();
+    v.balances.accounts.push_back(tally::BalanceRow{text(e.getAccount()), m->currency, m->balance});
   }
   auto t = r.getTotals();
   for (size_t i = 0; i < t.size(); ++i) {
@@ -87,18 +86,22 @@ Result<tally::BalancesResult> decode(BalancesResult::Reader r) {
 
 void encode(StatementQuery::Builder b, const tally::StatementQuery& q) {
   b.setAccount(text_of(q.account));
-  if (q.from) b.initFrom().setNs(*q.from);
-  if (q.to) b.initTo().setNs(*q.to);
+  if (q.from) b.setFrom(text_of(format_rfc3339(*q.from)));
+  if (q.to) b.setTo(text_of(format_rfc3339(*q.to)));
   b.setByBusinessTime(q.by_business_time);
   b.setLimit(static_cast<uint32_t>(std::min<size_t>(q.limit, UINT32_MAX)));
   b.setAfter(text_of(q.after));
 }
 
-tally::StatementQuery decode(StatementQuery::Reader r) {
+Result<tally::StatementQuery> decode(StatementQuery::Reader r) {
   tally::StatementQuery q;
   q.account = text(r.getAccount());
-  if (r.hasFrom()) q.from = r.getFrom().getNs();
-  if (r.hasTo()) q.to = r.getTo().getNs();
+  auto from = get_opt_time_text(r.hasFrom(), r.getFrom(), "from");
+  if (!from) return from.error();
+  q.from = *from;
+  auto to = get_opt_time_text(r.hasTo(), r.getTo(), "to");
+  if (!to) return to.error();
+  q.to = *to;
   q.by_business_time = r.getByBusinessTime();
   q.limit = r.getLimit();
   q.after = text(r.getAfter());
@@ -118,10 +121,10 @@ void encode(StatementResult::Builder b, const tally::StatementResult& v) {
     e.setKind(text_of(x.kind));
     e.setAt(x.at);
     e.setCommitNs(x.commit_ns);
-    set_currency(e.initCurrency(), x.currency);
+    e.setCurrency(text_of(x.currency.code()));
     e.setSide(side_to_wire(x.side));
-    set_amount(e.initAmount(), x.amount);
-    set_amount(e.initBalanceAfter(), x.balance_after);
+    e.setAmount(text_of(format_amount(x.amount, x.currency)));
+    e.setBalanceAfter(text_of(format_amount(x.balance_after, x.currency)));
   }
   b.setNext(text_of(v.statement.next));
 }
@@ -142,14 +145,16 @@ Result<tally::StatementResult> decode(StatementResult::Reader r) {
     x.kind = text(e.getKind());
     x.at = e.getAt();
     x.commit_ns = e.getCommitNs();
-    auto c = get_currency(e.getCurrency(), at("lines", i) + ".currency");
-    if (!c) return c.error();
-    x.currency = *c;
+    auto m = money_from_text(e.getCurrency(), e.getAmount(), at("lines", i));
+    if (!m) return m.error();
+    x.currency = m->currency;
+    x.amount = m->balance;
     auto s = side_from_wire(e.getSide(), at("lines", i) + ".side");
     if (!s) return s.error();
     x.side = *s;
-    x.amount = get_amount(e.getAmount());
-    x.balance_after = get_amount(e.getBalanceAfter());
+    auto after = amount_in(x.currency, e.getBalanceAfter(), at("lines", i) + ".balanceAfter");
+    if (!after) return after.error();
+    x.balance_after = *after;
     v.statement.lines.push_back(std::move(x));
   }
   v.statement.next = text(r.getNext());
@@ -169,18 +174,19 @@ Result<tally::EntryView> decode(EntryView::Reader r) {
   tally::EntryView v;
   auto er = r.getEntry();
   v.entry.id = text(er.getId());
-  v.entry.at = er.getAt();
+  auto when = parse_rfc3339(std::string_view(er.getAt().begin(), er.getAt().size()), "entry.at");
+  if (!when) return when.error();
+  v.entry.at = *when;
   v.entry.kind = text(er.getKind());
   v.entry.meta = decode_meta(er.getMeta());
   auto ps = er.getPostings();
   for (size_t i = 0; i < ps.size(); ++i) {
     auto p = ps[static_cast<unsigned>(i)];
-    auto c = get_currency(p.getCurrency(), at("postings", i) + ".currency");
-    if (!c) return c.error();
+    auto m = money_from_text(p.getCurrency(), p.getAmount(), at("postings", i));
+    if (!m) return m.error();
     auto s = side_from_wire(p.getSide(), at("postings", i) + ".side");
     if (!s) return s.error();
-    v.entry.postings.push_back(
-        tally::Posting{text(p.getAccount()), *c, *s, get_amount(p.getAmount())});
+    v.entry.postings.push_back(tally::Posting{text(p.getAccount()), m->currency, *s, m->balance});
   }
   v.seq = r.getSeq();
   v.commit_ns = r.getCommitNs();
@@ -194,9 +200,10 @@ void encode(TrialBalance::Builder b, const tally::TrialBalanceResult& v) {
   auto l = b.initCurrencies(static_cast<unsigned>(v.currencies.size()));
   for (size_t i = 0; i < v.currencies.size(); ++i) {
     auto e = l[static_cast<unsigned>(i)];
-    set_currency(e.initCurrency(), v.currencies[i].currency);
-    set_amount(e.initDebits(), v.currencies[i].debits);
-    set_amount(e.initCredits(), v.currencies[i].credits);
+    const auto& c = v.currencies[i].currency;
+    e.setCurrency(text_of(c.code()));
+    e.setDebits(text_of(format_amount(v.currencies[i].debits, c)));
+    e.setCredits(text_of(format_amount(v.currencies[i].credits, c)));
   }
 }
 
@@ -206,10 +213,11 @@ Result<tally::TrialBalanceResult> decode(TrialBalance::Reader r) {
   auto l = r.getCurrencies();
   for (size_t i = 0; i < l.size(); ++i) {
     auto e = l[static_cast<unsigned>(i)];
-    auto c = get_currency(e.getCurrency(), at("currencies", i) + ".currency");
-    if (!c) return c.error();
-    v.currencies.push_back(
-        tally::TrialBalanceRow{*c, get_amount(e.getDebits()), get_amount(e.getCredits())});
+    auto m = money_from_text(e.getCurrency(), e.getDebits(), at("currencies", i));
+    if (!m) return m.error();
+    auto credits = amount_in(m->currency, e.getCredits(), at("currencies", i) + ".credits");
+    if (!credits) return credits.error();
+    v.currencies.push_back(tally::TrialBalanceRow{m->currency, m->balance, *credits});
   }
   return v;
 }
@@ -232,14 +240,45 @@ tally::VerifyReport decode(VerifyReport::Reader r) {
   return v;
 }
 
+void encode(ServerInfo::Builder b, const tally::ServerInfo& v) {
+  b.setVersion(text_of(v.version));
+  b.setBatchItemsMax(v.batch_items_max);
+  b.setIdBytesMax(v.id_bytes_max);
+  b.setPostingsPerEntryMax(v.postings_per_entry_max);
+  b.setMetaBytesMax(v.meta_bytes_max);
+  b.setMessageWordsMax(v.message_words_max);
+  b.setConnectionsMax(v.connections_max);
+  b.setLongReadsMax(v.long_reads_max);
+  b.setStreamCallsInFlightMax(v.stream_calls_in_flight_max);
+}
+
+tally::ServerInfo decode(ServerInfo::Reader r) {
+  tally::ServerInfo v;
+  v.version = text(r.getVersion());
+  v.batch_items_max = r.getBatchItemsMax();
+  v.id_bytes_max = r.getIdBytesMax();
+  v.postings_per_entry_max = r.getPostingsPerEntryMax();
+  v.meta_bytes_max = r.getMetaBytesMax();
+  v.message_words_max = r.getMessageWordsMax();
+  v.connections_max = r.getConnectionsMax();
+  v.long_reads_max = r.getLongReadsMax();
+  v.stream_calls_in_flight_max = r.getStreamCallsInFlightMax();
+  return v;
+}
+
 void encode(ExportSummary::Builder b, const tally::ExportSummary& v) {
   b.setEntries(v.entries);
   b.setPostings(v.postings);
   b.setLastSeq(v.last_seq);
+  b.setBytes(v.bytes);
+  b.setSha256(capnp::Data::Reader(v.sha256.data(), v.sha256.size()));
 }
 
 tally::ExportSummary decode(ExportSummary::Reader r) {
-  return tally::ExportSummary{r.getEntries(), r.getPostings(), r.getLastSeq()};
+  tally::ExportSummary v{r.getEntries(), r.getPostings(), r.getLastSeq(), r.getBytes(), {}};
+  auto d = r.getSha256();
+  if (d.size() == v.sha256.size()) std::copy(d.begin(), d.end(), v.sha256.begin());
+  return v;
 }
 
 void encode(ClosePeriodResult::Builder b, const tally::ClosePeriodResult& v) {

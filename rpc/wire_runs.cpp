@@ -139,10 +139,10 @@ void encode(Run::Builder b, const tally::RunResult& v) {
   for (size_t i = 0; i < v.totals.size(); ++i) {
     auto e = tl[static_cast<unsigned>(i)];
     const auto& t = v.totals[i];
-    set_currency(e.initCurrency(), t.currency);
-    set_amount(e.initReleased(), t.released);
-    set_amount(e.initPaid(), t.paid);
-    set_amount(e.initCarried(), t.carried);
+    e.setCurrency(text_of(t.currency.code()));
+    e.setReleased(text_of(format_amount(t.released, t.currency)));
+    e.setPaid(text_of(format_amount(t.paid, t.currency)));
+    e.setCarried(text_of(format_amount(t.carried, t.currency)));
     e.setPayeesPaid(t.payees_paid);
     e.setPayeesCarried(t.payees_carried);
   }
@@ -170,14 +170,14 @@ Result<tally::RunResult> decode(Run::Reader r) {
   for (size_t i = 0; i < tl.size(); ++i) {
     auto e = tl[static_cast<unsigned>(i)];
     std::string field = at("totals", i);
-    auto c = get_currency(e.getCurrency(), field + ".currency");
-    if (!c) return c.error();
-    tally::RunTotalLine t{*c,
-                          get_amount(e.getReleased()),
-                          get_amount(e.getPaid()),
-                          get_amount(e.getCarried()),
-                          e.getPayeesPaid(),
-                          e.getPayeesCarried()};
+    auto m = money_from_text(e.getCurrency(), e.getReleased(), field);
+    if (!m) return m.error();
+    auto paid = amount_in(m->currency, e.getPaid(), field + ".paid");
+    if (!paid) return paid.error();
+    auto carried = amount_in(m->currency, e.getCarried(), field + ".carried");
+    if (!carried) return carried.error();
+    tally::RunTotalLine t{m->currency, m->balance,        *paid,
+                          *carried,    e.getPayeesPaid(), e.getPayeesCarried()};
     v.totals.push_back(t);
   }
   return v;

@@ -17,6 +17,9 @@ namespace tally::wire {
 
 // A time the ledger accepts (years 1900..2200, as parse_rfc3339): else bad_time naming `field`.
 Result<TimeNs> get_time(int64_t ns, std::string_view field);
+// A required RFC 3339 time a client sent (parse_rfc3339): absent or empty is bad_time naming
+// `field` ("at: missing: ..."), never 1970.
+Result<TimeNs> get_time_text(bool has, capnp::Text::Reader r, std::string_view field);
 // "field[i]".
 std::string at(std::string_view field, size_t i);
 
@@ -31,8 +34,19 @@ std::vector<std::pair<std::string, std::string>> decode_meta(capnp::List<KeyValu
 // Optional text: a null pointer is absent.
 std::optional<std::string> opt_text(bool has, capnp::Text::Reader r);
 
+// Money as the server reports it: the code and the amount printed with exactly the currency's
+// exponent digits (format_amount).
 void set_money(CurrencyAmount::Builder b, const tally::Currency& c, Amount a);
+// Reads what set_money wrote (the client side): money_from_text.
 Result<CurrencyTotal> get_money(CurrencyAmount::Reader r, std::string_view field);
+// Money the server reported as a code and decimal text: the currency's exponent is the number of
+// fraction digits (the server always prints exactly them). bad_currency / bad_amount naming
+// `field`.
+Result<CurrencyTotal> money_from_text(capnp::Text::Reader code, capnp::Text::Reader amount,
+                                      std::string_view field);
+// Another amount in a currency already known (a statement line's balance after).
+Result<Amount> amount_in(const tally::Currency& c, capnp::Text::Reader amount,
+                         std::string_view field);
 
 Digest get_digest(capnp::Data::Reader d);
 // Points into `d`, which must outlive the reader.

@@ -118,6 +118,10 @@ struct ExportSummary {
   uint64_t entries = 0;
   uint64_t postings = 0;
   uint64_t last_seq = 0;  // the export is a consistent view as of this commit sequence
+  // Over RPC, the trailer: the bytes the server sent and their SHA-256 (the client checks its
+  // sink received exactly these). Zero when exported in process.
+  uint64_t bytes = 0;
+  Digest sha256{};
 };
 
 // --- period close (finance) ----------------------------------------------------------------------

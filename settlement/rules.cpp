@@ -303,7 +303,7 @@ class EventOp final : public WriteOp {
                          ",\"affiliate\":" + json_str(format_amount(A, *c)) +
                          ",\"fee\":" + json_str(format_amount(*F, *c)) +
                          ",\"seller\":" + json_str(format_amount(Amount::from_minor(seller), *c)) +
-                         "}";
+                         ",\"currency\":" + json_str(c->code()) + "}";
     return post(
         t, specs, std::move(b.entry()),
         [&] {
@@ -435,7 +435,8 @@ class EventOp final : public WriteOp {
         "{\"seller\":" + json_str(format_amount(Amount::from_minor(share[0]), *c)) +
         ",\"platform\":" + json_str(format_amount(Amount::from_minor(share[1]), *c)) +
         ",\"affiliate\":" + json_str(format_amount(Amount::from_minor(share[2]), *c)) +
-        ",\"refunded_total\":" + json_str(format_amount(Amount::from_minor(total), *c)) + "}";
+        ",\"refunded_total\":" + json_str(format_amount(Amount::from_minor(total), *c)) +
+        ",\"currency\":" + json_str(c->code()) + "}";
     return post(
         t, specs, std::move(b.entry()),
         [&] {
@@ -490,7 +491,8 @@ class EventOp final : public WriteOp {
     b.add(tables::pending(mk, e.payee), *c, Side::credit, pay.minor());
     std::string detail = "{\"earned\":" + json_str(format_amount(*earned, *c)) +
                          ",\"minimum\":" + json_str(format_amount(minimum, *c)) +
-                         ",\"paid\":" + json_str(format_amount(pay, *c)) + "}";
+                         ",\"paid\":" + json_str(format_amount(pay, *c)) +
+                         ",\"currency\":" + json_str(c->code()) + "}";
     // Earnings have no delivery: their hold always counts from the event.
     return post(
         t, specs, std::move(b.entry()),

@@ -366,6 +366,21 @@ TEST_F(CliTest, Verify) {
   EXPECT_EQ(uint64_t(e["postings"]), 2u);
 }
 
+TEST_F(CliTest, ServerInfoShowsTheVersionAndLimits) {
+  post_example();
+  auto t = run({"server-info"});
+  EXPECT_EQ(t.code, 0) << t.err;
+  EXPECT_EQ(t.out.rfind("tally ", 0), 0u) << t.out;
+  EXPECT_NE(t.out.find("batch_items_max 10000\n"), std::string::npos) << t.out;
+  auto j = run({"--json", "server-info"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  auto e = json(j.out);
+  EXPECT_FALSE(std::string_view(e["version"]).empty());
+  EXPECT_EQ(uint64_t(e["limits"]["batch_items_max"]), limits::batch_items_max);
+  EXPECT_EQ(uint64_t(e["limits"]["id_bytes_max"]), limits::entry_id_bytes_max);
+  EXPECT_EQ(run({"server-info", "extra"}).code, 2);
+}
+
 TEST_F(CliTest, ClosePeriodRefusesEntriesDatedInIt) {
   post_example();
   auto c = run({"close-period", "2026-01-31"});

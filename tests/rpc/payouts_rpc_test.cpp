@@ -8,6 +8,7 @@
 
 #include "common/nacha_return.h"
 #include "common/test_util.h"
+#include "ledger/money.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
 #include "rpc/wire.h"
@@ -177,7 +178,8 @@ TEST(PayoutsWireTest, ReturnedResultsAndRailDetailsRoundTrip) {
     capnp::MallocMessageBuilder m;
     auto b = m.initRoot<wire::Item>();
     wire::encode_item(b, item);
-    return wire::decode_item(b.asReader());
+    static const CurrencyTable table;  // the server's lookup, over the built-in currencies
+    return wire::decode_item(b.asReader(), [](std::string_view code) { return table.find(code); });
   };
   auto r = round_trip(PostItem{shopper_event(
       "pr-1", PayoutResultEvent::of("po-1", PayoutResultStatus::returned, "closed", "R02"))});

@@ -14,6 +14,12 @@ namespace {
 
 using namespace tally::testing;
 
+// The server's currency lookup, over the built-in currencies only.
+std::optional<Currency> find_builtin(std::string_view code) {
+  static const CurrencyTable table;
+  return table.find(code);
+}
+
 std::string camel(std::string_view snake) {
   std::string out;
   bool up = false;
@@ -88,7 +94,7 @@ TEST(WireTest, ItemsRoundTrip) {
     wire::encode_item(l[static_cast<unsigned>(i)], items[i]);
   auto r = root.asReader().getItems();
   for (size_t i = 0; i < items.size(); ++i) {
-    auto back = wire::decode_item(r[static_cast<unsigned>(i)]);
+    auto back = wire::decode_item(r[static_cast<unsigned>(i)], find_builtin);
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->linked, items[i].linked);
     EXPECT_EQ(post_type_name(back->body), post_type_name(items[i].body));
@@ -99,11 +105,13 @@ TEST(WireTest, ItemsRoundTrip) {
       EXPECT_EQ(canonical_entry_bytes(std::get<Entry>(back->body)), canonical_entry_bytes(*en));
     }
   }
-  auto open = std::get<OpenItem>(wire::decode_item(r[0])->body);
+  auto open = std::get<OpenItem>(wire::decode_item(r[0], find_builtin)->body);
   EXPECT_EQ(open.account.currencies.size(), 2u);
   EXPECT_EQ(open.account.currencies[1].exponent(), 0);
   EXPECT_TRUE(open.account.no_overdraft());
-  EXPECT_FALSE(std::get<SaleEvent>(std::get<Event>(wire::decode_item(r[3])->body).body).affiliate);
+  EXPECT_FALSE(
+      std::get<SaleEvent>(std::get<Event>(wire::decode_item(r[3], find_builtin)->body).body)
+          .affiliate);
 }
 
 TEST(WireTest, DecodingRejectsWhatThePeerGotWrong) {
@@ -111,24 +119,40 @@ TEST(WireTest, DecodingRejectsWhatThePeerGotWrong) {
   auto item = m.initRoot<wire::Item>();
   auto e = item.initEntry();
   e.setId("x");
-  e.setAt(1'767'607'200'000'000'000);
+  e.setAt("2026-01-05T10:00:00Z");
   auto ps = e.initPostings(1);
-  ps[0].initCurrency().setCode("usd");  // malformed code
-  auto r = wire::decode_item(item.asReader());
+  ps[0].setCurrency("usd");  // malformed code
+  ps[0].setAmount("1.00");
+  auto r = wire::decode_item(item.asReader(), find_builtin);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Code::bad_currency);
   EXPECT_NE(r.error().message.find("postings[0].currency"), std::string::npos);
 
-  ps[0].initCurrency().setCode("USD");
-  ps[0].getCurrency().setExponent(2);
-  e.setAt(INT64_MIN);
-  r = wire::decode_item(item.asReader());
+  ps[0].setCurrency("USD");
+  e.setAt("1066-10-14T09:00:00Z");  // outside the years the ledger holds
+  r = wire::decode_item(item.asReader(), find_builtin);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Code::bad_time);
 
-  e.setAt(1'767'607'200'000'000'000);
+  e.setAt("2026-01-05T10:00:00Z");
+  // Money is validated as JSON input is: exact for its currency, decimal text only.
+  for (const char* bad : {"1.005", "1e2", "+1.00", "1,000.00", " 1.00", "NaN", ""}) {
+    ps[0].setAmount(bad);
+    r = wire::decode_item(item.asReader(), find_builtin);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, Code::bad_amount) << bad;
+    EXPECT_EQ(r.error().message.rfind("postings[0].amount", 0), 0u) << r.error().message;
+  }
+  ps[0].setAmount("1.00");
+  ps[0].setCurrency("ZZZ");  // well formed, unknown to the ledger
+  r = wire::decode_item(item.asReader(), find_builtin);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::bad_currency);
+  ps[0].setCurrency("USD");
+
+  e.setAt("2026-01-05T10:00:00Z");
   ps[0].setSide(static_cast<wire::Side>(7));
-  r = wire::decode_item(item.asReader());
+  r = wire::decode_item(item.asReader(), find_builtin);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Code::bad_request);
 }

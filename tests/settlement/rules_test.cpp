@@ -117,8 +117,9 @@ TEST_F(RulesTest, SaleWithAffiliateAndFeeBorneBySeller) {
   // a = 120.00: C = 12.00, A = 8.40, F = 3.48 + 0.25 = 3.73, seller = 120 - 12 - 3.73 = 104.27.
   auto r = send("o-1", "shop", SaleEvent{"p1", "120.00", "EUR", "product", "a7"});
   ASSERT_EQ(r.status, ItemStatus::ok) << r.message;
-  EXPECT_EQ(r.detail,
-            R"({"commission":"12.00","affiliate":"8.40","fee":"3.73","seller":"104.27"})");
+  EXPECT_EQ(
+      r.detail,
+      R"({"commission":"12.00","affiliate":"8.40","fee":"3.73","seller":"104.27","currency":"EUR"})");
   auto p = postings("o-1");
   EXPECT_EQ(p["D shop:cash"], amt("116.27", "EUR"));
   EXPECT_EQ(p["D shop:expense:bank_fees"], amt("3.73", "EUR"));
@@ -167,7 +168,9 @@ TEST_F(RulesTest, HalfEvenCommissionAtAnExactHalf) {
   ASSERT_TRUE(r2.ok()) << r2.message;
   // C = 1.025 -> 1.02 (half_even), F = 0.29725 -> 0.30 + 0.25 = 0.55, seller = 10.25-1.02-0.55
   // = 8.68
-  EXPECT_EQ(r2.detail, R"({"commission":"1.02","affiliate":"0.00","fee":"0.55","seller":"8.68"})");
+  EXPECT_EQ(
+      r2.detail,
+      R"({"commission":"1.02","affiliate":"0.00","fee":"0.55","seller":"8.68","currency":"EUR"})");
 }
 
 TEST_F(RulesTest, ThreeWayRefundOf33_33ReversesEveryPartExactly) {
@@ -177,8 +180,9 @@ TEST_F(RulesTest, ThreeWayRefundOf33_33ReversesEveryPartExactly) {
   auto r1 = send("r-1", "shop", RefundEvent{"o-33", "11.11"});
   ASSERT_TRUE(r1.ok()) << r1.message;
   // cumulative 11.11 by weights 30.00/1.00/2.33 of 33.33: 10.00 / 0.3333 / 0.7766...
-  EXPECT_EQ(r1.detail,
-            R"({"seller":"10.00","platform":"0.33","affiliate":"0.78","refunded_total":"11.11"})");
+  EXPECT_EQ(
+      r1.detail,
+      R"({"seller":"10.00","platform":"0.33","affiliate":"0.78","refunded_total":"11.11","currency":"EUR"})");
   ASSERT_TRUE(send("r-2", "shop", RefundEvent{"o-33", "11.11"}).ok());
   auto r3 = send("r-3", "shop", RefundEvent{"o-33", "11.11"});
   ASSERT_TRUE(r3.ok()) << r3.message;
@@ -211,10 +215,10 @@ TEST_F(RulesTest, ChargebackWithFeeDebitsSellerAvailable) {
 TEST_F(RulesTest, EarningPaysTheMinimumWhenTheCommissionIsBelowIt) {
   auto none = send("sess-1", "plain", EarningEvent{"shopper1", "0.00", "USD", "session"});
   ASSERT_TRUE(none.ok()) << none.message;
-  EXPECT_EQ(none.detail, R"({"earned":"0.00","minimum":"10.00","paid":"10.00"})");
+  EXPECT_EQ(none.detail, R"({"earned":"0.00","minimum":"10.00","paid":"10.00","currency":"USD"})");
   auto big = send("sess-2", "plain", EarningEvent{"shopper1", "500.00", "USD", "session"});
   ASSERT_TRUE(big.ok());
-  EXPECT_EQ(big.detail, R"({"earned":"40.00","minimum":"10.00","paid":"40.00"})");
+  EXPECT_EQ(big.detail, R"({"earned":"40.00","minimum":"10.00","paid":"40.00","currency":"USD"})");
   EXPECT_EQ(bal("plain:payees:shopper1:pending", "USD"), amt("50.00"));
   EXPECT_EQ(bal("plain:expense:payee_earnings", "USD"), amt("50.00"));
   // JPY has no minimum configured: a zero earning is refused.

@@ -2,18 +2,13 @@
 // (its compileAll, fed the CodeGeneratorRequest that `capnp compile -o-` writes). The output is
 // build output: never edited, never committed (.gitignore).
 //
-// Usage: node scripts/generate.mjs [--strict] [--schema PATH]
-//   --strict  fail when the schema needs any change to compile with capnp-es (what CI checks
-//             once rpc/tally.capnp declares no `-> stream` method).
+// Usage: node scripts/generate.mjs [--schema PATH]
 //
-// Until the schema drops `-> stream` (capnp-es 0.0.16 emits an import of "capnp-es/capnp/stream",
-// a module the package does not ship, beside a second StreamResult class), this script compiles a
-// temporary copy in which `-> stream` reads `-> ()`. Both declare an empty result struct, so the
-// bytes on the wire are the same; the copy lives in a temporary directory and is never the source
-// of truth.
+// The schema is compiled exactly as it is: a `-> stream` method (which capnp-es 0.0.16 cannot
+// generate: it imports "capnp-es/capnp/stream", a module the package does not ship) or any other
+// construct it cannot take fails the build. rpc/tally.capnp declares none (docs/clients.md).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Message } from "capnp-es";
@@ -23,7 +18,6 @@ import { compileAll } from "capnp-es/compiler";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
 const args = process.argv.slice(2);
-const strict = args.includes("--strict");
 const schemaArg = args.indexOf("--schema");
 const schema =
   schemaArg >= 0 ? resolve(args[schemaArg + 1]) : resolve(root, "../../rpc/tally.capnp");
@@ -32,24 +26,14 @@ const namesOut = join(root, "src/gen/names.ts");
 
 const text = readFileSync(schema, "utf8");
 const streamMethods = text.match(/->\s*stream\s*;/g) ?? [];
-let source = schema;
-let scratch;
 if (streamMethods.length > 0) {
-  if (strict) {
-    console.error(
-      `generate: ${schema} declares ${streamMethods.length} '-> stream' method(s), which ` +
-        "capnp-es cannot generate (--strict)",
-    );
-    process.exit(1);
-  }
-  scratch = mkdtempSync(join(tmpdir(), "tally-capnp-"));
-  source = join(scratch, "tally.capnp");
-  writeFileSync(source, text.replace(/->\s*stream\s*;/g, "-> ();"));
-  console.warn(
-    `generate: compiling a copy of ${schema} with ${streamMethods.length} '-> stream' ` +
-      "read as '-> ()' (capnp-es cannot generate stream methods)",
+  console.error(
+    `generate: ${schema} declares ${streamMethods.length} '-> stream' method(s), which ` +
+      "capnp-es cannot generate",
   );
+  process.exit(1);
 }
+const source = schema;
 
 try {
   const request = execFileSync(
@@ -71,8 +55,9 @@ try {
   writeFileSync(out, code);
   writeFileSync(namesOut, enumNames(request));
   console.log(`generate: ${out} (${code.length} bytes) from ${schema}`);
-} finally {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+} catch (e) {
+  console.error(`generate: ${e.message}`);
+  process.exit(1);
 }
 
 // Every enum of the schema as its list of names in tally's spelling (camelCase in the schema,

@@ -21,7 +21,7 @@ import { present, progressSink, rowsSink, textSink } from "./sinks.js";
 import { check, currencyCodes, encode, financeTypes, itemId, type Exponents } from "./encode.js";
 import { batches, chains } from "./batches.js";
 import type * as t from "./types.js";
-import { formatTime, parseTime } from "./values.js";
+import { formatTime, parseTime, toHex } from "./values.js";
 
 export interface ClientOptions {
   /** "unix:/run/tally.sock" or "host:port". */
@@ -247,7 +247,7 @@ export class TallyClient {
         .balance((p) => {
           p.account = account;
           if (options.currency !== undefined) p.currency = options.currency;
-          if (asOf !== undefined) p._initAsOf().ns = asOf;
+          if (asOf !== undefined) p.asOf = formatTime(asOf);
         })
         .promise();
       throwIf(d.readError(res));
@@ -262,7 +262,7 @@ export class TallyClient {
       const res = await this.need(s, "auditor")
         .balances((p) => {
           p.prefix = prefix;
-          if (asOf !== undefined) p._initAsOf().ns = asOf;
+          if (asOf !== undefined) p.asOf = formatTime(asOf);
         })
         .promise();
       throwIf(d.readError(res));
@@ -279,8 +279,8 @@ export class TallyClient {
         .statement((p) => {
           const q = p._initQuery();
           q.account = account;
-          if (from !== undefined) q._initFrom().ns = from;
-          if (to !== undefined) q._initTo().ns = to;
+          if (from !== undefined) q.from = formatTime(from);
+          if (to !== undefined) q.to = formatTime(to);
           q.byBusinessTime = query.businessTime === true;
           q.limit = query.limit ?? 100;
           q.after = query.after ?? "";
@@ -310,7 +310,7 @@ export class TallyClient {
     return this.call(options, async (s) => {
       const res = await this.need(s, "auditor")
         .trialBalance((p) => {
-          if (asOf !== undefined) p._initAsOf().ns = asOf;
+          if (asOf !== undefined) p.asOf = formatTime(asOf);
         })
         .promise();
       throwIf(d.readError(res));
@@ -350,6 +350,7 @@ export class TallyClient {
         .promise();
       throwIf(d.readError(res));
       const r = res.result;
+      checkTrailer("the export", Number(r.bytes), toHex(r.sha256.toUint8Array()), sink);
       return {
         text: sink.text(),
         entries: Number(r.entries),
@@ -445,13 +446,9 @@ export class TallyClient {
         })
         .promise();
       throwIf(d.readError(res));
+      // The trailer: what the server sent, to compare with what arrived.
       const announced = Number(res.bytes);
-      if (sink.bytes() !== announced) {
-        throw new TallyError(
-          "server_error",
-          `payout file of ${run}: received ${sink.bytes()} of ${announced} bytes`,
-        );
-      }
+      checkTrailer(`payout file of ${run}`, announced, toHex(res.sha256.toUint8Array()), sink);
       return { file: sink.text(), bytes: announced };
     });
   }
@@ -546,4 +543,21 @@ export class TallyClient {
 
 function throwIf(e: TallyError | null): void {
   if (e) throw e;
+}
+
+// A streamed file is whole only if the sink received exactly the bytes the server's trailer
+// announces, with the same SHA-256: anything else is an error, never a shorter file.
+function checkTrailer(
+  what: string,
+  bytes: number,
+  sha256: string,
+  sink: { bytes(): number; sha256(): string },
+): void {
+  const got = sink.bytes();
+  if (got !== bytes) {
+    throw new TallyError("server_error", `${what}: received ${got} of ${bytes} bytes`);
+  }
+  if (sink.sha256() !== sha256) {
+    throw new TallyError("server_error", `${what}: the bytes received differ from those sent (SHA-256)`);
+  }
 }

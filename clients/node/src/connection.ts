@@ -14,6 +14,7 @@ import { createConnection, type Socket } from "node:net";
 import { Conn } from "capnp-es";
 import * as w from "./gen/tally.js";
 import { RoleNames } from "./gen/names.js";
+import { readError } from "./decode.js";
 import { TallyError } from "./errors.js";
 import { SocketTransport, type FrameLimits, defaultFrameLimits } from "./transport.js";
 import type { Role } from "./types.js";
@@ -123,6 +124,12 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   } catch (e) {
     transport.close();
     throw fromRpcError(e);
+  }
+  // An unknown token is the result's error (unknownToken), with nothing granted.
+  const refused = readError(res);
+  if (refused !== null) {
+    transport.close();
+    throw refused;
   }
   const roles: Role[] = [];
   const granted = res.roles;

@@ -12,7 +12,7 @@ import {
 } from "./gen/names.js";
 import { TallyError, type ErrorCode } from "./errors.js";
 import type * as t from "./types.js";
-import { formatMinor, formatTime, fromHiLo, toCount, toHex } from "./values.js";
+import { formatTime, toCount, toHex } from "./values.js";
 
 function name<T extends readonly string[]>(names: T, v: number, fallback: T[number]): T[number] {
   return names[v] ?? fallback;
@@ -37,16 +37,14 @@ export function readError(res: { _hasError(): boolean; readonly error: w.Error }
   return e.code === 0 ? null : new TallyError(codeName(e.code), e.message);
 }
 
-function amount(a: w.Amount128, exponent: number): string {
-  return formatMinor(fromHiLo(a.hi, a.lo), exponent);
-}
-
+// Money arrives as the server prints it: a decimal string with exactly the currency's exponent
+// digits, and a currency code.
 function money(ca: w.CurrencyAmount): t.Money {
-  return { currency: ca.currency.code, amount: amount(ca.amount, ca.currency.exponent) };
+  return { currency: ca.currency, amount: ca.amount };
 }
 
 function balance(ca: w.CurrencyAmount): t.Balance {
-  return { currency: ca.currency.code, balance: amount(ca.amount, ca.currency.exponent) };
+  return { currency: ca.currency, balance: ca.amount };
 }
 
 function list<S, R>(l: { length: number; get(i: number): S }, f: (s: S) => R): R[] {
@@ -94,8 +92,8 @@ export function balancesResult(r: w.BalancesResult): t.BalancesResult {
     asOf: formatTime(r.asOf),
     accounts: list(r.accounts, (row) => ({
       account: row.account,
-      currency: row.currency.code,
-      balance: amount(row.balance, row.currency.exponent),
+      currency: row.currency,
+      balance: row.balance,
     })),
     totals: list(r.totals, balance),
   };
@@ -111,10 +109,10 @@ export function statementResult(r: w.StatementResult): t.StatementResult {
       kind: l.kind,
       at: formatTime(l.at),
       committed: formatTime(l.commitNs),
-      currency: l.currency.code,
+      currency: l.currency,
       side: name(SideNames, l.side, "debit"),
-      amount: amount(l.amount, l.currency.exponent),
-      balance: amount(l.balanceAfter, l.currency.exponent),
+      amount: l.amount,
+      balance: l.balanceAfter,
     })),
     next: r.next === "" ? null : r.next,
   };
@@ -127,15 +125,15 @@ export function entryView(r: w.EntryView): t.EntryView {
   return {
     id: e.id,
     seq: toCount(r.seq),
-    at: formatTime(e.at),
+    at: e.at,
     committed: formatTime(r.commitNs),
     kind: e.kind,
     meta,
     postings: list(e.postings, (p) => ({
       account: p.account,
-      currency: p.currency.code,
+      currency: p.currency,
       side: name(SideNames, p.side, "debit"),
-      amount: amount(p.amount, p.currency.exponent),
+      amount: p.amount,
     })),
     prevHash: toHex(r.prevHash.toUint8Array()),
     hash: toHex(r.hash.toUint8Array()),
@@ -145,16 +143,13 @@ export function entryView(r: w.EntryView): t.EntryView {
 export function trialBalance(r: w.TrialBalance): t.TrialBalance {
   return {
     asOf: formatTime(r.asOf),
-    currencies: list(r.currencies, (row) => {
-      const debits = fromHiLo(row.debits.hi, row.debits.lo);
-      const credits = fromHiLo(row.credits.hi, row.credits.lo);
-      return {
-        currency: row.currency.code,
-        debits: formatMinor(debits, row.currency.exponent),
-        credits: formatMinor(credits, row.currency.exponent),
-        balanced: debits === credits,
-      };
-    }),
+    // Both sums print the currency's exponent digits, so equal amounts are equal strings.
+    currencies: list(r.currencies, (row) => ({
+      currency: row.currency,
+      debits: row.debits,
+      credits: row.credits,
+      balanced: row.debits === row.credits,
+    })),
   };
 }
 
@@ -201,10 +196,10 @@ export function run(r: w.Run, rows: t.RunRows): t.Run {
     carried: [...rows.carried, ...own.carried],
     paidTotals: list(r.paidTotals, money),
     totals: list(r.totals, (x) => ({
-      currency: x.currency.code,
-      released: amount(x.released, x.currency.exponent),
-      paid: amount(x.paid, x.currency.exponent),
-      carried: amount(x.carried, x.currency.exponent),
+      currency: x.currency,
+      released: x.released,
+      paid: x.paid,
+      carried: x.carried,
       payeesPaid: toCount(x.payeesPaid),
       payeesCarried: toCount(x.payeesCarried),
     })),

@@ -2,14 +2,15 @@
 //
 // check() validates an item completely before anything is built, so a bad item becomes that
 // item's own error result (as on the server: it fails alone with its linked chain) and never a
-// half-built message. encode() then cannot fail. Entry and open items need each currency's
-// exponent (the wire carries amounts as minor units): the caller resolves them first
+// half-built message. encode() then cannot fail. Amounts go on the wire as the decimal text given
+// (the server checks them as it checks JSON); check() refuses, before sending, an amount with more
+// fraction digits than its currency's exponent, so the caller resolves the exponents first
 // (currencyCodes() says which) and passes them in `exponents`.
 import * as w from "./gen/tally.js";
 import { AccountKindNames, SideNames } from "./gen/names.js";
 import { TallyError } from "./errors.js";
 import type { EntryItem, EventItem, Item, Meta } from "./types.js";
-import { parseMinor, parseTime, toHiLo } from "./values.js";
+import { parseMinor, parseTime } from "./values.js";
 
 /** Currency code -> exponent, as the server's ledger has them. */
 export type Exponents = Map<string, number>;
@@ -181,10 +182,7 @@ export function encode(item: Item, out: w.Item, exponents: Exponents): void {
       o.account = item.account;
       o.kind = AccountKindNames.indexOf(item.kind) as w.AccountKind;
       const cs = o._initCurrencies(item.currencies.length);
-      item.currencies.forEach((code, i) => {
-        cs.get(i).code = code;
-        cs.get(i).exponent = exponents.get(code)!;
-      });
+      item.currencies.forEach((code, i) => cs.set(i, code));
       o.noOverdraft = (item.flags ?? []).includes("no_overdraft");
       return;
     }
@@ -200,22 +198,16 @@ export function encode(item: Item, out: w.Item, exponents: Exponents): void {
     case "entry": {
       const e = out._initEntry();
       e.id = item.id;
-      e.at = parseTime(item.at, "at");
+      e.at = item.at;
       e.kind = item.kind;
       setMeta((n) => e._initMeta(n), item.meta);
       const ps = e._initPostings(item.postings.length);
       item.postings.forEach((p, i) => {
         const wp = ps.get(i);
-        const exponent = exponents.get(p.currency)!;
         wp.account = p.account;
-        const c = wp._initCurrency();
-        c.code = p.currency;
-        c.exponent = exponent;
+        wp.currency = p.currency;
         wp.side = SideNames.indexOf(p.side) as w.Side;
-        const { hi, lo } = toHiLo(parseMinor(p.amount, exponent, "amount"));
-        const a = wp._initAmount();
-        a.hi = hi;
-        a.lo = lo;
+        wp.amount = p.amount;  // checked: the decimal text as given, as in JSON
       });
       return;
     }
@@ -226,7 +218,7 @@ export function encode(item: Item, out: w.Item, exponents: Exponents): void {
 
 function encodeEvent(item: EventItem, e: w.Event): void {
   e.id = item.id;
-  e.at = parseTime(item.at, "at");
+  e.at = item.at;
   e.marketplace = item.marketplace;
   setMeta((n) => e._initMeta(n), item.meta);
   switch (item.type) {

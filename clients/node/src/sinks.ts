@@ -1,6 +1,7 @@
 // The objects the client hands the server to call back (a TextSink for exports and payout files,
 // Progress, RunRows), and reading optional results. Each sink is used by one call; the server's
 // calls arrive in order on the event loop.
+import { createHash } from "node:crypto";
 import * as w from "./gen/tally.js";
 import * as d from "./decode.js";
 import type * as t from "./types.js";
@@ -16,14 +17,17 @@ export function present(has: () => boolean): boolean {
   }
 }
 
-// A TextSink the server writes chunks to: collected, or handed to onChunk.
+// A TextSink the server writes chunks to: collected, or handed to onChunk; its byte count and
+// SHA-256 are what the call's trailer is compared with.
 export function textSink(onChunk?: (chunk: Buffer) => void) {
   const chunks: Buffer[] = [];
+  const sha = createHash("sha256");
   let bytes = 0;
   const server = new w.TextSink.Server({
     write: async (p: w.TextSink_Write$Params) => {
       const chunk = Buffer.from(p.chunk.toUint8Array());
       bytes += chunk.length;
+      sha.update(chunk);
       if (onChunk) onChunk(chunk);
       else chunks.push(chunk);
     },
@@ -32,6 +36,8 @@ export function textSink(onChunk?: (chunk: Buffer) => void) {
     client: new w.TextSink$Client(server),
     text: () => Buffer.concat(chunks).toString("utf8"),
     bytes: () => bytes,
+    // Once, after the call returned.
+    sha256: () => sha.digest("hex"),
   };
 }
 

@@ -82,7 +82,7 @@ test("post: accounts, an entry and a sale, with the sale's breakdown", async () 
   assert.ok(dep1.seq! > 0);
   assert.match(dep1.committed!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
   assert.equal(rs[0].seq, undefined);
-  assert.deepEqual(rs[4].detail, { commission: "12.00", affiliate: "8.40", fee: "3.73", seller: "104.27" });
+  assert.deepEqual(rs[4].detail, { currency: "EUR", commission: "12.00", affiliate: "8.40", fee: "3.73", seller: "104.27" });
 });
 
 test("posting the same items again: duplicate with the original seq; other content: id_conflict", async () => {

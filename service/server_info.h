@@ -1,0 +1,29 @@
+// The server's version and the limits a client must respect (SPEC section 5, reads): what
+// `tally server-info` prints and the role capabilities' `server` method answers, so a client
+// sizes its batches and ids from the server it talks to rather than from its docs.
+//
+// Thread safety: pure functions over constants.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tally {
+
+struct ServerInfo {
+  std::string version;           // tally's version ("0.1.0")
+  uint64_t batch_items_max = 0;  // items per post call
+  uint64_t id_bytes_max = 0;     // an entry's or event's id
+  uint64_t postings_per_entry_max = 0;
+  uint64_t meta_bytes_max = 0;              // an item's meta, keys and values in all
+  uint64_t message_words_max = 0;           // one RPC message, in 8-byte words
+  uint64_t connections_max = 0;             // connections at once
+  uint64_t long_reads_max = 0;              // exports, verify, balances, settlement at once
+  uint64_t stream_calls_in_flight_max = 0;  // sink writes unacknowledged per streamed call
+};
+
+// This build's version and its built-in limits (ledger/limits.h); a server overrides the ones
+// its options set (rpc/server.h ServerLimits).
+ServerInfo builtin_server_info();
+
+}  // namespace tally
