@@ -2,7 +2,7 @@
 
 #include "cli/embedded_backend.h"
 #include "cli/remote_backend.h"
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 namespace tally {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "cli/command_context.h"
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 namespace tally {
 

@@ -4,8 +4,8 @@
 #include <ostream>
 
 #include "cli/command_context.h"
+#include "ledger/json_writer.h"
 #include "rpc/client.h"
-#include "service/json_writer.h"
 
 namespace tally {
 

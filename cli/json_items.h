@@ -1,5 +1,5 @@
 // JSON Lines for `tally post` (SPEC sections 2, 3, 5): one item per line in, one result per line
-// out. (The JSON writer every --json output uses: service/json_writer.h.)
+// out. (The JSON writer every --json output uses: ledger/json_writer.h.)
 //
 // Input is strict, so a typo never posts something other than what was meant: unknown fields,
 // duplicate fields, missing required fields and wrong JSON types are rejected, each naming the
@@ -20,10 +20,10 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/json_writer.h"
 #include "ledger/ledger.h"
 #include "ledger/money.h"
 #include "ledger/status.h"
-#include "service/json_writer.h"
 #include "service/service.h"
 
 namespace tally {

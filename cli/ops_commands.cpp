@@ -12,8 +12,8 @@
 
 #include "cli/command_context.h"
 #include "ledger/backup.h"
+#include "ledger/json_writer.h"
 #include "ops/token_hash.h"
-#include "service/json_writer.h"
 
 namespace tally {
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "cli/command_context.h"
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 namespace tally {
 

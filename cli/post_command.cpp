@@ -6,7 +6,7 @@
 #include "cli/command_context.h"
 #include "cli/json_items.h"
 #include "ledger/batch.h"
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 namespace tally {
 

@@ -25,9 +25,6 @@ enum class LogLevel : uint8_t { debug, info, warn, error };
 // "debug", "info", "warn", "error"; anything else nullopt.
 std::optional<LogLevel> parse_log_level(std::string_view text);
 std::string_view log_level_name(LogLevel level);
-// `text` as a JSON string literal, quotes included (control characters as \u00XX; bytes that
-// are not UTF-8 pass through unchanged).
-std::string json_quote(std::string_view text);
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;
 

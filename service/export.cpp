@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <map>
 
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 namespace tally {
 

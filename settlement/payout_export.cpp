@@ -70,6 +70,42 @@ std::pair<Date, std::string> utc_date_time(TimeNs t) {
   return {Date(date::days(day)), hhmm};
 }
 
+// The one currency a bank rail pays (NACHA: USD, Colombian dispersion: COP); empty for the formats
+// that carry any.
+std::string_view rail_currency(PayoutFileFormat f) {
+  if (f == PayoutFileFormat::nacha) return "USD";
+  if (f == PayoutFileFormat::co_dispersion) return "COP";
+  return {};
+}
+
+// The lines of `run` a bank rail pays in its currency (format `f`), each made into the rail's
+// record by `record`, which answers nullopt for a line without the rail's bank details. Refused
+// when the run pays nothing by the rail, and when any line lacks its details (naming every such
+// payout: the one owner of that rule for every rail).
+template <class Record, class MakeRecord>
+Result<std::vector<Record>> rail_records(const SettlementRun& run, PayoutFileFormat f,
+                                         std::string_view details, MakeRecord record) {
+  std::string rail(payout_file_format_name(f));
+  std::vector<PayoutLine> lines = payout_file_lines(run, f);
+  if (lines.empty())
+    return reject(Code::bad_request, rail + ": run " + run.run + " has no " +
+                                         std::string(rail_currency(f)) + " payouts");
+  Problems problems;
+  std::vector<Record> out;
+  for (const PayoutLine& l : lines) {
+    std::optional<Record> r = record(l);
+    if (!r) {
+      problems.add(Code::bad_request, "payout " + in_quotes(l.payout_id) + ": payee " +
+                                          in_quotes(l.payee) + " had no " + std::string(details) +
+                                          " when the run was made");
+      continue;
+    }
+    out.push_back(std::move(*r));
+  }
+  if (!problems.empty()) return problems.rejection();
+  return out;
+}
+
 }  // namespace
 
 std::string_view payout_file_format_name(PayoutFileFormat f) {
@@ -106,8 +142,8 @@ std::vector<PayoutLine> payout_file_lines(const SettlementRun& run, PayoutFileFo
   std::vector<PayoutLine> out;
   for (const PayoutLine& l : run.lines) {
     std::string_view code = l.currency.code();
-    if (f == PayoutFileFormat::nacha && code != "USD") continue;
-    if (f == PayoutFileFormat::co_dispersion && code != "COP") continue;
+    std::string_view only = rail_currency(f);
+    if (!only.empty() && code != only) continue;
     if (!wanted(currencies, code)) continue;
     out.push_back(l);
   }
@@ -135,31 +171,22 @@ Result<NachaFile> payout_nacha_of_run(const SettlementRun& run, const Marketplac
                                          ".ach in the config)");
   if (run.state != RunState::complete)
     return reject(Code::run_in_progress, "run: " + run.run + " is in progress");
-  std::vector<PayoutLine> lines = payout_file_lines(run, PayoutFileFormat::nacha);
-  if (lines.empty())
-    return reject(Code::bad_request, "nacha: run " + run.run + " has no USD payouts");
-  Problems problems;
-  std::vector<NachaCredit> credits;
-  for (const PayoutLine& l : lines) {
-    if (!l.ach) {
-      problems.add(Code::bad_request, "payout " + in_quotes(l.payout_id) + ": payee " +
-                                          in_quotes(l.payee) +
-                                          " had no ACH details (routing, account) when the run "
-                                          "was made");
-      continue;
-    }
-    NachaCredit c;
-    c.payout_id = l.payout_id;
-    c.currency = l.currency;
-    c.amount = l.amount;
-    c.receiver_name = l.creditor_name;
-    c.routing = l.ach->routing;
-    c.account = l.ach->account;
-    c.account_type = l.ach->account_type;
-    c.receiver_kind = l.ach->receiver_kind;
-    credits.push_back(std::move(c));
-  }
-  if (!problems.empty()) return problems.rejection();
+  auto credits =
+      rail_records<NachaCredit>(run, PayoutFileFormat::nacha, "ACH details (routing, account)",
+                                [](const PayoutLine& l) -> std::optional<NachaCredit> {
+                                  if (!l.ach) return std::nullopt;
+                                  NachaCredit c;
+                                  c.payout_id = l.payout_id;
+                                  c.currency = l.currency;
+                                  c.amount = l.amount;
+                                  c.receiver_name = l.creditor_name;
+                                  c.routing = l.ach->routing;
+                                  c.account = l.ach->account;
+                                  c.account_type = l.ach->account_type;
+                                  c.receiver_kind = l.ach->receiver_kind;
+                                  return c;
+                                });
+  if (!credits) return credits.error();
   auto pay_date = parse_date(run.pay_date, "run");
   if (!pay_date) return pay_date.error();
   const AchOriginator& o = *mk.ach;
@@ -179,7 +206,7 @@ Result<NachaFile> payout_nacha_of_run(const SettlementRun& run, const Marketplac
   info.creation_time = hhmm;
   info.file_id_modifier = sequence.file_id_modifier;
   info.first_trace_sequence = sequence.first_trace_sequence;
-  return payout_nacha(info, credits);
+  return payout_nacha(info, *credits);
 }
 
 Result<std::string> payout_co_dispersion_of_run(const SettlementRun& run,
@@ -188,35 +215,26 @@ Result<std::string> payout_co_dispersion_of_run(const SettlementRun& run,
     return reject(Code::bad_request, "co-dispersion: marketplace " + mk.name +
                                          " has no co_dispersion originator (marketplaces." +
                                          mk.name + ".co_dispersion in the config)");
-  std::vector<PayoutLine> lines = payout_file_lines(run, PayoutFileFormat::co_dispersion);
-  if (lines.empty())
-    return reject(Code::bad_request, "co-dispersion: run " + run.run + " has no COP payouts");
-  Problems problems;
-  std::vector<CoDispersionLine> out;
-  for (const PayoutLine& l : lines) {
-    if (!l.co) {
-      problems.add(Code::bad_request, "payout " + in_quotes(l.payout_id) + ": payee " +
-                                          in_quotes(l.payee) +
-                                          " had no Colombian bank details (bank code, account, "
-                                          "document) when the run was made");
-      continue;
-    }
-    CoDispersionLine c;
-    c.payout_id = l.payout_id;
-    c.currency = l.currency;
-    c.amount = l.amount;
-    c.name = l.creditor_name;
-    c.bank_code = l.co->bank_code;
-    c.account_type = l.co->account_type;
-    c.account_number = l.co->account_number;
-    c.document_type = l.co->document_type;
-    c.document_number = l.co->document_number;
-    out.push_back(std::move(c));
-  }
-  if (!problems.empty()) return problems.rejection();
+  auto out = rail_records<CoDispersionLine>(
+      run, PayoutFileFormat::co_dispersion, "Colombian bank details (bank code, account, document)",
+      [](const PayoutLine& l) -> std::optional<CoDispersionLine> {
+        if (!l.co) return std::nullopt;
+        CoDispersionLine c;
+        c.payout_id = l.payout_id;
+        c.currency = l.currency;
+        c.amount = l.amount;
+        c.name = l.creditor_name;
+        c.bank_code = l.co->bank_code;
+        c.account_type = l.co->account_type;
+        c.account_number = l.co->account_number;
+        c.document_type = l.co->document_type;
+        c.document_number = l.co->document_number;
+        return c;
+      });
+  if (!out) return out.error();
   auto pay_date = parse_date(run.pay_date, "run");
   if (!pay_date) return pay_date.error();
-  return payout_co_dispersion(CoDispersionInfo{*pay_date}, out);
+  return payout_co_dispersion(CoDispersionInfo{*pay_date}, *out);
 }
 
 // --- recording --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 #include "ledger/status.h"
 

@@ -1,5 +1,5 @@
-// The small JSON writer every --json output and the export use (RFC 8259 text out; tally reads
-// JSON only at the CLI's `tally post`, cli/json_items.h).
+// The small JSON writer every --json output, the export and the JSON Lines log use (RFC 8259 text
+// out; tally reads JSON only at the CLI's `tally post`, cli/json_items.h).
 //
 // Thread safety: JsonWriter is a single-threaded object; the free functions are pure.
 #pragma once

@@ -1,5 +1,5 @@
 // The JSON writer every --json output and the export use.
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>

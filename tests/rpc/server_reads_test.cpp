@@ -1,0 +1,297 @@
+// The RPC server's reads and finance calls through real sockets (ServerTest,
+// tests/rpc/server_fixture.h): every auditor read, a read without a reader slot, a large export
+// with back-pressure, periods, holds, settlement.
+#include "rpc/server.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <capnp/serialize.h>
+#include <fcntl.h>
+#include <kj/async-io.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "cli/cli.h"
+#include "common/test_util.h"
+#include "rpc/client.h"
+#include "rpc/serve_fixture.h"
+#include "rpc/server_fixture.h"
+#include "rpc/tally.capnp.h"
+#include "rpc/wire.h"
+
+namespace tally {
+namespace {
+
+using namespace tally::testing;
+
+// --- reads --------------------------------------------------------------------------------------
+
+TEST_F(ServerTest, AuditorReadsEverything) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  for (int i = 0; i < 5; ++i) {
+    auto r = poster->post({entry_item("e-" + std::to_string(i), "2.50")});
+    ASSERT_TRUE(r.ok());
+  }
+  auto auditor = connect("tok-auditor");
+
+  auto b = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->balances.size(), 1u);
+  EXPECT_EQ(b->balances[0].balance, amt("12.50"));
+  EXPECT_EQ(b->kind, AccountKind::liability);
+  auto usd = auditor->balance(BalanceQuery{"ops:bank", "USD", std::nullopt});
+  ASSERT_TRUE(usd.ok());
+  EXPECT_EQ(usd->balances.size(), 1u);
+  auto past = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, TimeNs{1}});
+  ASSERT_TRUE(past.ok());
+  EXPECT_EQ(past->balances[0].balance, Amount());
+  auto unknown = auditor->balance(BalanceQuery{"ops:nope", std::nullopt, std::nullopt});
+  ASSERT_TRUE(unknown.rejected());
+  EXPECT_EQ(unknown.rejection().code, Code::unknown_account);
+
+  auto all = auditor->balances("ops", std::nullopt);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->balances.accounts.size(), 3u);  // bank USD, bank EUR, wallet USD
+
+  StatementQuery q;
+  q.account = "ops:wallet";
+  q.limit = 2;
+  auto page1 = auditor->statement(q);
+  ASSERT_TRUE(page1.ok());
+  EXPECT_EQ(page1->statement.lines.size(), 2u);
+  ASSERT_FALSE(page1->statement.next.empty());
+  q.after = page1->statement.next;
+  auto page2 = auditor->statement(q);
+  ASSERT_TRUE(page2.ok());
+  EXPECT_EQ(page2->statement.lines[0].entry_id, "e-2");
+
+  auto e = auditor->entry("e-3");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->entry.postings.size(), 2u);
+  EXPECT_EQ(e->entry.postings[0].amount, amt("2.50"));
+  auto no = auditor->entry("nope");
+  ASSERT_TRUE(no.rejected());
+  EXPECT_EQ(no.rejection().code, Code::unknown_entry);
+
+  auto tb = auditor->trial_balance(std::nullopt);
+  ASSERT_TRUE(tb.ok());
+  ASSERT_EQ(tb->currencies.size(), 2u);
+
+  uint64_t progress_calls = 0;
+  auto v = auditor->verify([&](uint64_t, uint64_t) { ++progress_calls; });
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->entries, 5u);
+
+  std::string csv;
+  auto x = auditor->export_journal(ExportFormat::csv, [&](std::string_view s) {
+    csv.append(s);
+    return true;
+  });
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x->entries, 5u);
+  EXPECT_EQ(csv.rfind("seq,id,at,kind,account,currency,side,amount", 0), 0u) << csv;
+  std::string hl;
+  ASSERT_TRUE(auditor
+                  ->export_journal(ExportFormat::hledger,
+                                   [&](std::string_view s) {
+                                     hl.append(s);
+                                     return true;
+                                   })
+                  .ok());
+  EXPECT_NE(hl.find("e-4"), std::string::npos);
+
+  auto cur = auditor->find_currency("JPY");
+  ASSERT_TRUE(cur.ok());
+  ASSERT_TRUE(cur.value().has_value());
+  EXPECT_EQ(cur.value()->exponent(), 0);
+  EXPECT_FALSE(auditor->find_currency("ZZZ").value().has_value());
+}
+
+// Every reader slot taken (here by snapshots the test holds): reads fail with an error the
+// client can act on (retry later), on the loop (balance) and off it (trial balance); the server
+// keeps serving, and reads work again once slots free up.
+TEST_F(ServerTest, NoFreeReaderSlotFailsTheReadAndTheServerGoesOn) {
+  service_.reset();
+  open_service(/*readers_max=*/24, "few-readers");
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  // One attempt: the client would otherwise retry an OVERLOADED read with back-off.
+  auto auditor = connect("tok-auditor", /*max_attempts=*/1);
+  ASSERT_TRUE(auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt}).ok());
+
+  std::vector<std::unique_ptr<Snapshot>> held;
+  bool busy = false;
+  while (!busy) {
+    ASSERT_LT(held.size(), 64u) << "readers_max is not enforced";
+    try {
+      held.push_back(service_->snapshot());
+    } catch (const StoreFailure& e) {
+      EXPECT_EQ(e.status.kind(), Status::Kind::busy) << e.what();
+      busy = true;
+    }
+  }
+  auto b = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(b.failed());
+  EXPECT_NE(b.failure().message.find("unavailable"), std::string::npos) << b.failure().message;
+  auto tb = auditor->trial_balance(std::nullopt);
+  ASSERT_TRUE(tb.failed());
+  EXPECT_NE(tb.failure().message.find("unavailable"), std::string::npos) << tb.failure().message;
+  // Posting needs no reader slot of ours: it goes on.
+  auto p = poster->post({entry_item("e-busy", "1.00")});
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->results[0].ok()) << p->results[0].message;
+
+  held.clear();
+  auto again = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, std::nullopt});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->balances[0].balance, amt("1.00"));
+  EXPECT_TRUE(auditor->trial_balance(std::nullopt).ok());
+}
+
+TEST_F(ServerTest, LargeExportStreamsWithBackPressure) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  std::vector<PostItem> items;
+  for (int i = 0; i < 3000; ++i) items.push_back(entry_item("bulk-" + std::to_string(i)));
+  ASSERT_TRUE(poster->post(std::move(items)).ok());
+  auto auditor = connect("tok-auditor");
+  size_t bytes = 0, chunks = 0;
+  auto x = auditor->export_journal(ExportFormat::csv, [&](std::string_view s) {
+    bytes += s.size();
+    ++chunks;
+    return true;
+  });
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x->entries, 3000u);
+  EXPECT_GT(chunks, 1u);
+  // A sink that stops early ends the export without harm to the server.
+  size_t seen = 0;
+  auto stopped =
+      auditor->export_journal(ExportFormat::csv, [&](std::string_view) { return ++seen < 2; });
+  EXPECT_FALSE(stopped.ok());
+  EXPECT_TRUE(auditor->verify().ok());
+}
+
+// Finance closes periods (entries dated inside are refused after) and puts payees on hold and
+// takes them off (the next run carries and then pays them); a bad date and an unknown
+// marketplace are rejections; the poster token may not do either.
+TEST_F(ServerTest, FinanceClosesPeriodsAndHoldsPayees) {
+  start();
+  auto poster = connect("tok-poster");
+  open_ops(*poster);
+  auto finance = connect("tok-finaud");
+  ASSERT_TRUE(finance->post({details_item("pd-p1", "p1")}, PostVia::finance).ok());
+  ASSERT_TRUE(poster->post({sale_item("o-1", "p1", "120.00")}).ok());  // 2026-01-05: due by 01-26
+
+  auto c = finance->close_period("2025-12-31");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->result.ok()) << c->result.message;
+  EXPECT_EQ(c->through, "2025-12-31");
+  auto dated = entry_item("late");
+  std::get<Entry>(dated.body).at = 1'767'139'200'000'000'000;  // 2025-12-31T00:00:00Z
+  auto late = poster->post({dated});
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->results[0].code, Code::period_closed) << late->results[0].message;
+  auto bad = finance->close_period("2025-13-01");
+  ASSERT_TRUE(bad.rejected());
+  EXPECT_EQ(bad.rejection().code, Code::bad_date);
+
+  auto preview = [&] {
+    auto r = finance->settle(SettleRequest{"shop", "2026-01-26", true});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r.value() : RunResult{};
+  };
+  HoldRequest h{"shop", "p1", true, "kyc pending", "hold-1"};
+  auto held = finance->hold(h);
+  ASSERT_TRUE(held.ok()) << (held.rejected() ? held.rejection().message : "");
+  EXPECT_EQ(held->id, "hold-1");
+  auto on = preview();
+  ASSERT_EQ(on.carried.size(), 1u);
+  EXPECT_EQ(on.carried[0].reason, CarryReason::on_hold);
+  EXPECT_TRUE(on.payouts.empty());
+  auto released = finance->hold(HoldRequest{"shop", "p1", false, "", "hold-2"});
+  ASSERT_TRUE(released.ok());
+  auto off = preview();
+  EXPECT_TRUE(off.carried.empty());
+  ASSERT_EQ(off.payouts.size(), 1u);
+  EXPECT_EQ(off.payouts[0].payee, "p1");
+
+  h.marketplace = "nope";
+  h.id = "hold-3";
+  auto unknown = finance->hold(h);
+  ASSERT_TRUE(unknown.rejected());
+  EXPECT_EQ(unknown.rejection().code, Code::unknown_marketplace);
+  EXPECT_TRUE(connect("tok-poster")->hold(h).failed());  // not the poster's
+}
+
+bool same_payouts(const std::vector<PayoutLineResult>& a, const std::vector<PayoutLineResult>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].payout != b[i].payout || a[i].payee != b[i].payee || a[i].currency != b[i].currency ||
+        a[i].amount != b[i].amount)
+      return false;
+  return true;
+}
+
+TEST_F(ServerTest, FinanceSettlesOverRpc) {
+  start();
+  auto poster = connect("tok-poster");
+  auto r = poster->post({sale_item("s-1", "p1", "120.00"), sale_item("s-2", "p2", "5.00")});
+  ASSERT_TRUE(r.ok());
+  for (auto& x : r->results) ASSERT_TRUE(x.ok()) << x.message;
+  auto finance = connect("tok-finaud");
+  ASSERT_TRUE(finance->post({details_item("pd-1", "p1")}, PostVia::finance).ok());
+
+  // Held 14 days from the sale (2026-01-05): due by the pay date 2026-01-26.
+  SettleRequest req{"shop", "2026-01-26", true};
+  auto dry = finance->settle(req);
+  ASSERT_TRUE(dry.ok()) << (dry.rejected() ? dry.rejection().message : dry.failure().message);
+  EXPECT_TRUE(dry->dry_run);
+  EXPECT_TRUE(finance->runs("shop").value().empty());  // a dry run commits nothing
+  req.dry_run = false;
+  auto run = finance->settle(req);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->pay_date, "2026-01-26");
+  ASSERT_EQ(run->payouts.size(), 1u);  // p1; p2 is below the minimum
+  EXPECT_EQ(run->payouts[0].payee, "p1");
+  EXPECT_TRUE(same_payouts(run->payouts, dry->payouts));
+  auto runs = finance->runs("shop");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  auto csv = finance->payouts(run->run, PayoutFormat::csv);
+  ASSERT_TRUE(csv.ok()) << (csv.rejected() ? csv.rejection().message : csv.failure().message);
+  EXPECT_EQ(csv->rfind("payout,payee,currency,amount,creditor_name,creditor_account", 0), 0u);
+  auto xml = finance->payouts(run->run, PayoutFormat::pain001);
+  ASSERT_TRUE(xml.ok());
+  EXPECT_NE(xml->find("pain.001.001.03"), std::string::npos);
+  auto again = finance->settle(req);  // idempotent per (marketplace, pay date)
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(same_payouts(again->payouts, run->payouts));
+  auto bad = finance->settle(SettleRequest{"nope", "2026-01-26", false});
+  ASSERT_TRUE(bad.rejected());
+  EXPECT_EQ(bad.rejection().code, Code::unknown_marketplace);
+  EXPECT_TRUE(finance->payouts("shop:1999-01-01", PayoutFormat::csv).rejected());
+  EXPECT_TRUE(poster->settle(req).failed());  // not the poster's
+}
+
+}  // namespace
+}  // namespace tally
