@@ -66,6 +66,10 @@ inline constexpr uint64_t login_timeout_ms = 5000;
 inline constexpr uint64_t idle_timeout_ms = 600000;
 // What a peer may send before a login succeeds: a login is a few hundred bytes; more closes it.
 inline constexpr size_t unauthenticated_bytes_max = 64 * 1024;
+// Calls one connection may have in progress at once (a follow or an export counts until it
+// returns); one more is refused at once with an OVERLOADED error (retry later), so the replies
+// one connection can make the server build are bounded.
+inline constexpr size_t calls_in_flight_max = 64;
 // Replies queued to one connection that does not read them: past this, the server reads no
 // further call from it until they drain (its next calls wait in the kernel, not in our memory).
 inline constexpr size_t reply_queued_bytes_max = size_t(16) << 20;

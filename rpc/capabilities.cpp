@@ -573,11 +573,18 @@ class DeniedFinance final : public wire::Finance::Server {
 class CountedCalls final : public capnp::Capability::Server {
  public:
   CountedCalls(kj::Own<capnp::Capability::Server> inner, std::shared_ptr<ConnectionInfo> c,
-               kj::Timer& timer)
-      : inner_(kj::mv(inner)), c_(std::move(c)), timer_(timer) {}
+               kj::Timer& timer, size_t calls_max)
+      : inner_(kj::mv(inner)), c_(std::move(c)), timer_(timer), calls_max_(calls_max) {}
   DispatchCallResult dispatchCall(
       uint64_t interface_id, uint16_t method_id,
       capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
+    // One connection may not make the server hold more than calls_max_ calls (and their
+    // replies): one more is refused at once, with an error the client may retry on.
+    if (c_->calls >= calls_max_)
+      return {KJ_EXCEPTION(OVERLOADED, "unavailable: calls_in_flight_max (",
+                           static_cast<uint64_t>(calls_max_),
+                           ") calls already in progress on this connection; retry"),
+              false};
     ++c_->calls;
     c_->last_call = timer_.now();
     auto r = inner_->dispatchCall(interface_id, method_id, context);
@@ -592,12 +599,14 @@ class CountedCalls final : public capnp::Capability::Server {
   kj::Own<capnp::Capability::Server> inner_;
   std::shared_ptr<ConnectionInfo> c_;
   kj::Timer& timer_;
+  size_t calls_max_;
 };
 
 template <class Iface>
 typename Iface::Client counted(kj::Own<typename Iface::Server> server, RpcServerImpl& s,
                                const std::shared_ptr<ConnectionInfo>& c) {
-  return capnp::Capability::Client(kj::heap<CountedCalls>(kj::mv(server), c, s.timer()))
+  return capnp::Capability::Client(
+             kj::heap<CountedCalls>(kj::mv(server), c, s.timer(), s.limits().calls_in_flight_max))
       .castAs<Iface>();
 }
 
@@ -674,8 +683,9 @@ uint64_t login_delay_ms(unsigned failures) {
 
 capnp::Capability::Client make_bootstrap(RpcServerImpl& server,
                                          std::shared_ptr<ConnectionInfo> connection) {
-  return capnp::Capability::Client(
-      kj::heap<CountedCalls>(kj::heap<TallyImpl>(server, connection), connection, server.timer()));
+  return capnp::Capability::Client(kj::heap<CountedCalls>(kj::heap<TallyImpl>(server, connection),
+                                                          connection, server.timer(),
+                                                          server.limits().calls_in_flight_max));
 }
 
 }  // namespace tally

@@ -53,6 +53,8 @@ struct ServerLimits {
   uint64_t idle_timeout_ms = limits::idle_timeout_ms;
   // Bytes a peer may send before a login succeeds; more closes the connection.
   size_t unauthenticated_bytes_max = limits::unauthenticated_bytes_max;
+  // Calls in progress on one connection; one more is refused with an OVERLOADED error.
+  size_t calls_in_flight_max = limits::calls_in_flight_max;
   // Replies queued to a peer that does not read them: past this, no further call is read from it.
   size_t reply_queued_bytes_max = limits::reply_queued_bytes_max;
   size_t batch_items_max = limits::batch_items_max;  // per post call; more: batch_too_large

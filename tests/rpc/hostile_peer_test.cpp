@@ -4,6 +4,8 @@
 // wait is bounded generously and asserts an outcome (a connection closed, another client
 // served, a log line), never a duration.
 #include <capnp/rpc-twoparty.h>
+#include <capnp/rpc.capnp.h>
+#include <capnp/serialize.h>
 #include <kj/async-io.h>
 #include <poll.h>
 #include <sys/mount.h>
@@ -11,8 +13,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -205,6 +209,8 @@ TEST_F(HostilePeerTest, APeerSendingAHugeMessageBeforeLoginIsClosedAndCostsLittl
     EXPECT_LT(sent, kBody) << "peer " << i << ": the server read the whole message unauthenticated";
   }
   const uint64_t rss = rss_kib(pid_);
+  std::cerr << "server VmRSS " << rss << " KiB after " << kPeers
+            << " peers each tried to send 60 MiB without logging in\n";
   EXPECT_LT(rss, uint64_t(200) * 1024)
       << "server RSS " << rss << " KiB after " << kPeers << " unauthenticated 60 MiB sends";
   for (int fd : peers) ::close(fd);
@@ -232,6 +238,89 @@ TEST_F(HostilePeerTest, RepeatedWrongTokensAreSlowedAndCloseTheConnection) {
   EXPECT_EQ(log.find("tok-wrong"), std::string::npos) << "a token in the log";
   auto c = Client::connect(options("tok-auditor", 1));
   ASSERT_TRUE(c.ok()) << why(c);
+}
+
+// The bytes of one RPC message (capnp/rpc.capnp) as a peer writes them.
+template <class Fill>
+std::string rpc_message(Fill fill) {
+  capnp::MallocMessageBuilder m;
+  fill(m.initRoot<capnp::rpc::Message>());
+  auto words = capnp::messageToFlatArray(m);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// A logged-in auditor that sends 400 calls with large replies and never reads one: the server
+// stops reading its calls once its unread replies pass reply_queued_bytes_max, so its memory
+// stays bounded (it grew by ~1.9 GiB for 400 calls before).
+TEST_F(HostilePeerTest, APeerThatNeverReadsItsRepliesCannotGrowTheServer) {
+  spawn();
+  {
+    auto c = Client::connect(options("tok-poster", 1));
+    ASSERT_TRUE(c.ok()) << why(c);
+    for (int b = 0; b < 2; ++b) {
+      std::vector<PostItem> items;
+      for (int i = 0; i < 10000; ++i)
+        items.push_back(open_item("ops:accounts:a" + std::to_string(b * 10000 + i),
+                                  AccountKind::asset, {"USD"}));
+      auto r = c.value()->post(std::move(items));
+      ASSERT_TRUE(r.ok()) << why(r);
+    }
+  }
+  const uint64_t rss_before = rss_kib(pid_);
+  // Bootstrap, login (pipelined), then balances("") on the login's auditor, 400 times.
+  std::string out =
+      rpc_message([](capnp::rpc::Message::Builder m) { m.initBootstrap().setQuestionId(0); });
+  out += rpc_message([](capnp::rpc::Message::Builder m) {
+    auto call = m.initCall();
+    call.setQuestionId(1);
+    call.initTarget().initPromisedAnswer().setQuestionId(0);
+    call.setInterfaceId(capnp::typeId<wire::Tally>());
+    call.setMethodId(0);
+    call.initParams().getContent().initAs<wire::Tally::LoginParams>().setToken("tok-auditor");
+  });
+  constexpr int kCalls = 400;
+  for (int i = 0; i < kCalls; ++i)
+    out += rpc_message([i](capnp::rpc::Message::Builder m) {
+      auto call = m.initCall();
+      call.setQuestionId(2 + i);
+      auto pa = call.initTarget().initPromisedAnswer();
+      pa.setQuestionId(1);
+      pa.initTransform(1)[0].setGetPointerField(1);  // LoginResults.auditor
+      call.setInterfaceId(capnp::typeId<wire::Auditor>());
+      call.setMethodId(1);  // balances
+      call.initParams().getContent().initAs<wire::Auditor::BalancesParams>().setPrefix("");
+    });
+  int fd = raw_socket(address_);
+  size_t sent = 0;
+  uint64_t rss_max = rss_before;
+  // Send what the server takes, never reading; sample its memory until it took everything or
+  // stopped taking (no progress for 3 s), then for 3 s more.
+  int quiet_ms = 0;
+  while (quiet_ms < 3000) {
+    ssize_t n = sent < out.size()
+                    ? ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT)
+                    : 0;
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      quiet_ms = 0;
+    } else {
+      quiet_ms += 50;
+    }
+    rss_max = std::max(rss_max, rss_kib(pid_));
+    if (rss_max > uint64_t(1) << 20) break;  // 1 GiB: it does grow without bound
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cerr << "server VmRSS before " << rss_before << " KiB, at most " << rss_max
+            << " KiB while a peer sent " << sent << " of " << out.size()
+            << " bytes of 400 balances calls and read nothing\n";
+  EXPECT_LT(rss_max, rss_before + uint64_t(300) * 1024)
+      << "the server grew by more than 300 MiB for a peer that reads nothing";
+  // The server still serves others.
+  auto c = Client::connect(options("tok-auditor", 1));
+  ASSERT_TRUE(c.ok()) << why(c);
+  EXPECT_TRUE(c.value()->trial_balance(std::nullopt).ok());
+  ::close(fd);
 }
 
 TEST(LoginDelayTest, GrowsFromTheFirstSlowedFailureUpToTheCap) {
