@@ -1,6 +1,7 @@
 // `tally serve`'s options, read by the CLI and handed to the server (rpc/server.h's serve_main).
 #include <charconv>
 #include <ostream>
+#include <type_traits>
 
 #include "cli/commands.h"
 #include "rpc/server.h"
@@ -12,17 +13,26 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
   ServeOptions o;
   o.data_dir = globals.data_dir;
   o.config_file = globals.config_file;
-  std::string chunk, level;
+  std::string chunk, level, connections, login_timeout, idle_timeout;
   const std::pair<std::string_view, std::string*> valued[] = {
-      {"--data", &o.data_dir},           {"--config", &o.config_file},     {"--listen", &o.listen},
-      {"--settle-chunk-payees", &chunk}, {"--metrics", &o.metrics_listen}, {"--log-level", &level},
-      {"--tls-cert", &o.tls.cert_file},  {"--tls-key", &o.tls.key_file},
+      {"--data", &o.data_dir},
+      {"--config", &o.config_file},
+      {"--listen", &o.listen},
+      {"--settle-chunk-payees", &chunk},
+      {"--metrics", &o.metrics_listen},
+      {"--log-level", &level},
+      {"--tls-cert", &o.tls.cert_file},
+      {"--tls-key", &o.tls.key_file},
+      {"--connections-max", &connections},
+      {"--login-timeout-ms", &login_timeout},
+      {"--idle-timeout-ms", &idle_timeout},
   };
   auto usage = [&err](std::string_view why) {
     if (!why.empty()) err << "tally serve: " << why << "\n";
     err << "usage: tally serve --data DIR [--listen HOST:PORT|tls:HOST:PORT|unix:/PATH] "
            "[--config FILE] [--settle-chunk-payees N] [--metrics HOST:PORT] "
-           "[--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]\n";
+           "[--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE] "
+           "[--connections-max N] [--login-timeout-ms MS] [--idle-timeout-ms MS]\n";
     return 2;
   };
   for (size_t i = 0; i < args.size(); ++i) {
@@ -52,6 +62,29 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
       return 2;
     }
   }
+  // A number in [min, max] into `into`; false (after saying why) otherwise.
+  auto number = [&err](std::string_view name, const std::string& text, uint64_t min, uint64_t max,
+                       auto& into) {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+      err << "tally serve: " << name << ": a number, " << min << ".." << max << "\n";
+      return false;
+    }
+    into = static_cast<std::remove_reference_t<decltype(into)>>(v);
+    return true;
+  };
+  // 24 hours: a longer timeout is a typo (0 already means none for the idle timeout).
+  constexpr uint64_t kTimeoutMsMax = 24ull * 3600 * 1000;
+  if (!connections.empty() && !number("--connections-max", connections, 1, limits::connections_max,
+                                      o.limits.connections_max))
+    return 2;
+  if (!login_timeout.empty() &&
+      !number("--login-timeout-ms", login_timeout, 1, kTimeoutMsMax, o.limits.login_timeout_ms))
+    return 2;
+  if (!idle_timeout.empty() &&
+      !number("--idle-timeout-ms", idle_timeout, 0, kTimeoutMsMax, o.limits.idle_timeout_ms))
+    return 2;
   if (!level.empty()) {
     auto l = parse_log_level(level);
     if (!l) return usage("--log-level: one of debug, info, warn, error");

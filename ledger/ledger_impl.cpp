@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -292,6 +293,11 @@ class LedgerImpl final : public Ledger {
       } catch (const StoreError& e) {
         if (!committed) mdb_txn_abort(txn);
         if (e.rc == MDB_MAP_FULL && grow_map()) continue;
+        if (e.rc == EIO && disk_full())
+          return fail_group(group, Status::store_full(e.where +
+                                                      ": no space left on the data directory's "
+                                                      "filesystem (LMDB: " +
+                                                      mdb_strerror(e.rc) + ")"));
         return fail_group(group, e.rc, e.where);
       } catch (const StoreFailure& e) {  // e.g. a higher layer's record did not decode
         if (!committed) mdb_txn_abort(txn);
@@ -349,6 +355,14 @@ class LedgerImpl final : public Ledger {
       for (size_t i = 0; i < group[b].batch.size(); ++i)
         results[b].push_back(ItemResult::error(why));
     return results;
+  }
+
+  // True when the data directory's filesystem has less than limits::disk_free_bytes_full free
+  // (for this process's user): LMDB turns a write cut short by a full disk into EIO.
+  bool disk_full() const {
+    struct statvfs fs {};
+    if (::statvfs(opt_.dir.c_str(), &fs) != 0) return false;
+    return uint64_t(fs.f_bavail) * uint64_t(fs.f_frsize) < limits::disk_free_bytes_full;
   }
 
   // Doubles the map, waiting (bounded) for readers to leave: LMDB resizes only with no

@@ -37,6 +37,9 @@ inline constexpr unsigned tables_max = 64;          // LMDB named databases: the
 inline constexpr unsigned ledger_tables = 10;       // meta, accounts, account_names, books, ...
 inline constexpr size_t table_key_bytes_max = 511;  // LMDB's key limit (MDB_MAXKEYSIZE)
 inline constexpr uint64_t map_grow_wait_ms = 5000;  // for readers to leave before growing
+// LMDB reports a write cut short by a full disk as EIO, not ENOSPC: a commit failing with EIO
+// while the data directory's filesystem has less than this free is store_full, not internal.
+inline constexpr uint64_t disk_free_bytes_full = uint64_t(1) << 20;
 
 // --- the marketplace layer ----------------------------------------------------------------------
 inline constexpr size_t marketplace_name_bytes_max = 64;
@@ -51,8 +54,33 @@ static_assert(settle_chunk_payees_max <= queued_items_max,
 // traverse): 8 Mi words = 64 MiB.
 inline constexpr uint64_t message_words_max = uint64_t(8) << 20;
 inline constexpr int message_nesting_max = 64;
-inline constexpr size_t call_words_in_flight_max = size_t(16) << 20;  // per connection
+// Words of calls one connection has in flight (read, not yet answered) before the server stops
+// reading from it: 2 Mi words = 16 MiB (a larger single call is still read when none is in
+// flight).
+inline constexpr size_t call_words_in_flight_max = size_t(2) << 20;
 inline constexpr size_t connections_max = 256;
+// A connection that has not logged in within this is closed (`tally serve --login-timeout-ms`).
+inline constexpr uint64_t login_timeout_ms = 5000;
+// A logged-in connection with no call in progress and none started for this long is closed
+// (`--idle-timeout-ms`; 0: never). A call in progress (export, follow) keeps it open.
+inline constexpr uint64_t idle_timeout_ms = 600000;
+// What a peer may send before a login succeeds: a login is a few hundred bytes; more closes it.
+inline constexpr size_t unauthenticated_bytes_max = 64 * 1024;
+// Calls one connection may have in progress at once (a follow or an export counts until it
+// returns); one more is refused at once with an OVERLOADED error (retry later), so the replies
+// one connection can make the server build are bounded.
+inline constexpr size_t calls_in_flight_max = 64;
+// Replies queued to one connection that does not read them: past this, the server reads no
+// further call from it until they drain (its next calls wait in the kernel, not in our memory).
+inline constexpr size_t reply_queued_bytes_max = size_t(16) << 20;
+// Refused logins on one connection: the first login_failures_free answer at once, each further
+// one after a delay doubling from login_failure_delay_ms_first up to login_failure_delay_ms_max
+// (on the event loop's timer); the login_failures_max-th closes the connection.
+inline constexpr unsigned login_failures_free = 3;
+inline constexpr unsigned login_failures_max = 10;
+inline constexpr uint64_t login_failure_delay_ms_first = 50;
+inline constexpr uint64_t login_failure_delay_ms_max = 2000;
+static_assert(login_failures_free < login_failures_max, "some failures are slowed");
 inline constexpr size_t long_reads_max = 2;  // verify, export, settlement running at once
 static_assert(connections_max + long_reads_max * 4 < readers_max,
               "every connection's read and every long read can hold a reader slot");

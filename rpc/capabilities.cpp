@@ -568,18 +568,73 @@ class DeniedFinance final : public wire::Finance::Server {
   static constexpr const char* kRole = "finance";
 };
 
+// Counts a capability's calls in progress on its connection and stamps the last one's start and
+// end (the idle timeout), then hands the call to the capability it wraps.
+class CountedCalls final : public capnp::Capability::Server {
+ public:
+  CountedCalls(kj::Own<capnp::Capability::Server> inner, std::shared_ptr<ConnectionInfo> c,
+               kj::Timer& timer, size_t calls_max)
+      : inner_(kj::mv(inner)), c_(std::move(c)), timer_(timer), calls_max_(calls_max) {}
+  DispatchCallResult dispatchCall(
+      uint64_t interface_id, uint16_t method_id,
+      capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
+    // One connection may not make the server hold more than calls_max_ calls (and their
+    // replies): one more is refused at once, with an error the client may retry on.
+    if (c_->calls >= calls_max_)
+      return {KJ_EXCEPTION(OVERLOADED, "unavailable: calls_in_flight_max (",
+                           static_cast<uint64_t>(calls_max_),
+                           ") calls already in progress on this connection; retry"),
+              false};
+    ++c_->calls;
+    c_->last_call = timer_.now();
+    auto r = inner_->dispatchCall(interface_id, method_id, context);
+    return {r.promise.attach(kj::defer([c = c_, &timer = timer_] {
+              --c->calls;
+              c->last_call = timer.now();
+            })),
+            r.isStreaming};
+  }
+
+ private:
+  kj::Own<capnp::Capability::Server> inner_;
+  std::shared_ptr<ConnectionInfo> c_;
+  kj::Timer& timer_;
+  size_t calls_max_;
+};
+
+template <class Iface>
+typename Iface::Client counted(kj::Own<typename Iface::Server> server, RpcServerImpl& s,
+                               const std::shared_ptr<ConnectionInfo>& c) {
+  return capnp::Capability::Client(
+             kj::heap<CountedCalls>(kj::mv(server), c, s.timer(), s.limits().calls_in_flight_max))
+      .castAs<Iface>();
+}
+
 class TallyImpl final : public wire::Tally::Server {
  public:
-  TallyImpl(RpcServerImpl& s, ConnectionInfo& c) : s_(s), c_(c) {}
+  TallyImpl(RpcServerImpl& s, std::shared_ptr<ConnectionInfo> c) : s_(s), c_(std::move(c)) {}
   kj::Promise<void> login(LoginContext ctx) override {
+    // Past the last refused login allowed, the connection is closing: no further attempt.
+    if (c_->login_failures >= limits::login_failures_max)
+      return KJ_EXCEPTION(DISCONNECTED, "too many refused logins on this connection");
     auto roles = s_.login(
-        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()), c_);
+        std::string_view(ctx.getParams().getToken().cStr(), ctx.getParams().getToken().size()),
+        *c_);
     auto res = ctx.getResults();
     // The token never appears in a message or a log.
     if (!roles) {
       set_error(
           res, reject(Code::unknown_token, "unknown token: the server's config grants it no role"));
-      return kj::READY_NOW;
+      // Repeated failures on one connection answer later and later (the loop's timer, never a
+      // sleep), and the last one allowed closes the connection once its answer went out.
+      const unsigned failures = c_->login_failures;
+      const uint64_t delay = login_delay_ms(failures);
+      kj::Promise<void> wait = kj::READY_NOW;
+      if (delay > 0) wait = s_.timer().afterDelay(delay * kj::MILLISECONDS);
+      return wait.then([c = c_, failures] {
+        if (failures >= limits::login_failures_max && c->close.get() != nullptr)
+          c->close->fulfill();
+      });
     }
     auto list = res.initRoles(static_cast<unsigned>(roles->size()));
     unsigned i = 0;
@@ -597,15 +652,15 @@ class TallyImpl final : public wire::Tally::Server {
       }
     }
     if (roles->count(Role::poster))
-      res.setPoster(kj::heap<PosterImpl>(s_));
+      res.setPoster(counted<wire::Poster>(kj::heap<PosterImpl>(s_), s_, c_));
     else
       res.setPoster(kj::heap<DeniedPoster>());
     if (roles->count(Role::auditor))
-      res.setAuditor(kj::heap<AuditorImpl>(s_));
+      res.setAuditor(counted<wire::Auditor>(kj::heap<AuditorImpl>(s_), s_, c_));
     else
       res.setAuditor(kj::heap<DeniedAuditor>());
     if (roles->count(Role::finance))
-      res.setFinance(kj::heap<FinanceImpl>(s_));
+      res.setFinance(counted<wire::Finance>(kj::heap<FinanceImpl>(s_), s_, c_));
     else
       res.setFinance(kj::heap<DeniedFinance>());
     return kj::READY_NOW;
@@ -613,13 +668,24 @@ class TallyImpl final : public wire::Tally::Server {
 
  private:
   RpcServerImpl& s_;
-  ConnectionInfo& c_;
+  std::shared_ptr<ConnectionInfo> c_;
 };
 
 }  // namespace
 
-kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server, ConnectionInfo& connection) {
-  return kj::heap<TallyImpl>(server, connection);
+uint64_t login_delay_ms(unsigned failures) {
+  if (failures <= limits::login_failures_free) return 0;
+  const unsigned doublings = failures - limits::login_failures_free - 1;
+  uint64_t d = limits::login_failure_delay_ms_first;
+  for (unsigned i = 0; i < doublings && d < limits::login_failure_delay_ms_max; ++i) d *= 2;
+  return std::min(d, limits::login_failure_delay_ms_max);
+}
+
+capnp::Capability::Client make_bootstrap(RpcServerImpl& server,
+                                         std::shared_ptr<ConnectionInfo> connection) {
+  return capnp::Capability::Client(kj::heap<CountedCalls>(kj::heap<TallyImpl>(server, connection),
+                                                          connection, server.timer(),
+                                                          server.limits().calls_in_flight_max));
 }
 
 }  // namespace tally

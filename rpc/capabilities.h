@@ -8,6 +8,8 @@
 
 #include <kj/memory.h>
 
+#include <memory>
+
 #include "rpc/tally.capnp.h"
 
 namespace tally {
@@ -16,8 +18,12 @@ class RpcServerImpl;
 struct ConnectionInfo;
 
 // The bootstrap capability of one connection: Tally.login exchanges a token for the role
-// capabilities it grants. `server` and `connection` (its peer, the roles it logged in with) must
-// outlive it.
-kj::Own<wire::Tally::Server> make_bootstrap(RpcServerImpl& server, ConnectionInfo& connection);
+// capabilities it grants. `server` must outlive it; `connection` (its peer, the roles it logged
+// in with, its calls in progress) is shared with it. Every call to it and to the capabilities it
+// hands out is counted in connection->calls while in progress (the idle timeout). A refused
+// login answers after login_delay_ms (on the loop's timer); the limits::login_failures_max-th
+// closes the connection (connection->close).
+capnp::Capability::Client make_bootstrap(RpcServerImpl& server,
+                                         std::shared_ptr<ConnectionInfo> connection);
 
 }  // namespace tally

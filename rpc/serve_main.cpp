@@ -10,6 +10,7 @@
 #include "ops/metrics_http.h"
 #include "rpc/server.h"
 #include "service/settlement_ops.h"
+#include "settlement/market_verify.h"
 
 namespace tally {
 
@@ -36,6 +37,41 @@ kj::Promise<void> sample_loop(kj::Timer& timer, Service& service, ServerMetrics&
   return timer.afterDelay(kStoreSampleMs * kj::MILLISECONDS).then([&timer, &service, &m] {
     return sample_loop(timer, service, m);
   });
+}
+
+// Thrown from the journal verify's progress callback to stop it at shutdown.
+struct StopCheck {};
+
+// The books' health at start, off the loop (docs/operations.md, "Checks at start"): the
+// marketplace tables' invariants (O(holds + reserves + payouts)), then the journal's full verify
+// (O(entries): the hash chain, running balances, books, id index). A failure is logged at error
+// level naming the check and its first problem; the server serves either way (operators decide).
+void check_books_at_start(Service& service, JsonLog& log, const std::atomic<bool>& stopping) {
+  try {
+    {
+      auto snap = service.snapshot();
+      auto m = verify_marketplace_tables(*snap, service.rules().tables(), service.config());
+      if (!m.ok) {
+        log.error("books fail verify at start", {{"check", "marketplace"}, {"problem", m.problem}});
+        return;
+      }
+    }
+    if (stopping.load()) return;
+    auto snap = service.snapshot();
+    auto r = snap->verify([&stopping](uint64_t, uint64_t) {
+      if (stopping.load()) throw StopCheck{};
+    });
+    if (!r.ok) {
+      log.error("books fail verify at start", {{"check", "journal"}, {"problem", r.problem}});
+      return;
+    }
+    log.info("books verified at start", {{"entries", std::to_string(r.entries)}});
+  } catch (const StopCheck&) {
+    log.info("check at start stopped by shutdown");
+  } catch (const StoreFailure& e) {
+    log.error("books fail verify at start",
+              {{"check", "store"}, {"problem", e.status.to_string()}});
+  }
 }
 
 }  // namespace
@@ -111,11 +147,14 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
     }
   });
 
+  std::thread check([&service, &log, &stopping] { check_books_at_start(*service, log, stopping); });
+
   int code = 0;
   {
     auto io = kj::setupAsyncIo();
     auto& timer = io.provider->getTimer();
     ServerOptions opts;
+    opts.limits = o.limits;
     if (!o.listen.empty()) opts.listen = o.listen;
     opts.tls = o.tls;
     opts.metrics = &metrics;
@@ -158,6 +197,7 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
   }
   stopping.store(true);
   resume.join();
+  check.join();
   service.reset();  // the ledger drains anything still queued and closes the store
   if (code == 0) log.info("stopped");
   return code;

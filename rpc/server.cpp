@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -61,16 +62,64 @@ kj::Exception store_exception(const StoreFailure& e) {
   return KJ_EXCEPTION(FAILED, "internal: ", s.to_string().c_str());
 }
 
-// One accepted connection: its own network with the server's limits, and its own RPC system.
+class Connection;
+
+// The accepted stream as the connection's network reads it: before a login succeeds it lets
+// through at most ServerLimits::unauthenticated_bytes_max bytes (more fails the read, which
+// closes the connection); while the replies queued to the peer exceed
+// ServerLimits::reply_queued_bytes_max it reads nothing (the peer's next calls wait in the
+// kernel, not in the server's memory).
+class GuardedStream final : public kj::AsyncIoStream {
+ public:
+  GuardedStream(kj::Own<kj::AsyncIoStream> inner, Connection& c) : inner_(kj::mv(inner)), c_(c) {}
+
+  kj::Promise<size_t> tryRead(void* buffer, size_t min_bytes, size_t max_bytes) override;
+  kj::Promise<void> write(const void* buffer, size_t size) override {
+    return inner_->write(buffer, size);
+  }
+  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
+    return inner_->write(pieces);
+  }
+  kj::Promise<void> whenWriteDisconnected() override { return inner_->whenWriteDisconnected(); }
+  void shutdownWrite() override { inner_->shutdownWrite(); }
+  void abortRead() override { inner_->abortRead(); }
+  void getsockopt(int level, int option, void* value, uint* length) override {
+    inner_->getsockopt(level, option, value, length);
+  }
+  void setsockopt(int level, int option, const void* value, uint length) override {
+    inner_->setsockopt(level, option, value, length);
+  }
+  void getsockname(struct sockaddr* addr, uint* length) override {
+    inner_->getsockname(addr, length);
+  }
+  void getpeername(struct sockaddr* addr, uint* length) override {
+    inner_->getpeername(addr, length);
+  }
+  uint64_t bytes_read() const { return read_; }
+
+ private:
+  kj::Own<kj::AsyncIoStream> inner_;
+  Connection& c_;
+  uint64_t read_ = 0;  // before login; no longer counted after
+};
+
+// One accepted connection: its own network with the server's limits, and its own RPC system;
+// it closes when the peer leaves, when it has not logged in within the login timeout, when it
+// was idle past the idle timeout, or when asked to (ConnectionInfo::close).
 class Connection {
  public:
   Connection(RpcServerImpl& server, kj::Own<kj::AsyncIoStream> stream, std::string peer)
       : server_(server),
-        info_{std::move(peer), {}},
-        stream_(kj::mv(stream)),
+        info_(std::make_shared<ConnectionInfo>()),
+        stream_(kj::heap<GuardedStream>(kj::mv(stream), *this)),
         network_(*stream_, capnp::rpc::twoparty::Side::SERVER, reader_options(server.limits())),
-        rpc_(capnp::makeRpcServer(network_,
-                                  capnp::Capability::Client(make_bootstrap(server, info_)))) {
+        rpc_(capnp::makeRpcServer(network_, make_bootstrap(server, info_))) {
+    info_->peer = std::move(peer);
+    info_->last_call = server_.timer().now();
+    connected_at_ = info_->last_call;
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    info_->close = kj::mv(paf.fulfiller);
+    close_asked_ = kj::mv(paf.promise);
     rpc_.setFlowLimit(server.limits().call_words_in_flight_max);
     server_.connections_.insert(this);
     if (auto* m = server_.metrics()) m->connections_open.add(1);
@@ -78,12 +127,29 @@ class Connection {
   ~Connection() {
     server_.remove(this);
     if (auto* m = server_.metrics()) m->connections_open.add(-1);
-    for (Role r : info_.roles) server_.role_gauge(r, -1);
+    for (Role r : info_->roles) server_.role_gauge(r, -1);
   }
 
-  kj::Promise<void> run() { return network_.onDisconnect(); }
+  // Resolves once the connection is to be destroyed: the peer left or a timeout closed it.
+  kj::Promise<void> run() {
+    auto asked = kj::mv(close_asked_).then([this] { closing("login_failures_max"); });
+    auto closing = watch().exclusiveJoin(kj::mv(asked)).then([this] { return flush(20); });
+    return network_.onDisconnect().exclusiveJoin(kj::mv(closing));
+  }
   size_t queued() { return network_.getCurrentQueueCount(); }
+  size_t queued_bytes() { return network_.getCurrentQueueSize(); }
   void close() { stream_->shutdownWrite(); }
+  bool logged_in() const { return info_->logged_in(); }
+  RpcServerImpl& server() { return server_; }
+  const ConnectionInfo& info() const { return *info_; }
+
+  // Logs why the connection is closed (once).
+  void closing(std::string_view reason) {
+    if (closed_logged_) return;
+    closed_logged_ = true;
+    server_.log(LogLevel::warn, "connection closed",
+                {{"peer", info_->peer}, {"reason", std::string(reason)}});
+  }
 
  private:
   static capnp::ReaderOptions reader_options(const ServerLimits& l) {
@@ -92,12 +158,74 @@ class Connection {
     o.nestingLimit = l.message_nesting_max;
     return o;
   }
+  // Resolves when a timeout closes the connection: the login timeout until a login succeeded,
+  // then the idle timeout (a call in progress is never idle).
+  kj::Promise<void> watch() {
+    const ServerLimits& l = server_.limits();
+    kj::Timer& timer = server_.timer();
+    const kj::TimePoint now = timer.now();
+    if (!logged_in()) {
+      if (l.login_timeout_ms == 0)
+        return timer.afterDelay(1 * kj::SECONDS).then([this] { return watch(); });
+      const kj::TimePoint deadline = connected_at_ + l.login_timeout_ms * kj::MILLISECONDS;
+      if (now >= deadline) {
+        closing("login_timeout");
+        return kj::READY_NOW;
+      }
+      // Woken now and then to move on to the idle timeout once a login succeeded.
+      return timer.atTime(std::min(deadline, now + 100 * kj::MILLISECONDS)).then([this] {
+        return watch();
+      });
+    }
+    if (l.idle_timeout_ms == 0) return kj::NEVER_DONE;
+    const kj::Duration idle = l.idle_timeout_ms * kj::MILLISECONDS;
+    if (info_->calls > 0) return timer.afterDelay(idle).then([this] { return watch(); });
+    const kj::TimePoint deadline = info_->last_call + idle;
+    if (now >= deadline) {
+      closing("idle_timeout");
+      return kj::READY_NOW;
+    }
+    return timer.atTime(deadline).then([this] { return watch(); });
+  }
+  // Gives the replies already queued a moment to go out (at most `ticks` * 10 ms), then resolves.
+  kj::Promise<void> flush(int ticks) {
+    return server_.timer().afterDelay(10 * kj::MILLISECONDS).then([this, ticks] {
+      if (queued() == 0 || ticks <= 1) return kj::Promise<void>(kj::READY_NOW);
+      return flush(ticks - 1);
+    });
+  }
+
   RpcServerImpl& server_;
-  ConnectionInfo info_;
-  kj::Own<kj::AsyncIoStream> stream_;
+  std::shared_ptr<ConnectionInfo> info_;
+  kj::Own<GuardedStream> stream_;
   capnp::TwoPartyVatNetwork network_;
   capnp::RpcSystem<VatId> rpc_;
+  kj::TimePoint connected_at_ = kj::origin<kj::TimePoint>();
+  kj::Promise<void> close_asked_ = nullptr;
+  bool closed_logged_ = false;
 };
+
+kj::Promise<size_t> GuardedStream::tryRead(void* buffer, size_t min_bytes, size_t max_bytes) {
+  const ServerLimits& l = c_.server().limits();
+  if (c_.queued_bytes() > l.reply_queued_bytes_max) {
+    // The peer does not read its replies: read no more calls until they drain.
+    return c_.server()
+        .timer()
+        .afterDelay(10 * kj::MILLISECONDS)
+        .then(
+            [this, buffer, min_bytes, max_bytes] { return tryRead(buffer, min_bytes, max_bytes); });
+  }
+  if (c_.logged_in()) return inner_->tryRead(buffer, min_bytes, max_bytes);
+  if (read_ + min_bytes > l.unauthenticated_bytes_max) {
+    c_.closing("unauthenticated_bytes_max");
+    return KJ_EXCEPTION(DISCONNECTED, "more than unauthenticated_bytes_max before a login");
+  }
+  const size_t allowed = std::min<uint64_t>(max_bytes, l.unauthenticated_bytes_max - read_);
+  return inner_->tryRead(buffer, min_bytes, allowed).then([this](size_t n) {
+    read_ += n;
+    return n;
+  });
+}
 
 RpcServerImpl::~RpcServerImpl() noexcept(false) {
   accepting_ = nullptr;
@@ -160,8 +288,14 @@ std::optional<RoleSet> RpcServerImpl::login(std::string_view token, ConnectionIn
   auto r = tokens_.find(token);
   if (!r) {
     ++stats_.logins_refused;
+    const unsigned failures = ++connection.login_failures;
     if (options_.metrics != nullptr) options_.metrics->logins_refused.inc();
-    log(LogLevel::warn, "login refused", {{"peer", connection.peer}, {"code", "unknown_token"}});
+    log(LogLevel::warn, "login refused",
+        {{"peer", connection.peer},
+         {"code", "unknown_token"},
+         {"failures", std::to_string(failures)},
+         {"delay_ms", std::to_string(login_delay_ms(failures))},
+         {"closing", failures >= limits::login_failures_max ? "true" : "false"}});
     return r;
   }
   for (Role role : *r)
@@ -273,7 +407,18 @@ kj::Promise<std::vector<ItemResult>> RpcServerImpl::submit(std::vector<PostItem>
     }
     (*fulfiller)->fulfill(kj::mv(r));
   });
-  return paf.promise.attach(kj::defer([this] { --in_flight_; }));
+  // A full store is the operator's to fix: it is logged (once a batch) besides each item's
+  // store_full result.
+  return paf.promise
+      .then([this](std::vector<ItemResult> r) {
+        for (const auto& x : r)
+          if (x.code == Code::store_full) {
+            log(LogLevel::error, "store full", {{"error", x.message}});
+            break;
+          }
+        return r;
+      })
+      .attach(kj::defer([this] { --in_flight_; }));
 }
 
 kj::Promise<void> RpcServerImpl::acquire_long_slot() {

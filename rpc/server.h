@@ -1,8 +1,12 @@
 // The Cap'n Proto RPC server (SPEC sections 5 and 7): `tally serve`.
 //
 // Every connection gets its own TwoPartyVatNetwork with the limits of ServerLimits (message
-// traversal and nesting limits, a flow limit on in-flight calls); a message over a limit, or
-// bytes that are not Cap'n Proto, close that connection only. The bootstrap capability `Tally`
+// traversal and nesting limits, a flow limit on in-flight calls, a cap on what it may send before
+// logging in, no further reads while its unread replies exceed a bound); a message over a limit,
+// or bytes that are not Cap'n Proto, close that connection only. A connection that has not logged
+// in within the login timeout, or stays idle past the idle timeout, is closed; refused logins on
+// one connection are answered later and later and the last allowed closes it
+// (docs/operations.md, "Hostile peers and limits"). The bootstrap capability `Tally`
 // exchanges a token for the role capabilities it grants (rpc/tally.capnp); tokens are compared
 // as SHA-256 digests in constant time and never logged.
 //
@@ -43,6 +47,16 @@ struct ServerLimits {
   // Words of calls in flight per connection before the server stops reading from it.
   size_t call_words_in_flight_max = limits::call_words_in_flight_max;
   size_t connections_max = limits::connections_max;  // more are accepted and closed at once
+  // Not logged in after this: closed (0: never).
+  uint64_t login_timeout_ms = limits::login_timeout_ms;
+  // Logged in, no call in progress and none for this long: closed (0: never).
+  uint64_t idle_timeout_ms = limits::idle_timeout_ms;
+  // Bytes a peer may send before a login succeeds; more closes the connection.
+  size_t unauthenticated_bytes_max = limits::unauthenticated_bytes_max;
+  // Calls in progress on one connection; one more is refused with an OVERLOADED error.
+  size_t calls_in_flight_max = limits::calls_in_flight_max;
+  // Replies queued to a peer that does not read them: past this, no further call is read from it.
+  size_t reply_queued_bytes_max = limits::reply_queued_bytes_max;
   size_t batch_items_max = limits::batch_items_max;  // per post call; more: batch_too_large
   size_t long_reads_max = limits::long_reads_max;    // verify/export/settle at once; more wait
 };
@@ -122,15 +136,20 @@ struct ServeOptions {
   std::string metrics_listen;        // "host:port" for GET /metrics; empty: no endpoint
   LogLevel log_level = LogLevel::info;
   TlsServerFiles tls;  // for a "tls:" listen address
+  // --connections-max, --login-timeout-ms, --idle-timeout-ms (the others keep their defaults).
+  ServerLimits limits;
 };
 
 // `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]
-// [--metrics ADDR] [--log-level L] [--tls-cert F --tls-key F]` (also reached as
+// [--metrics ADDR] [--log-level L] [--tls-cert F --tls-key F] [--connections-max N]
+// [--login-timeout-ms MS] [--idle-timeout-ms MS]` (also reached as
 // run_serve_command from the CLI, cli/commands.h). Opens the service, completes the settlement
 // runs a crash left in progress (on a thread of their own, while serving), listens, logs on
 // `err` as JSON Lines (ops/json_log.h): {"msg":"listening","address":ADDR} once listening,
 // {"msg":"metrics listening","address":ADDR} for --metrics, a run's start, chunks and end, refused
-// logins with their peer; serves until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors
+// logins with their peer; checks the books on a thread of its own while serving (marketplace
+// invariants, then the journal's verify) and logs a failure at error level ("books fail verify at
+// start"); serves until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors
 // (a config that does not load included), 3 when the data directory or an address cannot be used.
 int serve_main(const ServeOptions& options, std::ostream& err);
 

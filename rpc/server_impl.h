@@ -35,11 +35,23 @@ namespace tally {
 
 class Connection;
 
-// What the server knows of one connection: who it is and what it logged in as.
+// What the server knows of one connection: who it is, what it logged in as, and what its
+// timeouts watch. Shared (std::shared_ptr) by the connection and the capabilities it handed
+// out, which may outlive it by a turn of the loop.
 struct ConnectionInfo {
-  std::string peer;  // "10.0.0.7:51234", "[::1]:51234", "unix"
-  RoleSet roles;     // granted by its logins so far
+  std::string peer;    // "10.0.0.7:51234", "[::1]:51234", "unix"
+  RoleSet roles;       // granted by its logins so far
+  uint64_t calls = 0;  // calls in progress (a follow, an export: until they return)
+  kj::TimePoint last_call = kj::origin<kj::TimePoint>();  // the last call started or returned
+  unsigned login_failures = 0;                            // refused logins so far
+  // Fulfilled to close the connection (its queued replies get a moment to go out first).
+  kj::Own<kj::PromiseFulfiller<void>> close;
+  bool logged_in() const { return !roles.empty(); }
 };
+
+// How long a connection's refused login waits before it answers: 0 for the first
+// limits::login_failures_free, then doubling up to limits::login_failure_delay_ms_max.
+uint64_t login_delay_ms(unsigned failures);
 
 class RpcServerImpl : private kj::TaskSet::ErrorHandler {
  public:
@@ -66,6 +78,8 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   bool draining() const { return draining_; }
   // The roles `token` grants, counted on `connection`; a refused login is counted and logged
   // with the peer (never the token).
+  // A refused login also counts in connection.login_failures; the log line names the failures
+  // so far and the delay before the answer (login_delay_ms).
   std::optional<RoleSet> login(std::string_view token, ConnectionInfo& connection);
   ServerMetrics* metrics() { return options_.metrics; }
   kj::Timer& timer() { return io_.provider->getTimer(); }
@@ -82,6 +96,9 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
                           kj::Maybe<wire::Progress::Client> progress);
 
   void remove(Connection* c) { connections_.erase(c); }
+  void log(LogLevel level, std::string_view msg, const LogFields& fields) {
+    if (options_.log != nullptr) options_.log->log(level, msg, fields);
+  }
 
  private:
   void taskFailed(kj::Exception&& e) override {
@@ -90,9 +107,6 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   kj::Promise<void> accept_loop();
   void start_connection(kj::Own<kj::AsyncIoStream> stream, std::string peer);
   void role_gauge(Role role, int64_t delta);
-  void log(LogLevel level, std::string_view msg, const LogFields& fields) {
-    if (options_.log != nullptr) options_.log->log(level, msg, fields);
-  }
   kj::Promise<void> acquire_long_slot();
   void release_long_slot();
   // Relays ch's chunks through `send` and its progress to `progress` (null: dropped), with at
