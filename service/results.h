@@ -192,6 +192,7 @@ struct RunResult : RunRowsResult {
 };
 struct RunSummary {
   std::string run;
+  std::string marketplace;
   std::string pay_date;
   TimeNs cutoff = 0;
   TimeNs committed_ns = 0;  // of the last chunk, once complete
