@@ -326,6 +326,12 @@ struct BalanceResult {
   closed @3 :Bool;
   asOf @4 :Int64;
   balances @5 :List(CurrencyAmount);  # normal side, currency code order
+  # When the account was opened (its open's commit time, ns); 0: not known (an account opened
+  # before tally recorded open times).
+  openedNs @6 :Int64;
+  # asOf is before the account was opened: it did not exist then, and `balances` is empty (never
+  # a "0.00" it never had). docs/clients.md, "Balances before an account was opened".
+  notYetOpened @7 :Bool;
 }
 
 struct BalanceRow {

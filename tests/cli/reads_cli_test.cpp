@@ -233,5 +233,30 @@ TEST_F(ReadsCliTest, RunsWithoutAMarketplaceListsEveryMarketplace) {
   EXPECT_EQ(remote({"runs"}, "tok-finance").code, 3);  // every marketplace: the auditor's
 }
 
+TEST_F(ReadsCliTest, ABalanceBeforeTheAccountWasOpenedSaysSoBothWays) {
+  post_both(kLines);  // ops:bank opened now (2026-12 or later by the clock), never in 2000
+  for (bool served : {false, true}) {
+    std::vector<std::string> args = {
+        "--json", "balance", "ops:bank", "--currency", "USD", "--as-of", "2000-01-01T00:00:00Z"};
+    auto r = served ? remote(args) : data(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = json(r.out);
+    EXPECT_TRUE(j["balance"].is_null()) << r.out;
+    EXPECT_TRUE(j["not_yet_opened"].get_bool().value()) << r.out;
+    EXPECT_EQ(str(j["as_of"]), "2000-01-01T00:00:00Z");
+    EXPECT_GT(str(j["opened"]), "2000-01-01T00:00:00Z");
+    auto text = served ? remote({"balance", "ops:bank", "--as-of", "2000-01-01T00:00:00Z"})
+                       : data({"balance", "ops:bank", "--as-of", "2000-01-01T00:00:00Z"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("not yet opened"), std::string::npos) << text.out;
+    EXPECT_EQ(text.out.find("0.00"), std::string::npos) << text.out;
+    // Now it exists: the ordinary answer, 0.00.
+    auto now = served ? remote({"--json", "balance", "ops:bank", "--currency", "USD"})
+                      : data({"--json", "balance", "ops:bank", "--currency", "USD"});
+    ASSERT_EQ(now.code, 0) << now.err;
+    EXPECT_EQ(str(json(now.out)["balance"]), "0.00");
+  }
+}
+
 }  // namespace
 }  // namespace tally

@@ -16,6 +16,7 @@
 #include "rpc/server.h"
 #include "rpc/tally.capnp.h"
 #include "service/market_reads.h"
+#include "service/reads.h"
 #include "service/service.h"
 
 namespace tally {
@@ -404,6 +405,49 @@ TEST_F(ReadsRpcTest, RunsAcrossMarketplacesWithTheirState) {
   ASSERT_TRUE(fin.ok()) << why(fin);
   ASSERT_EQ(fin->size(), 1u);
   EXPECT_EQ(fin.value()[0].marketplace, "fulfil");
+}
+
+// --- balances before an account was opened -------------------------------------------------------
+
+TEST_F(ReadsRpcTest, ABalanceAsOfBeforeTheOpenIsNotYetOpenedNeverZero) {
+  post_all({open_item("ops:bank", AccountKind::asset, {"USD"}),
+            open_item("ops:wallet", AccountKind::liability, {"USD"})});
+  auto now = auditor_->balance(BalanceQuery{"ops:bank", std::nullopt, std::nullopt});
+  ASSERT_TRUE(now.ok()) << why(now);
+  ASSERT_TRUE(now->opened_ns.has_value()) << "a book opened now records its open's commit time";
+  EXPECT_FALSE(now->not_yet_opened);
+  const TimeNs opened = *now->opened_ns;
+  // The open's commit time is the snapshot's too (one owner: the book record).
+  EXPECT_EQ(service_->snapshot()->account_opened_ns("ops:bank"), opened);
+  EXPECT_FALSE(service_->snapshot()->account_opened_ns("ops:never").has_value());
+
+  // One nanosecond before the open: not yet opened, no balance at all (not 0.00).
+  auto before = auditor_->balance(BalanceQuery{"ops:bank", std::nullopt, opened - 1});
+  ASSERT_TRUE(before.ok()) << why(before);
+  EXPECT_TRUE(before->not_yet_opened);
+  EXPECT_TRUE(before->balances.empty());
+  EXPECT_EQ(before->opened_ns, opened);
+  auto before_usd = auditor_->balance(BalanceQuery{"ops:bank", "USD", opened - 1});
+  ASSERT_TRUE(before_usd.ok()) << why(before_usd);
+  EXPECT_TRUE(before_usd->not_yet_opened);
+  // A currency the account never holds is still currency_not_allowed, whenever.
+  EXPECT_EQ(code_of(auditor_->balance(BalanceQuery{"ops:bank", "EUR", opened - 1})),
+            Code::currency_not_allowed);
+  // At the open's commit time it exists, with 0.00: a real zero.
+  auto at = auditor_->balance(BalanceQuery{"ops:bank", "USD", opened});
+  ASSERT_TRUE(at.ok()) << why(at);
+  EXPECT_FALSE(at->not_yet_opened);
+  ASSERT_EQ(at->balances.size(), 1u);
+  EXPECT_EQ(format_amount(at->balances[0].balance, at->balances[0].currency), "0.00");
+
+  // Adding a currency later does not move the account's open time.
+  post_all({open_item("ops:bank", AccountKind::asset, {"USD", "EUR"})});
+  EXPECT_EQ(service_->snapshot()->account_opened_ns("ops:bank"), opened);
+  // The service's answer is the RPC one (what `tally --data` prints from).
+  auto snap = service_->snapshot();
+  auto direct = read_balance(*snap, BalanceQuery{"ops:bank", std::nullopt, opened - 1});
+  ASSERT_TRUE(direct.ok());
+  EXPECT_TRUE(direct->not_yet_opened);
 }
 
 // --- roles ---------------------------------------------------------------------------------------
