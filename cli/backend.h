@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "service/market_reads.h"
 #include "service/results.h"
 #include "service/server_info.h"
 #include "service/service.h"
@@ -68,6 +69,14 @@ class Backend {
   // A marketplace's payouts across runs, by state, a page at a time (unknown_marketplace,
   // bad_request for a bad state or limit).
   virtual Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) = 0;
+  // The marketplace layer's reads (service/market_reads.h has their contracts): a marketplace's
+  // config and next pay dates, a payee, accounts a page at a time, runs of one marketplace or of
+  // all (nullopt), with their state.
+  virtual Reply<MarketplaceResult> marketplace(const MarketplaceQuery& q) = 0;
+  virtual Reply<PayeeResult> payee(const std::string& marketplace, const std::string& payee) = 0;
+  virtual Reply<AccountsPage> accounts(const AccountsQuery& q) = 0;
+  virtual Reply<std::vector<RunSummary>> runs_all(
+      const std::optional<std::string>& marketplace) = 0;
 
   // --- finance ---
   // Closes the books through `date` (YYYY-MM-DD, inclusive, UTC). bad_date.

@@ -35,7 +35,10 @@ Commands:
   export --format hledger|csv
   close-period DATE
   settle MARKETPLACE --date D [--dry-run]
-  runs MARKETPLACE
+  runs [MARKETPLACE]                 runs with their state (no MARKETPLACE: every one)
+  marketplace NAME [--next N] [--from DATE]   its config as loaded and next pay dates
+  payee MARKETPLACE PAYEE           details history, holds, hold state, terms
+  accounts [PREFIX] [--after X] [--limit N]   accounts under PREFIX, a page at a time
   payouts RUN --format csv|pain001|nacha|co-dispersion [--out FILE]
   payouts RUN
   payouts --marketplace M [--state instructed|sent|paid|failed|returned] [--limit N] [--after ID]
@@ -143,6 +146,9 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     if (cmd == "close-period") return cmd_close_period(c, args);
     if (cmd == "settle") return cmd_settle(c, args);
     if (cmd == "runs") return cmd_runs(c, args);
+    if (cmd == "marketplace") return cmd_marketplace(c, args);
+    if (cmd == "payee") return cmd_payee(c, args);
+    if (cmd == "accounts") return cmd_accounts(c, args);
     if (cmd == "payouts") return cmd_payouts(c, args);
     if (cmd == "import-report") return cmd_import_report(c, args);
     if (cmd == "hold") return cmd_hold(c, args);

@@ -159,6 +159,9 @@ int cmd_export(Ctx& c, const std::vector<std::string>& args);
 int cmd_close_period(Ctx& c, const std::vector<std::string>& args);
 int cmd_settle(Ctx& c, const std::vector<std::string>& args);
 int cmd_runs(Ctx& c, const std::vector<std::string>& args);
+int cmd_marketplace(Ctx& c, const std::vector<std::string>& args);  // market_commands.cpp
+int cmd_payee(Ctx& c, const std::vector<std::string>& args);
+int cmd_accounts(Ctx& c, const std::vector<std::string>& args);
 int cmd_payouts(Ctx& c, const std::vector<std::string>& args);  // payout_commands.cpp
 int cmd_import_report(Ctx& c, const std::vector<std::string>& args);
 int cmd_hold(Ctx& c, const std::vector<std::string>& args);

@@ -192,4 +192,29 @@ Reply<PayoutPageResult> EmbeddedBackend::payouts_by_state(const PayoutQuery& q) 
   return std::move(r.value());
 }
 
+// One shape for the marketplace layer's reads: the op's value or its rejection.
+template <class T>
+Reply<T> reply_of(Result<T> r) {
+  if (!r.ok()) return r.error();
+  return std::move(r.value());
+}
+
+Reply<MarketplaceResult> EmbeddedBackend::marketplace(const MarketplaceQuery& q) {
+  return reply_of(marketplace_op(*service_, q));
+}
+
+Reply<PayeeResult> EmbeddedBackend::payee(const std::string& marketplace,
+                                          const std::string& payee) {
+  return reply_of(payee_op(*service_, marketplace, payee));
+}
+
+Reply<AccountsPage> EmbeddedBackend::accounts(const AccountsQuery& q) {
+  return reply_of(accounts_op(*service_, q));
+}
+
+Reply<std::vector<RunSummary>> EmbeddedBackend::runs_all(
+    const std::optional<std::string>& marketplace) {
+  return reply_of(all_runs_op(*service_, marketplace));
+}
+
 }  // namespace tally

@@ -50,6 +50,10 @@ class EmbeddedBackend : public Backend {
   Reply<ImportReportResult> import_report(const ImportReportRequest& req) override;
   Reply<RunPayoutsResult> run_payouts(const std::string& run) override;
   Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) override;
+  Reply<MarketplaceResult> marketplace(const MarketplaceQuery& q) override;
+  Reply<PayeeResult> payee(const std::string& marketplace, const std::string& payee) override;
+  Reply<AccountsPage> accounts(const AccountsQuery& q) override;
+  Reply<std::vector<RunSummary>> runs_all(const std::optional<std::string>& marketplace) override;
 
  private:
   explicit EmbeddedBackend(std::unique_ptr<Service> s) : service_(std::move(s)) {}

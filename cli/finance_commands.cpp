@@ -147,16 +147,25 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
 int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
   Parsed p;
   if (auto e = parse_options(args, {}, {}, p); !e.empty()) return usage_error(c, e);
-  if (p.positional.size() != 1) return usage_error(c, "expects one MARKETPLACE");
+  if (p.positional.size() > 1) return usage_error(c, "expects at most one MARKETPLACE");
   if (int rc = open_backend(c, false); rc != kExitOk) return rc;
-  auto r = c.backend->runs(p.positional[0]);
+  // No marketplace: every marketplace's runs (the auditor's read).
+  std::optional<std::string> mk;
+  if (!p.positional.empty()) mk = p.positional[0];
+  auto r = c.backend->runs_all(mk);
   if (!r.ok()) return report(c, r);
   if (c.g.json) {
     JsonWriter w;
-    w.begin_object().field("marketplace", p.positional[0]).key("runs").begin_array();
+    w.begin_object().key("marketplace");
+    if (mk)
+      w.string(*mk);
+    else
+      w.null();
+    w.key("runs").begin_array();
     for (auto& s : r.value()) {
       w.begin_object()
           .field("run", s.run)
+          .field("marketplace", s.marketplace)
           .field("pay_date", s.pay_date)
           .field("cutoff", format_rfc3339(s.cutoff))
           .field("state", run_state_result_name(s.state))
@@ -182,8 +191,8 @@ int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
     c.out << w.str() << "\n";
     return kExitOk;
   }
-  Table t({false, false, false, true, true, false});
-  t.row({"RUN", "PAY DATE", "STATE", "PAID", "CARRIED", "TOTALS"});
+  Table t({false, false, false, false, true, true, false});
+  t.row({"RUN", "MARKETPLACE", "PAY DATE", "STATE", "PAID", "CARRIED", "TOTALS"});
   for (auto& s : r.value()) {
     std::string totals;
     for (auto& tot : s.paid_totals)
@@ -192,7 +201,7 @@ int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
                             ? "complete"
                             : "in progress (" + std::to_string(s.payees) + " payees, " +
                                   std::to_string(s.chunks) + " chunks)";
-    t.row({s.run, s.pay_date, state, std::to_string(s.payees_paid),
+    t.row({s.run, s.marketplace, s.pay_date, state, std::to_string(s.payees_paid),
            std::to_string(s.payees_carried), totals});
   }
   t.print(c.out);

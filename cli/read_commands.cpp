@@ -23,6 +23,31 @@ int cmd_balance(Ctx& c, const std::vector<std::string>& args) {
   if (int rc = open_backend(c, false); rc != kExitOk) return rc;
   auto r = c.backend->balance(q);
   if (!r.ok()) return report(c, r);
+  // As of a time before the account was opened: said so, never a 0.00 (docs/cli.md).
+  if (r->not_yet_opened) {
+    const std::string opened = r->opened_ns ? format_rfc3339(*r->opened_ns) : std::string();
+    if (c.g.json) {
+      JsonWriter w;
+      w.begin_object().field("account", r->account).key("currency");
+      if (q.currency)
+        w.string(*q.currency);
+      else
+        w.null();
+      w.key("balance")
+          .null()
+          .field("as_of", format_rfc3339(r->as_of))
+          .field("kind", kind_name(r->kind))
+          .key("not_yet_opened")
+          .boolean(true)
+          .field("opened", opened)
+          .end_object();
+      c.out << w.str() << "\n";
+    } else {
+      c.out << r->account << " (" << kind_name(r->kind) << ") as of " << format_rfc3339(r->as_of)
+            << ": not yet opened (opened " << opened << ")\n";
+    }
+    return kExitOk;
+  }
   if (c.g.json) {
     // One object per currency (JSON Lines): the SPEC's shape, whatever the currency count.
     for (auto& b : r->balances) {

@@ -154,6 +154,21 @@ class RemoteBackend final : public Backend {
   Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q) override {
     return client_->payouts_by_state(q);
   }
+  Reply<MarketplaceResult> marketplace(const MarketplaceQuery& q) override {
+    return client_->marketplace(q);
+  }
+  Reply<PayeeResult> payee(const std::string& marketplace, const std::string& payee) override {
+    return client_->payee(marketplace, payee);
+  }
+  Reply<AccountsPage> accounts(const AccountsQuery& q) override { return client_->accounts(q); }
+  Reply<std::vector<RunSummary>> runs_all(const std::optional<std::string>& marketplace) override {
+    // The auditor's read when the token has that role; a finance-only token still lists one
+    // marketplace's runs through Finance.runs (what `tally runs M` always did).
+    if (!client_->roles().count(Role::auditor) && marketplace &&
+        client_->roles().count(Role::finance))
+      return client_->runs(*marketplace);
+    return client_->runs_all(marketplace);
+  }
 
  private:
   std::unique_ptr<Client> client_;

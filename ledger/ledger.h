@@ -258,6 +258,10 @@ class Snapshot : public TableReader {
   virtual TimeNs last_commit_ns() = 0;
   virtual std::optional<TimeNs> closed_through() = 0;
   virtual std::optional<Account> account(std::string_view name) = 0;
+  // When the account was opened: the commit time of its open (the earliest of its books'). nullopt
+  // when it was never opened, or when any of its books was written before tally recorded open
+  // times (then it is unknown, and a read never reports the account as not yet opened).
+  virtual std::optional<TimeNs> account_opened_ns(std::string_view name) = 0;
   // Accounts equal to or under `prefix` (empty: all), in name order.
   virtual std::vector<Account> accounts(std::string_view prefix) = 0;
   // The names of the accounts whose names start with `prefix` (bytewise: "shop" finds "shop2"),

@@ -28,6 +28,18 @@ class SnapshotImpl final : public Snapshot {
     if (!r) return std::nullopt;
     return TxnReader::to_account(name, *r);
   }
+  std::optional<TimeNs> account_opened_ns(std::string_view name) override {
+    auto r = rd_.account_record(txn_, name);
+    if (!r || r->books.empty()) return std::nullopt;
+    std::optional<TimeNs> first;
+    for (const auto& b : r->books) {
+      auto rec = rd_.book(txn_, b.book_id);
+      if (!rec) throw StoreError(MDB_CORRUPTED, "the book of an account record");
+      if (rec->opened_ns == 0) return std::nullopt;  // written before open times were recorded
+      if (!first || rec->opened_ns < *first) first = rec->opened_ns;
+    }
+    return first;
+  }
   std::vector<Account> accounts(std::string_view prefix) override {
     std::vector<Account> out;
     rd_.scan(txn_, dbs_.accounts, prefix, [&](std::string_view k, std::string_view v) {

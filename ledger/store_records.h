@@ -5,6 +5,7 @@
 #include <lmdb.h>
 
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -41,12 +42,18 @@ struct BookRecord {
   std::array<char, 12> code;
   uint8_t exponent;
   uint8_t kind;  // AccountKind
-  uint8_t reserved[10];
+  uint8_t reserved[2];
+  // Commit time of the transaction that opened the book (its account, or the currency added to
+  // it later). These 8 bytes were reserved and always written as zero, so a book written before
+  // tally recorded open times reads 0: opened at an unknown time (no store migration needed).
+  int64_t opened_ns;
   i128 balance;  // normal-side balance after the last posting
   uint64_t postings;
   uint64_t last_seq;
 };
 static_assert(sizeof(BookRecord) == 64, "BookRecord is stored as is");
+static_assert(offsetof(BookRecord, opened_ns) == 24 && offsetof(BookRecord, balance) == 32,
+              "BookRecord's layout is the stored one: opened_ns took 8 of the reserved bytes");
 static_assert(std::is_trivially_copyable_v<BookRecord>);
 
 // postings: key be64(book_id) be64(seq) be16(index) -> PostingRecord.

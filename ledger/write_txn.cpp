@@ -289,6 +289,7 @@ class WriteTxnImpl final : public WriterTxn {
       b.code = c.padded_code();
       b.exponent = static_cast<uint8_t>(c.exponent());
       b.kind = static_cast<uint8_t>(rec.kind);
+      b.opened_ns = commit_ns_;
       put_raw(dbs_.books, store::book_key(book_id), store::pod_bytes(b), MDB_NOOVERWRITE);
       rec.books.push_back({c, book_id});
       changed = true;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "rpc/auditor_reads.h"
 #include "rpc/follow.h"
 #include "rpc/server_impl.h"
 #include "service/export.h"
@@ -78,6 +79,13 @@ class AuditorImpl final : public wire::Auditor::Server {
   explicit AuditorImpl(RpcServerImpl& s) : s_(s) {}
 
   kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
+  // The marketplace layer's reads: rpc/auditor_reads.h.
+  kj::Promise<void> marketplace(MarketplaceContext ctx) override {
+    return answer_marketplace(s_, ctx);
+  }
+  kj::Promise<void> payee(PayeeContext ctx) override { return answer_payee(s_, ctx); }
+  kj::Promise<void> accounts(AccountsContext ctx) override { return answer_accounts(s_, ctx); }
+  kj::Promise<void> runs(RunsContext ctx) override { return answer_runs(s_, ctx); }
   // The change stream: rpc/follow.h.
   kj::Promise<void> follow(FollowContext ctx) override {
     if (s_.draining()) return KJ_EXCEPTION(DISCONNECTED, "server is shutting down");
@@ -546,6 +554,10 @@ class DeniedAuditor final : public wire::Auditor::Server {
     return refuse(ctx, kRole);
   }
   kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> marketplace(MarketplaceContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> payee(PayeeContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> accounts(AccountsContext ctx) override { return refuse(ctx, kRole); }
+  kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, kRole); }
 
  private:
   static constexpr const char* kRole = "auditor";

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "service/market_reads.h"
 #include "service/results.h"
 #include "service/server_info.h"
 #include "service/service.h"
@@ -106,6 +107,12 @@ class Client {
   // Auditor reads of the payout lifecycle (Auditor.runPayouts, Auditor.payoutsByState).
   Reply<RunPayoutsResult> run_payouts(const std::string& run);
   Reply<PayoutPageResult> payouts_by_state(const PayoutQuery& q);
+  // The marketplace layer's reads (Auditor.marketplace, payee, accounts, runs;
+  // service/market_reads.h has their contracts). runs_all(nullopt): every marketplace's runs.
+  Reply<MarketplaceResult> marketplace(const MarketplaceQuery& q);
+  Reply<PayeeResult> payee(const std::string& marketplace, const std::string& payee);
+  Reply<AccountsPage> accounts(const AccountsQuery& q);
+  Reply<std::vector<RunSummary>> runs_all(const std::optional<std::string>& marketplace);
   // A payee_hold event through the finance capability (Finance.hold).
   Reply<ItemResult> hold(const HoldRequest& req);
   // The server ledger's currency with this code (built-in or declared); nullopt when unknown.

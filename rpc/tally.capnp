@@ -326,6 +326,12 @@ struct BalanceResult {
   closed @3 :Bool;
   asOf @4 :Int64;
   balances @5 :List(CurrencyAmount);  # normal side, currency code order
+  # When the account was opened (its open's commit time, ns); 0: not known (an account opened
+  # before tally recorded open times).
+  openedNs @6 :Int64;
+  # asOf is before the account was opened: it did not exist then, and `balances` is empty (never
+  # a "0.00" it never had). docs/clients.md, "Balances before an account was opened".
+  notYetOpened @7 :Bool;
 }
 
 struct BalanceRow {
@@ -503,6 +509,7 @@ struct RunSummary {
   state @7 :RunState;
   chunks @8 :UInt64;
   payees @9 :UInt64;
+  marketplace @10 :Text;
 }
 
 enum PayoutFormat {
@@ -601,6 +608,156 @@ struct ReportImport {
   payoutsMoved @12 :UInt64;
 }
 
+# --- the marketplace layer's reads (Auditor @12..; service/market_reads.h) -----------------------
+# Rates are exact decimal text as tally prints them ("2.9%"), dates "YYYY-MM-DD", money decimal
+# text and a currency code, times the server reports Int64 ns.
+
+struct NamedRate {
+  name @0 :Text;  # a category
+  rate @1 :Text;  # "10%"
+}
+
+struct EarningRuleInfo {
+  name @0 :Text;
+  rate @1 :Text;
+  minimum @2 :List(CurrencyAmount);  # every marketplace currency ("0.00" where not given)
+}
+
+# The schedule's one form: `form` names it; only that form's fields are set.
+struct ScheduleInfo {
+  form @0 :Text;              # "every_days" | "weekly" | "monthly_days"
+  everyDays @1 :UInt32;       # every_days
+  anchor @2 :Text;            # every_days: YYYY-MM-DD
+  weekdays @3 :List(Text);    # weekly: "monday".."sunday"
+  monthDays @4 :List(UInt32); # monthly_days: 1..31 (31 is "last": every month's last day)
+}
+
+struct ReserveInfo {
+  rate @0 :Text;
+  days @1 :UInt32;
+}
+
+struct PayoutTaxInfo {
+  rate @0 :Text;
+  account @1 :Text;   # the full ledger account
+  rounding @2 :Text;
+  currency @3 :Text;  # the one currency taxed; empty: every currency
+}
+
+struct AchOriginatorInfo {
+  companyName @0 :Text;
+  companyId @1 :Text;
+  odfiRouting @2 :Text;
+  immediateDestination @3 :Text;
+  immediateDestinationName @4 :Text;
+  immediateOrigin @5 :Text;
+  immediateOriginName @6 :Text;
+  entryDescription @7 :Text;
+}
+
+struct CoDispersionInfo {
+  companyNit @0 :Text;  # with its check digit: "900123456-8"
+  companyName @1 :Text;
+  bankCode @2 :Text;
+  accountType @3 :Text; # "savings" | "checking"
+  account @4 :Text;
+}
+
+struct PayDateInfo {
+  date @0 :Text;       # YYYY-MM-DD: the business day the run pays on
+  scheduled @1 :Text;  # YYYY-MM-DD: the scheduled date it stands for
+  cutoff @2 :Int64;    # the run's cut-off, ns
+}
+
+# A marketplace's config as the server loaded it, and its next pay dates.
+struct MarketplaceInfo {
+  name @0 :Text;
+  currencies @1 :List(Currency);  # the first is the default
+  timezone @2 :Text;
+  rounding @3 :Text;
+  commission @4 :List(NamedRate);  # category order
+  affiliateRate @5 :Text;          # null: sales may not name an affiliate
+  feeRate @6 :Text;
+  feeFixed @7 :List(CurrencyAmount);
+  feePayer @8 :Text;               # "payee" | "platform"
+  holdDays @9 :UInt32;
+  holdFrom @10 :Text;              # "sale" | "delivery"
+  schedule @11 :ScheduleInfo;
+  minimumPayout @12 :List(CurrencyAmount);
+  holidays @13 :List(Text);        # YYYY-MM-DD ascending
+  payoutAccountName @14 :Text;
+  payoutAccountIban @15 :Text;
+  payoutAccountBic @16 :Text;
+  earning @17 :List(EarningRuleInfo);
+  reserve @18 :ReserveInfo;        # null: no reserve
+  minimumBalance @19 :List(CurrencyAmount);
+  payoutTax @20 :PayoutTaxInfo;    # null: no tax on payouts
+  ach @21 :AchOriginatorInfo;      # null: none
+  coDispersion @22 :CoDispersionInfo;  # null: none
+  from @23 :Text;                  # the date the pay dates were looked for from (inclusive)
+  payDates @24 :List(PayDateInfo);
+}
+
+struct PayeeDetailsInfo {
+  at @0 :Int64;  # the event's business time
+  eventId @1 :Text;
+  name @2 :Text;
+  account @3 :Text;
+  bic @4 :Text;
+  ach @5 :PayeeAch;  # null: none
+  co @6 :PayeeCo;    # null: none
+}
+
+# A hold (or a reserve) of one origin, pending until its release.
+struct PayeeHoldInfo {
+  origin @0 :Text;
+  currency @1 :Text;
+  original @2 :Text;
+  remaining @3 :Text;
+  releaseKnown @4 :Bool;  # false: not known yet (held from delivery, the sale not delivered)
+  release @5 :Int64;      # ns; 0 when not known
+  created @6 :Int64;      # business time of the origin (a reserve: the run's cut-off)
+}
+
+struct PayeeTermsInfo {
+  at @0 :Int64;
+  eventId @1 :Text;
+  reserve @2 :ReserveInfo;                 # null: the marketplace's reserve
+  minimumBalance @3 :List(CurrencyAmount); # the currencies it sets
+}
+
+struct PayeeInfo {
+  marketplace @0 :Text;
+  payee @1 :Text;
+  onHold @2 :Bool;
+  holdReason @3 :Text;
+  holdSince @4 :Int64;    # when the hold state last changed; 0 with holdKnown false
+  holdKnown @5 :Bool;     # false: never named by a payee_hold (nor held by a failed payout)
+  details @6 :List(PayeeDetailsInfo);  # history by business time; the last is current
+  holds @7 :List(PayeeHoldInfo);
+  reserves @8 :List(PayeeHoldInfo);
+  terms @9 :List(PayeeTermsInfo);      # history by business time; the last is current
+}
+
+struct AccountInfo {
+  account @0 :Text;
+  kind @1 :AccountKind;
+  noOverdraft @2 :Bool;
+  closed @3 :Bool;
+  currencies @4 :List(Currency);  # code order
+}
+
+struct AccountPage {
+  prefix @0 :Text;
+  accounts @1 :List(AccountInfo);  # name order
+  next @2 :Text;                   # the next page's cursor; empty at the end
+}
+
+struct RunList {
+  marketplace @0 :Text;           # null: every marketplace
+  runs @1 :List(RunSummary);      # marketplace, then pay date order
+}
+
 # --- callbacks the client passes ----------------------------------------------------------------
 
 # Receives long text (an export, a payout file) in order. An ordinary method, not `-> stream`
@@ -676,6 +833,16 @@ interface Auditor {
   runPayouts @9 (run :Text) -> (error :Error, result :RunPayouts);
   payoutsByState @10 (query :PayoutQuery) -> (error :Error, result :PayoutPage);
   server @11 () -> (error :Error, result :ServerInfo);  # as Poster.server
+  # A marketplace's config as loaded and its next pay dates: `next` of them (0: 5; at most 366)
+  # from `from` (YYYY-MM-DD, inclusive; null: today in the marketplace's zone).
+  marketplace @12 (name :Text, from :Text, next :UInt32) -> (error :Error, result :MarketplaceInfo);
+  # A payee's details history, holds, reserves, hold state and terms.
+  payee @13 (marketplace :Text, payee :Text) -> (error :Error, result :PayeeInfo);
+  # Accounts equal to or under `prefix` (empty: all), in name order, after the cursor `after`
+  # (empty: from the first), at most `limit` (0: 1000; at most 10000).
+  accounts @14 (prefix :Text, after :Text, limit :UInt32) -> (error :Error, result :AccountPage);
+  # Runs with their state: of `marketplace`, or of every marketplace when it is null.
+  runs @15 (marketplace :Text) -> (error :Error, result :RunList);
 }
 
 # Role finance: post payee_details, payout_result and payee_hold events; close periods;

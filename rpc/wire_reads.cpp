@@ -26,6 +26,8 @@ void encode(BalanceResult::Builder b, const tally::BalanceResult& v) {
   auto l = b.initBalances(static_cast<unsigned>(v.balances.size()));
   for (size_t i = 0; i < v.balances.size(); ++i)
     set_money(l[static_cast<unsigned>(i)], v.balances[i].currency, v.balances[i].balance);
+  b.setOpenedNs(v.opened_ns.value_or(0));
+  b.setNotYetOpened(v.not_yet_opened);
 }
 
 Result<tally::BalanceResult> decode(BalanceResult::Reader r) {
@@ -37,6 +39,8 @@ Result<tally::BalanceResult> decode(BalanceResult::Reader r) {
   v.flags =
       static_cast<uint8_t>((r.getNoOverdraft() ? kNoOverdraft : 0) | (r.getClosed() ? kClosed : 0));
   v.as_of = r.getAsOf();
+  if (r.getOpenedNs() != 0) v.opened_ns = r.getOpenedNs();
+  v.not_yet_opened = r.getNotYetOpened();
   auto l = r.getBalances();
   for (size_t i = 0; i < l.size(); ++i) {
     auto m = get_money(l[static_cast<unsigned>(i)], at("balances", i));

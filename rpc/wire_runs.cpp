@@ -204,11 +204,13 @@ void encode(RunSummary::Builder b, const tally::RunSummary& v) {
   b.setState(state_to_wire(v.state));
   b.setChunks(v.chunks);
   b.setPayees(v.payees);
+  b.setMarketplace(text_of(v.marketplace));
 }
 
 Result<tally::RunSummary> decode(RunSummary::Reader r) {
   tally::RunSummary v;
   v.run = text(r.getRun());
+  v.marketplace = text(r.getMarketplace());
   v.pay_date = text(r.getPayDate());
   v.cutoff = r.getCutoff();
   v.committed_ns = r.getCommittedNs();

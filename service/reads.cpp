@@ -1,6 +1,8 @@
 // Auditor reads on a Snapshot (contract in rpc/reads.h).
 #include "service/reads.h"
 
+#include <algorithm>
+
 namespace tally {
 
 namespace {
@@ -23,6 +25,16 @@ Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q) {
   out.kind = acct->kind;
   out.flags = acct->flags;
   out.as_of = q.as_of ? *q.as_of : snap.last_commit_ns();
+  out.opened_ns = snap.account_opened_ns(acct->name);
+  if (q.currency && std::none_of(acct->currencies.begin(), acct->currencies.end(),
+                                 [&](const Currency& c) { return c.code() == *q.currency; }))
+    return reject(Code::currency_not_allowed,
+                  "currency: \"" + acct->name + "\" does not hold " + *q.currency);
+  // As of a time before the account's open commit: not yet opened, never a zero balance.
+  if (q.as_of && out.opened_ns && *q.as_of < *out.opened_ns) {
+    out.not_yet_opened = true;
+    return out;
+  }
   for (const auto& c : acct->currencies) {
     if (q.currency && c.code() != *q.currency) continue;
     auto b = snap.balance(acct->name, c.code(), q.as_of);

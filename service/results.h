@@ -88,6 +88,12 @@ struct BalanceResult {
   uint8_t flags = 0;  // AccountFlag bits
   TimeNs as_of = 0;   // the commit time the balances are as of (the query's, or the read's now)
   std::vector<CurrencyTotal> balances;  // normal-side, currency code order (one when asked)
+  // When the account was opened (Snapshot::account_opened_ns); nullopt: unknown (opened before
+  // tally recorded open times).
+  std::optional<TimeNs> opened_ns;
+  // as_of is before the account was opened: it did not exist then, and `balances` is empty (never
+  // a 0.00 it never had). docs/clients.md, "Balances before an account was opened".
+  bool not_yet_opened = false;
 };
 
 struct BalancesResult {
@@ -192,6 +198,7 @@ struct RunResult : RunRowsResult {
 };
 struct RunSummary {
   std::string run;
+  std::string marketplace;
   std::string pay_date;
   TimeNs cutoff = 0;
   TimeNs committed_ns = 0;  // of the last chunk, once complete

@@ -121,6 +121,7 @@ Result<std::vector<RunSummary>> runs_op(Service& service, const std::string& mar
   for (const auto& s : *runs) {
     RunSummary x;
     x.run = s.run;
+    x.marketplace = marketplace;
     x.pay_date = s.pay_date;
     x.cutoff = s.cutoff;
     x.committed_ns = s.committed_ns;

@@ -231,10 +231,11 @@ TEST_F(CliTest, BalanceTextAndJson) {
   EXPECT_EQ(str(e, "balance"), "100.00");  // a liability's credit balance is positive
   EXPECT_TRUE(parse_rfc3339(str(e, "as_of"), "as_of").ok());
 
-  // As of a time before anything was committed: zero.
+  // As of a time before the account was opened: not yet opened, never a 0.00.
   auto old = run({"--json", "balance", "ops:bank", "--currency", "USD", "--as-of", "2000-01-01"});
   EXPECT_EQ(old.code, 0) << old.err;
-  EXPECT_EQ(str(json(old.out), "balance"), "0.00");
+  EXPECT_TRUE(json(old.out)["balance"].is_null()) << old.out;
+  EXPECT_TRUE(json(old.out)["not_yet_opened"].get_bool().value()) << old.out;
   EXPECT_EQ(str(json(old.out), "as_of"), "2000-01-01T00:00:00Z");
 
   auto unknown = run({"balance", "ops:nope"});

@@ -58,9 +58,11 @@ TEST_F(ServerTest, AuditorReadsEverything) {
   auto usd = auditor->balance(BalanceQuery{"ops:bank", "USD", std::nullopt});
   ASSERT_TRUE(usd.ok());
   EXPECT_EQ(usd->balances.size(), 1u);
+  // As of a time before the account was opened: not yet opened, no balance (never a 0.00).
   auto past = auditor->balance(BalanceQuery{"ops:wallet", std::nullopt, TimeNs{1}});
   ASSERT_TRUE(past.ok());
-  EXPECT_EQ(past->balances[0].balance, Amount());
+  EXPECT_TRUE(past->not_yet_opened);
+  EXPECT_TRUE(past->balances.empty());
   auto unknown = auditor->balance(BalanceQuery{"ops:nope", std::nullopt, std::nullopt});
   ASSERT_TRUE(unknown.rejected());
   EXPECT_EQ(unknown.rejection().code, Code::unknown_account);

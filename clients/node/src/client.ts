@@ -475,6 +475,125 @@ export class TallyClient {
     });
   }
 
+  /** A run's payout file made, recorded and (bank formats: pain001, nacha, co_dispersion) sent,
+   * with its record (Finance.payoutFile). The bytes are checked against the trailer. */
+  async payoutFile(
+    run: string,
+    format: (typeof PayoutFormatNames)[number],
+    options: CallOptions = {},
+  ): Promise<t.PayoutFileInfo> {
+    const f = PayoutFormatNames.indexOf(format);
+    if (f < 0) throw new TallyError("bad_request", `format: "${format}" is not one of ${PayoutFormatNames.join(", ")}`);
+    return this.call(options, async (s) => {
+      const sink = textSink();
+      const res = await this.need(s, "finance")
+        .payoutFile((p) => {
+          p.run = run;
+          p.format = f as w.PayoutFormat;
+          p.sink = sink.client;
+        })
+        .promise();
+      throwIf(d.readError(res));
+      const r = res.result;
+      const announced = Number(r.bytes);
+      checkTrailer(`payout file of ${run}`, announced, r.sha256, sink);
+      return {
+        run: r.run,
+        id: r.file,
+        format: PayoutFormatNames[r.format] ?? "csv",
+        file: sink.text(),
+        sha256: r.sha256,
+        bytes: announced,
+        payouts: Number(r.payouts),
+        sent: Number(r.sent),
+        alreadyRecorded: r.alreadyRecorded,
+      };
+    });
+  }
+
+  /** A bank report in (pain.002, camt.054, NACHA returns), applied all or nothing
+   * (Finance.importReport); `dryRun` judges it and changes nothing. */
+  async importReport(report: string | Uint8Array, options: CallOptions & { dryRun?: boolean } = {}): Promise<t.ReportImport> {
+    const bytes = typeof report === "string" ? Buffer.from(report, "utf8") : report;
+    return this.call(options, async (s) => {
+      const res = await this.need(s, "finance")
+        .importReport((p) => {
+          p._initReport(bytes.length).copyBuffer(bytes);
+          p.dryRun = options.dryRun === true;
+        })
+        .promise();
+      throwIf(d.readError(res));
+      return d.reportImport(res.result);
+    });
+  }
+
+  // --- the marketplace layer's reads (auditor) ---------------------------------------------------
+
+  /** The marketplace's config as the server loaded it, and its next `next` pay dates (default 5,
+   * at most 366) on or after `from` (YYYY-MM-DD; default: today in its zone). */
+  async marketplace(name: string, options: CallOptions & { from?: string; next?: number } = {}): Promise<t.MarketplaceInfo> {
+    return this.call(options, async (s) => {
+      const res = await this.need(s, "auditor")
+        .marketplace((p) => {
+          p.name = name;
+          if (options.from !== undefined) p.from = options.from;
+          p.next = options.next ?? 0;
+        })
+        .promise();
+      throwIf(d.readError(res));
+      return d.marketplaceInfo(res.result);
+    });
+  }
+
+  /** A payee's hold state, details history, holds and reserves, and terms. */
+  async payee(marketplace: string, payee: string, options: CallOptions = {}): Promise<t.PayeeInfo> {
+    return this.call(options, async (s) => {
+      const res = await this.need(s, "auditor")
+        .payee((p) => {
+          p.marketplace = marketplace;
+          p.payee = payee;
+        })
+        .promise();
+      throwIf(d.readError(res));
+      return d.payeeInfo(res.result);
+    });
+  }
+
+  /** Accounts equal to or under `prefix` ("" for all), a page at a time: pass `next` as `after`. */
+  async accounts(
+    prefix = "",
+    options: CallOptions & { after?: string; limit?: number } = {},
+  ): Promise<t.AccountPage> {
+    return this.call(options, async (s) => {
+      const res = await this.need(s, "auditor")
+        .accounts((p) => {
+          p.prefix = prefix;
+          p.after = options.after ?? "";
+          p.limit = options.limit ?? 0;
+        })
+        .promise();
+      throwIf(d.readError(res));
+      return d.accountPage(res.result);
+    });
+  }
+
+  /** Runs with their state, of one marketplace or (none given) of every one: the auditor's read
+   * (`runs` is finance's, of one marketplace). */
+  async allRuns(marketplace?: string, options: CallOptions = {}): Promise<t.RunSummary[]> {
+    return this.call(options, async (s) => {
+      const res = await this.need(s, "auditor")
+        .runs((p) => {
+          if (marketplace !== undefined) p.marketplace = marketplace;
+        })
+        .promise();
+      throwIf(d.readError(res));
+      const l = res.result.runs;
+      const out: t.RunSummary[] = [];
+      for (let i = 0; i < l.length; i++) out.push(d.runSummary(l.get(i)));
+      return out;
+    });
+  }
+
   // --- plumbing ---------------------------------------------------------------------------------
 
   private need(s: Session, role: "poster"): w.Poster$Client;

@@ -83,6 +83,8 @@ export function balanceResult(r: w.BalanceResult): t.BalanceResult {
     closed: r.closed,
     asOf: formatTime(r.asOf),
     balances: list(r.balances, balance),
+    opened: r.openedNs === 0n ? null : formatTime(r.openedNs),
+    notYetOpened: r.notYetOpened,
   };
 }
 
@@ -209,6 +211,7 @@ export function run(r: w.Run, rows: t.RunRows): t.Run {
 export function runSummary(r: w.RunSummary): t.RunSummary {
   return {
     run: r.run,
+    marketplace: r.marketplace,
     payDate: r.payDate,
     cutoff: formatTime(r.cutoff),
     committed: r.committedNs === 0n ? null : formatTime(r.committedNs),
@@ -218,5 +221,167 @@ export function runSummary(r: w.RunSummary): t.RunSummary {
     state: name(RunStateNames, r.state, "in_progress"),
     chunks: toCount(r.chunks),
     payees: toCount(r.payees),
+  };
+}
+
+// A pointer field that may be null (capnp-es 0.0.16 may throw reading one: absent).
+function has(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return false;
+  }
+}
+
+function reserveInfo(r: w.ReserveInfo): { rate: string; days: number } {
+  return { rate: r.rate, days: r.days };
+}
+
+export function marketplaceInfo(r: w.MarketplaceInfo): t.MarketplaceInfo {
+  const commission: Record<string, string> = {};
+  for (const c of list(r.commission, (x) => x)) commission[c.name] = c.rate;
+  const s = r.schedule;
+  const schedule: t.MarketplaceInfo["schedule"] = { form: s.form };
+  if (s.form === "every_days") {
+    schedule.everyDays = s.everyDays;
+    schedule.anchor = s.anchor;
+  } else if (s.form === "weekly") {
+    schedule.weekdays = list(s.weekdays, (x) => x);
+  } else if (s.form === "monthly_days") {
+    schedule.monthDays = list(s.monthDays, (x) => x);
+  }
+  const a = has(() => r._hasAch()) ? r.ach : null;
+  const co = has(() => r._hasCoDispersion()) ? r.coDispersion : null;
+  const tax = has(() => r._hasPayoutTax()) ? r.payoutTax : null;
+  return {
+    name: r.name,
+    currencies: list(r.currencies, (c) => ({ code: c.code, exponent: c.exponent })),
+    timezone: r.timezone,
+    rounding: r.rounding,
+    commission,
+    affiliateRate: r.affiliateRate === "" ? null : r.affiliateRate, // null Text reads as ""
+    feeRate: r.feeRate,
+    feeFixed: list(r.feeFixed, money),
+    feePayer: r.feePayer,
+    holdDays: r.holdDays,
+    holdFrom: r.holdFrom,
+    schedule,
+    minimumPayout: list(r.minimumPayout, money),
+    holidays: list(r.holidays, (x) => x),
+    payoutAccount: { name: r.payoutAccountName, iban: r.payoutAccountIban, bic: r.payoutAccountBic },
+    earning: list(r.earning, (e) => ({ name: e.name, rate: e.rate, minimum: list(e.minimum, money) })),
+    reserve: has(() => r._hasReserve()) ? reserveInfo(r.reserve) : null,
+    minimumBalance: list(r.minimumBalance, money),
+    payoutTax: tax
+      ? { rate: tax.rate, account: tax.account, rounding: tax.rounding, currency: tax.currency === "" ? null : tax.currency }
+      : null,
+    ach: a
+      ? {
+          companyName: a.companyName,
+          companyId: a.companyId,
+          odfiRouting: a.odfiRouting,
+          immediateDestination: a.immediateDestination,
+          immediateDestinationName: a.immediateDestinationName,
+          immediateOrigin: a.immediateOrigin,
+          immediateOriginName: a.immediateOriginName,
+          entryDescription: a.entryDescription,
+        }
+      : null,
+    coDispersion: co
+      ? {
+          companyNit: co.companyNit,
+          companyName: co.companyName,
+          bankCode: co.bankCode,
+          accountType: co.accountType,
+          account: co.account,
+        }
+      : null,
+    from: r.from,
+    payDates: list(r.payDates, (p) => ({ date: p.date, scheduled: p.scheduled, cutoff: formatTime(p.cutoff) })),
+  };
+}
+
+function payeeHold(h: w.PayeeHoldInfo): t.PayeeHoldInfo {
+  return {
+    origin: h.origin,
+    currency: h.currency,
+    original: h.original,
+    remaining: h.remaining,
+    release: h.releaseKnown ? formatTime(h.release) : null,
+    created: formatTime(h.created),
+  };
+}
+
+export function payeeInfo(r: w.PayeeInfo): t.PayeeInfo {
+  return {
+    marketplace: r.marketplace,
+    payee: r.payee,
+    hold: { on: r.onHold, reason: r.holdReason, since: r.holdKnown ? formatTime(r.holdSince) : null },
+    details: list(r.details, (x) => ({
+      at: formatTime(x.at),
+      id: x.eventId,
+      name: x.name,
+      account: x.account,
+      bic: x.bic,
+      ach: has(() => x._hasAch())
+        ? { routing: x.ach.routing, account: x.ach.account, accountType: x.ach.accountType, receiverKind: x.ach.receiverKind }
+        : null,
+      co: has(() => x._hasCo())
+        ? {
+            bankCode: x.co.bankCode,
+            accountType: x.co.accountType,
+            accountNumber: x.co.accountNumber,
+            documentType: x.co.documentType,
+            documentNumber: x.co.documentNumber,
+          }
+        : null,
+    })),
+    holds: list(r.holds, payeeHold),
+    reserves: list(r.reserves, payeeHold),
+    terms: list(r.terms, (x) => ({
+      at: formatTime(x.at),
+      id: x.eventId,
+      reserve: has(() => x._hasReserve()) ? reserveInfo(x.reserve) : null,
+      minimumBalance: list(x.minimumBalance, money),
+    })),
+  };
+}
+
+export function accountPage(r: w.AccountPage): t.AccountPage {
+  return {
+    prefix: r.prefix,
+    next: r.next,
+    accounts: list(r.accounts, (a) => ({
+      account: a.account,
+      kind: name(AccountKindNames, a.kind, "asset"),
+      noOverdraft: a.noOverdraft,
+      closed: a.closed,
+      currencies: list(a.currencies, (c) => c.code),
+    })),
+  };
+}
+
+export function reportImport(r: w.ReportImport): t.ReportImport {
+  return {
+    format: r.format,
+    messageId: r.messageId,
+    dryRun: r.dryRun,
+    applied: r.applied,
+    lines: list(r.lines, (l) => ({
+      location: l.location,
+      line: toCount(l.line),
+      reference: l.reference,
+      outcome: l.outcome,
+      status: l.status,
+      message: l.message,
+      payouts: list(l.payouts, (p) => ({ payout: p.payout, before: p.before, after: p.after, status: p.status })),
+    })),
+    matched: toCount(r.matched),
+    alreadyApplied: toCount(r.alreadyApplied),
+    unmatched: toCount(r.unmatched),
+    contradictory: toCount(r.contradictory),
+    mismatched: toCount(r.mismatched),
+    informational: toCount(r.informational),
+    payoutsMoved: toCount(r.payoutsMoved),
   };
 }

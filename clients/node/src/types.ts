@@ -183,8 +183,12 @@ export interface BalanceResult {
   closed: boolean;
   /** The time the answer reflects: asOf when given, else the last commit's time. */
   asOf: string;
-  /** Normal-side balances, currency code order. */
+  /** Normal-side balances, currency code order; empty when notYetOpened. */
   balances: Balance[];
+  /** When the account was opened (its open's commit time); null when not known. */
+  opened: string | null;
+  /** asOf is before the account was opened: it did not exist then (never a "0.00"). */
+  notYetOpened: boolean;
 }
 
 export interface BalanceRow {
@@ -353,6 +357,7 @@ export interface Run extends RunRows {
 
 export interface RunSummary {
   run: string;
+  marketplace: string;
   payDate: string;
   cutoff: string;
   /** The last chunk's commit time once complete; null while in progress. */
@@ -370,4 +375,119 @@ export interface PayoutFile {
   file: string;
   /** Its length in bytes, as the server announced and as received (checked equal). */
   bytes: number;
+}
+
+// --- the marketplace layer's reads (Auditor.marketplace, payee, accounts, runs) ------------------
+
+export interface PayDate {
+  /** YYYY-MM-DD: the business day the run pays on. */
+  date: string;
+  /** YYYY-MM-DD: the scheduled date it stands for. */
+  scheduled: string;
+  /** The run's cut-off, RFC 3339 UTC. */
+  cutoff: string;
+}
+
+/** A marketplace's config as the server loaded it: rates as exact text ("2.9%"). */
+export interface MarketplaceInfo {
+  name: string;
+  /** The first is the default. */
+  currencies: Currency[];
+  timezone: string;
+  rounding: string;
+  /** category -> rate */
+  commission: Record<string, string>;
+  affiliateRate: string | null;
+  feeRate: string;
+  feeFixed: Money[];
+  feePayer: string;
+  holdDays: number;
+  holdFrom: string;
+  schedule: { form: string; everyDays?: number; anchor?: string; weekdays?: string[]; monthDays?: number[] };
+  minimumPayout: Money[];
+  holidays: string[];
+  payoutAccount: { name: string; iban: string; bic: string };
+  earning: { name: string; rate: string; minimum: Money[] }[];
+  reserve: { rate: string; days: number } | null;
+  minimumBalance: Money[];
+  payoutTax: { rate: string; account: string; rounding: string; currency: string | null } | null;
+  ach: Record<string, string> | null;
+  coDispersion: Record<string, string> | null;
+  /** The date the pay dates were looked for from, and the pay dates. */
+  from: string;
+  payDates: PayDate[];
+}
+
+export interface PayeeHoldInfo {
+  origin: string;
+  currency: string;
+  original: string;
+  remaining: string;
+  /** RFC 3339; null while not known (held from delivery, not delivered yet). */
+  release: string | null;
+  created: string;
+}
+
+export interface PayeeInfo {
+  marketplace: string;
+  payee: string;
+  hold: { on: boolean; reason: string; since: string | null };
+  details: {
+    at: string;
+    id: string;
+    name: string;
+    account: string;
+    bic: string;
+    ach: Record<string, string> | null;
+    co: Record<string, string> | null;
+  }[];
+  holds: PayeeHoldInfo[];
+  reserves: PayeeHoldInfo[];
+  terms: { at: string; id: string; reserve: { rate: string; days: number } | null; minimumBalance: Money[] }[];
+}
+
+export interface AccountInfo {
+  account: string;
+  kind: AccountKind;
+  noOverdraft: boolean;
+  closed: boolean;
+  currencies: string[];
+}
+
+export interface AccountPage {
+  prefix: string;
+  accounts: AccountInfo[];
+  /** The next page's cursor (pass as `after`); "" at the end. */
+  next: string;
+}
+
+/** A payout file made, recorded and (bank formats) sent: Finance.payoutFile. */
+export interface PayoutFileInfo {
+  run: string;
+  /** "RUN:FORMAT" */
+  id: string;
+  format: string;
+  /** The file's text, checked against the trailer (size and SHA-256). */
+  file: string;
+  sha256: string;
+  bytes: number;
+  payouts: number;
+  sent: number;
+  alreadyRecorded: boolean;
+}
+
+/** A bank report imported (Finance.importReport): counts and the lines as the server judged them. */
+export interface ReportImport {
+  format: string;
+  messageId: string;
+  dryRun: boolean;
+  applied: boolean;
+  lines: { location: string; line: number; reference: string; outcome: string; status: string; message: string; payouts: { payout: string; before: string; after: string; status: string }[] }[];
+  matched: number;
+  alreadyApplied: number;
+  unmatched: number;
+  contradictory: number;
+  mismatched: number;
+  informational: number;
+  payoutsMoved: number;
 }

@@ -1,0 +1,262 @@
+// The marketplace layer's reads on the command line (issue 17 item 4): `tally marketplace`,
+// `tally payee`, `tally accounts`, `tally runs` without a marketplace. The same books on a data
+// directory (`--data`) and behind a server (`--connect`) print the same JSON, byte for byte. The
+// marketplaces are fixtures/marketplaces.toml's.
+#include <simdjson.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "common/test_util.h"
+#include "rpc/server.h"
+#include "service/service.h"
+
+namespace tally {
+namespace {
+
+using namespace tally::testing;
+
+constexpr const char* kLines =
+    R"({"type":"payee_details","id":"pd-tm","at":"2026-01-02T14:02:00Z","marketplace":"shopper","payee":"techmiami","name":"Tech Miami LLC","account":"026009593-1234567890","ach":{"routing":"026009593","account":"1234567890","account_type":"checking","receiver_kind":"company"}}
+{"type":"sale","id":"s-2003","at":"2026-01-06T14:00:00Z","marketplace":"shopper","seller":"techmiami","amount":"200.10","currency":"USD","category":"electronics"}
+{"type":"payee_hold","id":"ph-1","at":"2026-01-07T09:00:00Z","marketplace":"shopper","payee":"techmiami","on":true,"reason":"kyc review"}
+{"type":"open","account":"ops:bank","kind":"asset","currencies":["USD","EUR"]}
+{"type":"open","account":"ops:wallets:w1","kind":"liability","currencies":["USD"],"flags":["no_overdraft"]}
+{"type":"open","account":"ops:wallets:w2","kind":"liability","currencies":["EUR"]}
+)";
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+class ReadsCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    unsetenv("TALLY_CONNECT");
+    unsetenv("TALLY_TOKEN");
+    std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Its [tokens] table comes last.
+    text +=
+        "\"tok-all\" = [\"poster\", \"auditor\", \"finance\"]\n\"tok-auditor\" = [\"auditor\"]\n"
+        "\"tok-finance\" = [\"finance\"]\n";
+    config_ = dir_.sub("config.toml");
+    std::ofstream(config_) << text;
+    CurrencyTable t;
+    auto config = load_config(text, t);
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    ServiceOptions so;
+    so.data_dir = dir_.sub("served");
+    so.config = *config;
+    Status s = Service::open(std::move(so), &service_);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    ServerOptions o;
+    o.listen = "unix:" + dir_.sub("tally.sock");
+    auto th = ServerThread::start(*service_, o);
+    ASSERT_TRUE(th.ok()) << (th.ok() ? "" : th.error().message);
+    server_ = std::move(*th);
+  }
+  void TearDown() override {
+    server_.reset();
+    service_.reset();
+  }
+
+  static CliRun run_raw(std::vector<std::string> full, const std::string& input = "") {
+    std::vector<char*> argv;
+    for (auto& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::istringstream in(input);
+    std::ostringstream out, err;
+    CliRun r;
+    r.code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+  // `tally --data DIR --config CONFIG ARGS...`
+  CliRun data(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> full = {"tally", "--data", dir_.sub("data"), "--config", config_};
+    full.insert(full.end(), args.begin(), args.end());
+    return run_raw(full, input);
+  }
+  // `tally --connect ADDR --token TOKEN ARGS...`
+  CliRun remote(std::vector<std::string> args, const std::string& token = "tok-auditor",
+                const std::string& input = "") {
+    std::vector<std::string> full = {"tally", "--connect", server_->address(), "--token", token};
+    full.insert(full.end(), args.begin(), args.end());
+    return run_raw(full, input);
+  }
+  // The same lines into both books.
+  void post_both(const std::string& lines) {
+    auto a = data({"post", "-"}, lines);
+    ASSERT_EQ(a.code, 0) << a.out << a.err;
+    auto b = remote({"post", "-"}, "tok-all", lines);
+    ASSERT_EQ(b.code, 0) << b.out << b.err;
+  }
+  // Runs ARGS both ways: exit 0 and the same output; returns it.
+  std::string same_both_ways(std::vector<std::string> args) {
+    auto a = data(args);
+    auto b = remote(args);
+    EXPECT_EQ(a.code, 0) << a.err;
+    EXPECT_EQ(b.code, 0) << b.err;
+    EXPECT_EQ(a.out, b.out);
+    return a.out;
+  }
+  simdjson::dom::element json(const std::string& text) {
+    simdjson::dom::element e;
+    auto err = parser_.parse(text).get(e);
+    EXPECT_EQ(err, simdjson::SUCCESS) << text;
+    return e;
+  }
+  static std::string str(simdjson::dom::element e) {
+    std::string_view s;
+    if (e.get(s) != simdjson::SUCCESS) return "<not a string>";
+    return std::string(s);
+  }
+
+  TempDir dir_;
+  std::string config_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<ServerThread> server_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(ReadsCliTest, MarketplaceIsTheSameOnADataDirectoryAndBehindAServer) {
+  post_both(kLines);  // a data directory to read
+  auto out =
+      same_both_ways({"--json", "marketplace", "shopper", "--from", "2026-02-01", "--next", "3"});
+  auto m = json(out);
+  EXPECT_EQ(str(m["marketplace"]), "shopper");
+  EXPECT_EQ(str(m["fee_rate"]), "3.49%");
+  EXPECT_EQ(str(m["commission_rate"]["groceries"]), "12%");
+  EXPECT_TRUE(m["affiliate_rate"].is_null());
+  EXPECT_EQ(str(m["payout_tax"]["rate"]), "0.4%");
+  EXPECT_EQ(str(m["co_dispersion"]["company_nit"]), "900123456-8");
+  EXPECT_EQ(str(m["from"]), "2026-02-01");
+  simdjson::dom::array dates = m["pay_dates"];
+  ASSERT_EQ(dates.size(), 3u);
+  EXPECT_EQ(str(dates.at(0)["pay_date"]), "2026-02-02");
+  EXPECT_EQ(str(dates.at(0)["scheduled"]), "2026-01-31");
+  EXPECT_EQ(str(dates.at(2)["cutoff"]), "2026-03-02T05:00:00Z");
+  // The text form names the pay dates too.
+  auto text = same_both_ways({"marketplace", "shop", "--from", "2026-04-01", "--next", "1"});
+  EXPECT_NE(text.find("2026-04-07  2026-04-06  2026-04-06T22:00:00Z"), std::string::npos) << text;
+  EXPECT_NE(text.find("reserve          10% for 90 days"), std::string::npos) << text;
+
+  auto unknown = data({"--json", "marketplace", "nope"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("unknown_marketplace"), std::string::npos) << unknown.err;
+  EXPECT_EQ(remote({"marketplace", "nope"}).code, 1);
+  EXPECT_EQ(data({"marketplace"}).code, 2);
+  EXPECT_EQ(data({"marketplace", "shop", "--next", "0"}).code, 2);
+  EXPECT_EQ(data({"marketplace", "shop", "--next", "367"}).code, 2);
+  EXPECT_EQ(data({"marketplace", "shop", "--from", "2026-02-30"}).code, 1);
+  // Not the finance role's read.
+  EXPECT_EQ(remote({"marketplace", "shop"}, "tok-finance").code, 3);
+}
+
+TEST_F(ReadsCliTest, PayeeAndAccountsAreTheSameBothWays) {
+  post_both(kLines);
+  auto out = same_both_ways({"--json", "payee", "shopper", "techmiami"});
+  auto p = json(out);
+  EXPECT_TRUE(p["hold"]["on"].get_bool().value());
+  EXPECT_EQ(str(p["hold"]["reason"]), "kyc review");
+  simdjson::dom::array details = p["details"];
+  ASSERT_EQ(details.size(), 1u);
+  EXPECT_EQ(str(details.at(0)["ach"]["routing"]), "026009593");
+  simdjson::dom::array holds = p["holds"];
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(str(holds.at(0)["origin"]), "s-2003");
+  EXPECT_EQ(str(holds.at(0)["remaining"]), "190.09");
+  EXPECT_EQ(str(holds.at(0)["release"]), "2026-01-09T14:00:00Z");  // 3 days from the sale
+  EXPECT_EQ(same_both_ways({"--json", "payee", "shopper:techmiami"}), out);
+  auto unknown = data({"--json", "payee", "shopper", "nobody"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("unknown_payee"), std::string::npos) << unknown.err;
+  EXPECT_EQ(data({"payee", "shopper"}).code, 2);
+
+  // Accounts a page at a time: "ops", two a page.
+  auto first = json(same_both_ways({"--json", "accounts", "ops", "--limit", "2"}));
+  simdjson::dom::array page = first["accounts"];
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(str(page.at(0)["account"]), "ops:bank");
+  EXPECT_EQ(str(page.at(1)["account"]), "ops:wallets:w1");
+  EXPECT_EQ(str(page.at(1)["flags"].at(0)), "no_overdraft");
+  EXPECT_EQ(str(page.at(1)["state"]), "open");
+  std::string next = str(first["next"]);
+  EXPECT_EQ(next, "ops:wallets:w1");
+  auto second =
+      json(same_both_ways({"--json", "accounts", "ops", "--limit", "2", "--after", next}));
+  simdjson::dom::array rest = second["accounts"];
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(str(rest.at(0)["account"]), "ops:wallets:w2");
+  EXPECT_EQ(str(second["next"]), "");
+  auto text = same_both_ways({"accounts", "ops", "--limit", "2"});
+  EXPECT_NE(text.find("more: --after ops:wallets:w1"), std::string::npos) << text;
+  EXPECT_EQ(data({"accounts", "--limit", "10001"}).code, 2);
+}
+
+TEST_F(ReadsCliTest, RunsWithoutAMarketplaceListsEveryMarketplace) {
+  post_both(kLines);
+  ASSERT_EQ(data({"settle", "shopper", "--date", "2026-01-15"}).code, 0);
+  ASSERT_EQ(data({"settle", "fulfil", "--date", "2026-01-09"}).code, 0);
+  auto all = data({"--json", "runs"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  auto j = json(all.out);
+  EXPECT_TRUE(j["marketplace"].is_null());
+  simdjson::dom::array runs = j["runs"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(str(runs.at(0)["marketplace"]), "fulfil");
+  EXPECT_EQ(str(runs.at(1)["marketplace"]), "shopper");
+  EXPECT_EQ(str(runs.at(1)["state"]), "complete");
+  auto one = data({"--json", "runs", "shopper"});
+  ASSERT_EQ(one.code, 0);
+  simdjson::dom::array only = json(one.out)["runs"];
+  EXPECT_EQ(only.size(), 1u);
+
+  // Behind a server: the auditor lists every marketplace; finance still lists one.
+  ASSERT_EQ(remote({"settle", "shopper", "--date", "2026-01-15"}, "tok-finance").code, 0);
+  auto remote_all = remote({"--json", "runs"});
+  ASSERT_EQ(remote_all.code, 0) << remote_all.err;
+  simdjson::dom::array served = json(remote_all.out)["runs"];
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(str(served.at(0)["run"]), "shopper:2026-01-15");
+  auto fin = remote({"--json", "runs", "shopper"}, "tok-finance");
+  ASSERT_EQ(fin.code, 0) << fin.err;
+  simdjson::dom::array fin_runs = json(fin.out)["runs"];
+  ASSERT_EQ(fin_runs.size(), 1u);
+  EXPECT_EQ(str(fin_runs.at(0)["marketplace"]), "shopper");
+  EXPECT_EQ(remote({"runs"}, "tok-finance").code, 3);  // every marketplace: the auditor's
+}
+
+TEST_F(ReadsCliTest, ABalanceBeforeTheAccountWasOpenedSaysSoBothWays) {
+  post_both(kLines);  // ops:bank opened now (2026-12 or later by the clock), never in 2000
+  for (bool served : {false, true}) {
+    std::vector<std::string> args = {
+        "--json", "balance", "ops:bank", "--currency", "USD", "--as-of", "2000-01-01T00:00:00Z"};
+    auto r = served ? remote(args) : data(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = json(r.out);
+    EXPECT_TRUE(j["balance"].is_null()) << r.out;
+    EXPECT_TRUE(j["not_yet_opened"].get_bool().value()) << r.out;
+    EXPECT_EQ(str(j["as_of"]), "2000-01-01T00:00:00Z");
+    EXPECT_GT(str(j["opened"]), "2000-01-01T00:00:00Z");
+    auto text = served ? remote({"balance", "ops:bank", "--as-of", "2000-01-01T00:00:00Z"})
+                       : data({"balance", "ops:bank", "--as-of", "2000-01-01T00:00:00Z"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("not yet opened"), std::string::npos) << text.out;
+    EXPECT_EQ(text.out.find("0.00"), std::string::npos) << text.out;
+    // Now it exists: the ordinary answer, 0.00.
+    auto now = served ? remote({"--json", "balance", "ops:bank", "--currency", "USD"})
+                      : data({"--json", "balance", "ops:bank", "--currency", "USD"});
+    ASSERT_EQ(now.code, 0) << now.err;
+    EXPECT_EQ(str(json(now.out)["balance"]), "0.00");
+  }
+}
+
+}  // namespace
+}  // namespace tally
