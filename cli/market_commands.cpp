@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "cli/command_context.h"
-#include "service/json_writer.h"
+#include "ledger/json_writer.h"
 
 namespace tally {
 
