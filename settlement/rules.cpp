@@ -173,6 +173,9 @@ class EventOp final : public WriteOp {
       auto sale = bv ? sale_of(sale_id) : std::nullopt;
       auto c = sale ? t.currency(sale->currency) : std::nullopt;
       if (!c) return {};
+      // What refund_split requires; a row that breaks it is a damaged store, not our bug.
+      if (bv->second <= 0 || bv->second > bv->first || bv->first > sale->amount)
+        throw StoreCorruption("breakdown of " + ev_.header.id + " does not fit sale " + sale_id);
       return refund_detail(refund_split(*sale, bv->first, bv->second), bv->first, *c);
     };
     if (std::holds_alternative<SaleEvent>(ev_.body)) {
