@@ -43,7 +43,7 @@ Commands:
   payouts RUN
   payouts --marketplace M [--state instructed|sent|paid|failed|returned] [--limit N] [--after ID]
   import-report FILE|- [--dry-run]
-  hold MARKETPLACE:PAYEE --on|--off --reason R
+  hold MARKETPLACE:PAYEE --on|--off --reason R [--id ID --at T]
   serve [--listen ADDR] [--metrics ADDR] [--log-level L] [--tls-cert F --tls-key F]
   follow [--from SEQ] [--limit N]   the change stream: entries from SEQ, then new ones
   backup DEST                       copy the --data store, live, with its journal head

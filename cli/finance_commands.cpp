@@ -210,7 +210,7 @@ int cmd_runs(Ctx& c, const std::vector<std::string>& args) {
 
 int cmd_hold(Ctx& c, const std::vector<std::string>& args) {
   Parsed p;
-  if (auto e = parse_options(args, {"--reason", "--id"}, {"--on", "--off"}, p); !e.empty())
+  if (auto e = parse_options(args, {"--reason", "--id", "--at"}, {"--on", "--off"}, p); !e.empty())
     return usage_error(c, e);
   if (p.positional.size() != 1) return usage_error(c, "expects one MARKETPLACE:PAYEE");
   bool on = p.flags.count("--on") > 0, off = p.flags.count("--off") > 0;
@@ -227,6 +227,8 @@ int cmd_hold(Ctx& c, const std::vector<std::string>& args) {
   req.on = on;
   req.reason = *reason;
   req.id = p.value("--id").value_or("");
+  // Validated by the service (bad_time naming `at`, exit 1), required with --id.
+  req.at = p.value("--at");
   if (int rc = open_backend(c, false); rc != kExitOk) return rc;
   auto r = c.backend->hold(req);
   if (!r.ok()) return report(c, r);

@@ -244,9 +244,48 @@ Result<std::optional<std::vector<std::string>>> sub_object(const Obj& o, std::st
   return std::optional<std::vector<std::string>>(std::move(out));
 }
 
-const std::array<std::string_view, 9> kEventTypes = {
-    "sale",         "delivered",  "refund",        "chargeback",   "earning",
-    "pass_through", "payee_hold", "payee_details", "payout_result"};
+const std::array<std::string_view, 10> kEventTypes = {
+    "sale",         "delivered",  "refund",        "chargeback",    "earning",
+    "pass_through", "payee_hold", "payee_details", "payout_result", "payee_terms"};
+
+// payee_terms' body: JSON types only; every value is checked by the rules (Rules::event_op), the
+// one owner of each field's validation, with the same field names (reserve.rate, reserve.days,
+// minimum_balance.EUR).
+Result<PayeeTermsEvent> payee_terms_body(const Obj& o) {
+  PayeeTermsEvent t;
+  TALLY_TRY(payee, o.string("payee"));
+  t.payee = std::move(payee);
+  if (auto re = o.get("reserve")) {
+    simdjson::dom::object ro;
+    if (re->get(ro) != simdjson::SUCCESS)
+      return bad(o.path("reserve"),
+                 std::string("must be an object, not ") + std::string(type_word(re->type())));
+    Obj r(ro, o.path("reserve") + ".");
+    TALLY_TRY(ok, r.check({"rate", "days"}));
+    (void)ok;
+    TALLY_TRY(rate, r.string("rate"));
+    TALLY_TRY(de, r.required("days"));
+    int64_t days = 0;
+    if ((de.type() != element_type::INT64 && de.type() != element_type::UINT64) ||
+        de.get(days) != simdjson::SUCCESS)
+      return bad(r.path("days"),
+                 std::string("must be an integer, not ") + std::string(type_word(de.type())));
+    t.reserve = PayeeTermsEvent::Reserve{std::move(rate), days};
+  }
+  if (auto me = o.get("minimum_balance")) {
+    simdjson::dom::object mo;
+    if (me->get(mo) != simdjson::SUCCESS)
+      return bad(o.path("minimum_balance"),
+                 std::string("must be an object of amounts by currency, not ") +
+                     std::string(type_word(me->type())));
+    for (auto field : mo) {
+      std::string code(field.key);
+      TALLY_TRY(amount, Obj::amount_of(field.value, o.path("minimum_balance.") + shown_key(code)));
+      t.minimum_balance.emplace_back(std::move(code), std::move(amount));
+    }
+  }
+  return t;
+}
 
 }  // namespace
 
@@ -401,6 +440,7 @@ struct LineParser::Impl {
       if (type == "pass_through") return {"payer", "vendor", "amount", "currency"};
       if (type == "payee_hold") return {"payee", "on", "reason"};
       if (type == "payee_details") return {"payee", "name", "account", "bic", "ach", "co"};
+      if (type == "payee_terms") return {"payee", "reserve", "minimum_balance"};
       return {"payout", "status", "reason", "reason_code"};  // payout_result
     }();
     allowed.insert(allowed.end(), body_fields.begin(), body_fields.end());
@@ -491,6 +531,9 @@ struct LineParser::Impl {
                                 "document_number"}));
       if (co) s.co = PayeeCoFields{(*co)[0], (*co)[1], (*co)[2], (*co)[3], (*co)[4]};
       ev.body = std::move(s);
+    } else if (type == "payee_terms") {
+      TALLY_TRY(terms, payee_terms_body(o));
+      ev.body = std::move(terms);
     } else {
       PayoutResultEvent s;
       TALLY_TRY(payout, o.string("payout"));
@@ -558,8 +601,8 @@ Result<PostItem> LineParser::parse(std::string_view line, LineInfo* info) {
       return impl_->event(o, type);
     return bad("type", "unknown type " + json_string(type) +
                            " (expected open, entry, close, asset, sale, delivered, refund, "
-                           "chargeback, earning, pass_through, payee_hold, payee_details or "
-                           "payout_result)");
+                           "chargeback, earning, pass_through, payee_hold, payee_details, "
+                           "payout_result or payee_terms)");
   }();
   return r;
 }

@@ -10,10 +10,10 @@ namespace tally {
 
 namespace {
 
+// Only finance may post it (payee_details, payout_result, payee_terms): asked of role_may_post
+// (service/service.h), the one place roles per item type are decided.
 bool finance_only(const PostBody& b) {
-  const Event* e = std::get_if<Event>(&b);
-  return e && (std::holds_alternative<PayeeDetailsEvent>(e->body) ||
-               std::holds_alternative<PayoutResultEvent>(e->body));
+  return role_may_post(b, RoleSet{Role::finance}) && !role_may_post(b, RoleSet{Role::poster});
 }
 
 std::string roles_phrase(const RoleSet& roles) {

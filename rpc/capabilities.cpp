@@ -483,6 +483,7 @@ class FinanceImpl final : public wire::Finance::Server {
     auto p = ctx.getParams();
     HoldRequest req{wire::text(p.getMarketplace()), wire::text(p.getPayee()), p.getOn(),
                     wire::text(p.getReason()), wire::text(p.getId())};
+    if (p.hasAt()) req.at = wire::text(p.getAt());
     std::vector<PostItem> items;
     items.push_back(s_.service().hold_item(req));
     return s_.submit(std::move(items), RoleSet{Role::finance})

@@ -163,6 +163,7 @@ Reply<ItemResult> Client::hold(const HoldRequest& hr) {
         req.setOn(hr.on);
         req.setReason(wire::text_of(hr.reason));
         req.setId(wire::text_of(hr.id));
+        if (hr.at) req.setAt(wire::text_of(*hr.at));
         return req.send().then([](auto resp) -> Reply<ItemResult> {
           if (resp.hasError()) return wire::decode_error(resp.getError());
           return wire::decode_result(resp.getResult());

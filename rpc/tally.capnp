@@ -242,6 +242,19 @@ struct PayoutResult {
   reasonCode @3 :Text;  # the bank's code ("AC04", "R03"), may be empty
 }
 
+# A payee's own reserve and kept balance (SPEC section 8, "Reserves"): finance role only.
+# Checked by the rules, not here (reserve.rate, reserve.days, minimumBalance[].amount, ...).
+struct PayeeTerms {
+  payee @0 :Text;
+  reserve @1 :TermsReserve;                 # null: the marketplace's reserve
+  minimumBalance @2 :List(CurrencyAmount);  # per currency; those not listed: the marketplace's
+}
+
+struct TermsReserve {
+  rate @0 :Text;  # an exact rate, "0%".."100%" ("0%": no reserve for this payee)
+  days @1 :Int64;  # 1..3650
+}
+
 struct Event {
   id @0 :Text;
   at @1 :Text;  # business time, RFC 3339 with offset; required (absent: badTime)
@@ -257,6 +270,7 @@ struct Event {
     payeeHold @10 :PayeeHold;
     payeeDetails @11 :PayeeDetails;
     payoutResult @12 :PayoutResult;
+    payeeTerms @13 :PayeeTerms;
   }
 }
 
@@ -858,8 +872,11 @@ interface Finance {
   # to compare with what the sink received, as for exportJournal.
   payouts @4 (run :Text, format :PayoutFormat, sink :TextSink)
       -> (error :Error, bytes :UInt64, sha256 :Data);
-  hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text)
-      -> (error :Error, result :ItemResult);  # id empty: the server makes one
+  # The event's business time `at` (RFC 3339) is required with an id (a retry is then the same
+  # event: duplicate), else badTime naming `at`. id empty: the server makes one from `at`, or
+  # from its clock when `at` is null too.
+  hold @5 (marketplace :Text, payee :Text, on :Bool, reason :Text, id :Text, at :Text)
+      -> (error :Error, result :ItemResult);
   currency @6 (code :Text) -> (currency :Currency, error :Error);  # as Poster.currency
   # Makes, records and (bank formats) sends a run's payout file; the file streams to `sink`.
   payoutFile @7 (run :Text, format :PayoutFormat, sink :TextSink)

@@ -89,6 +89,21 @@ void encode_event(Event::Builder b, const tally::Event& e) {
           }
           s.setReason(text_of(body.reason));
           s.setReasonCode(text_of(body.reason_code));
+        } else if constexpr (std::is_same_v<T, PayeeTermsEvent>) {
+          auto s = b.initPayeeTerms();
+          s.setPayee(text_of(body.payee));
+          if (body.reserve) {
+            auto r = s.initReserve();
+            r.setRate(text_of(body.reserve->rate));
+            r.setDays(body.reserve->days);
+          }
+          if (!body.minimum_balance.empty()) {
+            auto m = s.initMinimumBalance(static_cast<unsigned>(body.minimum_balance.size()));
+            for (unsigned i = 0; i < m.size(); ++i) {
+              m[i].setCurrency(text_of(body.minimum_balance[i].first));
+              m[i].setAmount(text_of(body.minimum_balance[i].second));
+            }
+          }
         } else {
           static_assert(sizeof(T) == 0, "every event type has a wire form");
         }
@@ -187,6 +202,17 @@ Result<tally::Event> decode_event(Event::Reader r) {
       }
       e.body = PayoutResultEvent::of(text(s.getPayout()), status, text(s.getReason()),
                                      text(s.getReasonCode()));
+      return e;
+    }
+    case Event::PAYEE_TERMS: {
+      auto s = r.getPayeeTerms();
+      PayeeTermsEvent terms{text(s.getPayee()), std::nullopt, {}};
+      if (s.hasReserve())
+        terms.reserve =
+            PayeeTermsEvent::Reserve{text(s.getReserve().getRate()), s.getReserve().getDays()};
+      for (auto m : s.getMinimumBalance())
+        terms.minimum_balance.emplace_back(text(m.getCurrency()), text(m.getAmount()));
+      e.body = std::move(terms);
       return e;
     }
   }

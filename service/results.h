@@ -314,7 +314,11 @@ struct HoldRequest {
   std::string payee;
   bool on = true;
   std::string reason;
-  std::string id;  // event id; empty: the backend makes one
+  std::string id;  // event id; empty: the service makes one from the marketplace, payee and `at`
+  // The event's business time, RFC 3339 text as given (validated by Service::hold_item, naming
+  // the field `at`). Required with an explicit id, so that a retry is the same event (duplicate,
+  // not id_conflict); absent without an id: the service's clock.
+  std::optional<std::string> at{};
 };
 
 }  // namespace tally

@@ -38,7 +38,8 @@ std::string roles_phrase(const RoleSet& roles) {
 bool role_may_post(const PostBody& body, const RoleSet& roles) {
   if (const Event* e = std::get_if<Event>(&body)) {
     if (std::holds_alternative<PayeeDetailsEvent>(e->body) ||
-        std::holds_alternative<PayoutResultEvent>(e->body))
+        std::holds_alternative<PayoutResultEvent>(e->body) ||
+        std::holds_alternative<PayeeTermsEvent>(e->body))
       return roles.count(Role::finance) > 0;
     if (std::holds_alternative<PayeeHoldEvent>(e->body))
       return roles.count(Role::poster) > 0 || roles.count(Role::finance) > 0;
@@ -186,7 +187,21 @@ Result<ClosePeriodResult> Service::close_period(const std::string& date) {
 
 PostItem Service::hold_item(const HoldRequest& req) const {
   Event ev;
-  const TimeNs t = ledger_->options().clock();
+  std::optional<Rejection> refused;
+  TimeNs t = 0;
+  if (req.at) {
+    auto parsed = parse_rfc3339(*req.at, "at");
+    if (parsed)
+      t = *parsed;
+    else
+      refused = parsed.error();
+  } else if (!req.id.empty()) {
+    refused = reject(Code::bad_time,
+                     "at: required with an explicit id (RFC 3339, e.g. 2026-01-05T10:00:00Z), so "
+                     "that a retry is the same event");
+  } else {
+    t = ledger_->options().clock();
+  }
   ev.header.id = req.id.empty()
                      ? "hold:" + req.marketplace + ":" + req.payee + ":" + std::to_string(t)
                      : req.id;
@@ -194,7 +209,9 @@ PostItem Service::hold_item(const HoldRequest& req) const {
   ev.header.marketplace = req.marketplace;
   ev.body = PayeeHoldEvent{req.payee, req.on, req.reason};
   PostItem item;
+  std::string id = ev.header.id;
   item.body = std::move(ev);
+  if (refused) item.refused = ItemResult::error(std::move(*refused), std::move(id));
   return item;
 }
 

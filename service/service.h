@@ -45,8 +45,9 @@ struct PostItem {
 
 using RoleSet = std::set<Role>;
 
-// SPEC section 5: payee_details and payout_result need finance; payee_hold poster or finance;
-// every other event, entry, open and close needs poster.
+// SPEC section 5: payee_details, payout_result and payee_terms need finance; payee_hold poster or
+// finance; every other event, entry, open and close needs poster. The one place roles per item
+// type are decided.
 bool role_may_post(const PostBody& body, const RoleSet& roles);
 std::string_view post_type_name(const PostBody& body);  // "open", "entry", "sale", ...
 // The id an item's result carries: the entry or event id, the account name (open, close), the
@@ -99,9 +100,12 @@ class Service {
   // of the next day); waits until durable. bad_date, or the ledger's refusal. The caller checks
   // the finance role (it is not a posted item).
   Result<ClosePeriodResult> close_period(const std::string& date);
-  // The payee_hold event of `tally hold M:P --on|--off --reason R` (a finance or poster action):
-  // business time now (the ledger's clock), and, unless the request names one, an id from the
-  // marketplace, the payee and that time. Post it like any item.
+  // The payee_hold event of `tally hold M:P --on|--off --reason R [--id ID --at T]` (a finance or
+  // poster action): business time `request.at` (RFC 3339), or now (the ledger's clock) when it is
+  // absent, and, unless the request names one, an id from the marketplace, the payee and that
+  // time. An explicit id needs an explicit `at` (else a retry would be another event: id_conflict
+  // instead of duplicate): without it, or with a malformed one, the item comes back refused
+  // (PostItem::refused: bad_time naming `at`). Post it like any item.
   PostItem hold_item(const HoldRequest& request) const;
 
   std::unique_ptr<Snapshot> snapshot() { return ledger_->snapshot(); }

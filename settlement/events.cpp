@@ -5,9 +5,9 @@
 namespace tally {
 
 std::string_view event_type_name(const EventBody& body) {
-  static constexpr std::string_view kNames[] = {"sale",       "delivered",     "refund",
-                                                "chargeback", "earning",       "pass_through",
-                                                "payee_hold", "payee_details", "payout_result"};
+  static constexpr std::string_view kNames[] = {
+      "sale",         "delivered",  "refund",        "chargeback",    "earning",
+      "pass_through", "payee_hold", "payee_details", "payout_result", "payee_terms"};
   static_assert(std::size(kNames) == std::variant_size_v<EventBody>);
   return kNames[body.index()];
 }
@@ -84,6 +84,14 @@ std::string canonical_event_bytes(const Event& ev) {
               e.str(b.co->bank_code), e.str(b.co->account_type), e.str(b.co->account_number),
                   e.str(b.co->document_type), e.str(b.co->document_number);
           }
+        } else if constexpr (std::is_same_v<T, PayeeTermsEvent>) {
+          // The same bytes as before payee_terms was an EventBody alternative (then posted by
+          // Rules::payee_terms_op alone), so a terms event posted then stays a duplicate.
+          e.str(b.payee);
+          e.u8(b.reserve.has_value());
+          if (b.reserve) e.str(b.reserve->rate), e.i64(b.reserve->days);
+          e.u32(static_cast<uint32_t>(b.minimum_balance.size()));
+          for (const auto& [code, amount] : b.minimum_balance) e.str(code), e.str(amount);
         } else if constexpr (std::is_same_v<T, PayoutResultEvent>) {
           e.str(b.payout), e.u8(b.paid), e.str(b.reason);
           if (b.returned || !b.reason_code.empty()) {  // added later: covered only when given
@@ -93,23 +101,6 @@ std::string canonical_event_bytes(const Event& ev) {
         }
       },
       ev.body);
-  return e.take();
-}
-
-}  // namespace tally
-
-namespace tally {
-
-std::string canonical_terms_bytes(const EventHeader& h, const PayeeTermsEvent& t) {
-  Encoder e;
-  e.bytes("tally.event.v1");
-  e.str("payee_terms");
-  header(e, h);
-  e.str(t.payee);
-  e.u8(t.reserve.has_value());
-  if (t.reserve) e.str(t.reserve->rate), e.i64(t.reserve->days);
-  e.u32(static_cast<uint32_t>(t.minimum_balance.size()));
-  for (const auto& [code, amount] : t.minimum_balance) e.str(code), e.str(amount);
   return e.take();
 }
 

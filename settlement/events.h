@@ -101,33 +101,14 @@ struct PayoutResultEvent {
   }
 };
 
-using EventBody =
-    std::variant<SaleEvent, DeliveredEvent, RefundEvent, ChargebackEvent, EarningEvent,
-                 PassThroughEvent, PayeeHoldEvent, PayeeDetailsEvent, PayoutResultEvent>;
-
-struct Event {
-  EventHeader header;
-  EventBody body;
-};
-
-// "sale", "delivered", "refund", "chargeback", "earning", "pass_through", "payee_hold",
-// "payee_details", "payout_result".
-std::string_view event_type_name(const EventBody& body);
-
-// Canonical bytes of an event (type, header, body): the idempotency digest covers them. Fields
-// added after an event type's first form are covered only when set, so an event posted before
-// they existed keeps its digest (and a retry of it stays a duplicate).
-std::string canonical_event_bytes(const Event& e);
-
 // payee_terms {payee, reserve?, minimum_balance?} (finance's, like payee_details): the payee's own
 // reserve and kept balance in place of the marketplace's (SPEC section 8, "Reserves"), kept with
 // history; the latest by business time is current and replaces earlier ones whole. It posts no
-// entry. Not (yet) an alternative of EventBody, so that the wire and JSON forms of the service
-// layer keep compiling: post it with Rules::payee_terms_op (settlement/rules.h).
+// entry. Its fields are validated by the rules (Rules::event_op), not by the JSON or wire forms.
 struct PayeeTermsEvent {
   struct Reserve {
     std::string rate;  // an exact rate, 0..100% ("10%"; "0%": no reserve for this payee)
-    int days = 0;      // 1..3650
+    int64_t days = 0;  // 1..3650 (checked by the rules; any integer the JSON or wire form holds)
   };
   std::string payee;
   std::optional<Reserve> reserve{};  // absent: the marketplace's reserve
@@ -135,7 +116,23 @@ struct PayeeTermsEvent {
   // the marketplace's minimum_balance.
   std::vector<std::pair<std::string, std::string>> minimum_balance{};
 };
-// Canonical bytes of a payee_terms event (its header and body).
-std::string canonical_terms_bytes(const EventHeader& h, const PayeeTermsEvent& t);
+
+using EventBody = std::variant<SaleEvent, DeliveredEvent, RefundEvent, ChargebackEvent,
+                               EarningEvent, PassThroughEvent, PayeeHoldEvent, PayeeDetailsEvent,
+                               PayoutResultEvent, PayeeTermsEvent>;
+
+struct Event {
+  EventHeader header;
+  EventBody body;
+};
+
+// "sale", "delivered", "refund", "chargeback", "earning", "pass_through", "payee_hold",
+// "payee_details", "payout_result", "payee_terms".
+std::string_view event_type_name(const EventBody& body);
+
+// Canonical bytes of an event (type, header, body): the idempotency digest covers them. Fields
+// added after an event type's first form are covered only when set, so an event posted before
+// they existed keeps its digest (and a retry of it stays a duplicate).
+std::string canonical_event_bytes(const Event& e);
 
 }  // namespace tally

@@ -122,6 +122,18 @@ std::string event_json_line(const Event& e) {
                           {"account_number", b.co->account_number},
                           {"document_type", b.co->document_type},
                           {"document_number", b.co->document_number}});
+        } else if constexpr (std::is_same_v<T, PayeeTermsEvent>) {
+          f("payee", b.payee);
+          if (b.reserve)
+            o += ",\"reserve\":{\"rate\":" + json_str(b.reserve->rate) +
+                 ",\"days\":" + std::to_string(b.reserve->days) + "}";
+          if (!b.minimum_balance.empty()) {
+            o += ",\"minimum_balance\":{";
+            for (size_t i = 0; i < b.minimum_balance.size(); ++i)
+              o += (i ? "," : "") + json_str(b.minimum_balance[i].first) + ":" +
+                   json_str(b.minimum_balance[i].second);
+            o += "}";
+          }
         } else {
           static_assert(std::is_same_v<T, PayoutResultEvent>);
           f("payout", b.payout), f("status", payout_result_status_name(b.status()));

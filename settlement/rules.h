@@ -28,10 +28,10 @@ class Rules {
   // The write op for one event. Its ItemResult carries the entry's seq, and in `detail` a JSON
   // object of what was computed (e.g. {"commission":"12.00","affiliate":"8.40","fee":"3.73"}).
   std::unique_ptr<WriteOp> event_op(Event event) const;
-  // The write op for a payee_terms event (settlement/events.h: not an EventBody alternative
-  // yet). Posts no entry; idempotent by id like the others. Rejections: unknown_marketplace,
-  // bad_request (payee, reserve.days, a currency given twice), bad_rate (reserve.rate, above
-  // 100%), currency_not_allowed, bad_amount (minimum_balance below 0 or not exact).
+  // event_op of a payee_terms event (settlement/events.h). Posts no entry; idempotent by id like
+  // the others. Rejections: unknown_marketplace, bad_request (payee, reserve.days, a currency
+  // given twice), bad_rate (reserve.rate, above 100%), currency_not_allowed, bad_amount
+  // (minimum_balance below 0 or not exact), each naming the field.
   std::unique_ptr<WriteOp> payee_terms_op(EventHeader header, PayeeTermsEvent terms) const;
 
   const Config& config() const { return config_; }

@@ -7,16 +7,17 @@
 namespace tally::tables {
 
 std::vector<std::string> all() {
-  return {kSales,     kHolds,      kPayees,   kPayeeDetails, kEvents,     kPayouts,       kRuns,
-          kRunChunks, kPayeeTerms, kReserves, kPayoutFiles,  kPayoutRefs, kNachaSequences};
+  return {kSales,       kHolds,      kPayees,         kPayeeDetails, kEvents,
+          kPayouts,     kRuns,       kRunChunks,      kPayeeTerms,   kReserves,
+          kPayoutFiles, kPayoutRefs, kNachaSequences, kBreakdowns};
 }
 
 Handles Handles::of(const Ledger& l) {
-  return Handles{l.table(kSales),         l.table(kHolds),       l.table(kPayees),
-                 l.table(kPayeeDetails),  l.table(kEvents),      l.table(kPayouts),
-                 l.table(kRuns),          l.table(kRunChunks),   l.table(kPayeeTerms),
-                 l.table(kReserves),      l.table(kPayoutFiles), l.table(kPayoutRefs),
-                 l.table(kNachaSequences)};
+  return Handles{l.table(kSales),          l.table(kHolds),       l.table(kPayees),
+                 l.table(kPayeeDetails),   l.table(kEvents),      l.table(kPayouts),
+                 l.table(kRuns),           l.table(kRunChunks),   l.table(kPayeeTerms),
+                 l.table(kReserves),       l.table(kPayoutFiles), l.table(kPayoutRefs),
+                 l.table(kNachaSequences), l.table(kBreakdowns)};
 }
 
 bool any_with_prefix(TableReader& t, TableId table, std::string_view prefix) {
@@ -111,6 +112,16 @@ std::vector<Hold> payee_holds(TableReader& snap, const Handles& h, std::string_v
                                          std::string(origin), v});
                     });
   return out;
+}
+
+std::string encode_breakdown(const BreakdownValue& v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof v);
+}
+bool decode_breakdown(std::string_view s, BreakdownValue& v) {
+  if (s.size() != sizeof v) return false;
+  std::memcpy(&v, s.data(), sizeof v);
+  return v.kind == static_cast<uint8_t>(BreakdownKind::refund) ||
+         v.kind == static_cast<uint8_t>(BreakdownKind::earning);
 }
 
 std::string encode_sale(const SaleValue& v) {

@@ -34,12 +34,13 @@ inline constexpr const char* kReserves = "reserves";
 inline constexpr const char* kPayoutFiles = "payout_files";
 inline constexpr const char* kPayoutRefs = "payout_refs";
 inline constexpr const char* kNachaSequences = "nacha_sequences";
+inline constexpr const char* kBreakdowns = "breakdowns";
 std::vector<std::string> all();
 
 // Table handles of an open ledger.
 struct Handles {
   TableId sales, holds, payees, payee_details, events, payouts, runs, run_chunks;
-  TableId payee_terms, reserves, payout_files, payout_refs, nacha_sequences;
+  TableId payee_terms, reserves, payout_files, payout_refs, nacha_sequences, breakdowns;
   static Handles of(const Ledger& ledger);
 };
 
@@ -168,6 +169,25 @@ std::optional<PayeeTermsValue> latest_payee_terms(TableReader& snap, const Handl
 
 // --- events without an entry (delivered, payee_hold, payee_details, payout_result) --------------
 // events: event id -> digest of the request (idempotency for events that post no entry)
+
+// --- breakdowns -------------------------------------------------------------------------------
+// breakdowns: event id -> BreakdownValue *as is*, 48 bytes: the numbers of a refund's,
+// chargeback's or earning's breakdown that neither its entry nor the sale record keeps, so that
+// a duplicate answers the breakdown the first post did (a sale's comes from its sale record).
+// Written with the event's entry. A refund, chargeback or earning posted before this table
+// existed has no row: its duplicate carries no breakdown.
+enum class BreakdownKind : uint8_t { refund = 1, earning = 2 };
+struct BreakdownValue {
+  i128 first = 0;    // refund, chargeback: the sale's refunded total with it; earning: earned
+  i128 second = 0;   // refund, chargeback: its amount; earning: the rule's minimum then
+  uint8_t kind = 0;  // BreakdownKind
+  uint8_t reserved[15] = {};
+};
+static_assert(sizeof(BreakdownValue) == 48 && alignof(BreakdownValue) == 16,
+              "BreakdownValue is stored as is");
+std::string encode_breakdown(const BreakdownValue& v);
+// false when `s` is not a BreakdownValue.
+bool decode_breakdown(std::string_view s, BreakdownValue& v);
 
 // --- payouts ----------------------------------------------------------------------------------
 // payouts: payout id -> PayoutValue. A run's payout ids start with the run id and ':'

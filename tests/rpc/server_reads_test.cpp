@@ -222,7 +222,7 @@ TEST_F(ServerTest, FinanceClosesPeriodsAndHoldsPayees) {
     EXPECT_TRUE(r.ok());
     return r.ok() ? r.value() : RunResult{};
   };
-  HoldRequest h{"shop", "p1", true, "kyc pending", "hold-1"};
+  HoldRequest h{"shop", "p1", true, "kyc pending", "hold-1", "2026-01-10T09:00:00Z"};
   auto held = finance->hold(h);
   ASSERT_TRUE(held.ok()) << (held.rejected() ? held.rejection().message : "");
   EXPECT_EQ(held->id, "hold-1");
@@ -230,7 +230,8 @@ TEST_F(ServerTest, FinanceClosesPeriodsAndHoldsPayees) {
   ASSERT_EQ(on.carried.size(), 1u);
   EXPECT_EQ(on.carried[0].reason, CarryReason::on_hold);
   EXPECT_TRUE(on.payouts.empty());
-  auto released = finance->hold(HoldRequest{"shop", "p1", false, "", "hold-2"});
+  auto released =
+      finance->hold(HoldRequest{"shop", "p1", false, "", "hold-2", "2026-01-11T09:00:00Z"});
   ASSERT_TRUE(released.ok());
   auto off = preview();
   EXPECT_TRUE(off.carried.empty());
@@ -243,6 +244,85 @@ TEST_F(ServerTest, FinanceClosesPeriodsAndHoldsPayees) {
   ASSERT_TRUE(unknown.rejected());
   EXPECT_EQ(unknown.rejection().code, Code::unknown_marketplace);
   EXPECT_TRUE(connect("tok-poster")->hold(h).failed());  // not the poster's
+}
+
+// Finance.hold with an explicit id takes the caller's `at`, so a retry is the same event: the same
+// id and at again is a duplicate (the original seq), other content under the id is id_conflict,
+// and an id without at is bad_time naming `at` (docs/cli.md, `tally hold`).
+TEST_F(ServerTest, FinanceHoldWithAnIdIsIdempotent) {
+  start();
+  auto finance = connect("tok-finance");
+  HoldRequest h{"shop", "p1", true, "kyc pending", "hold-x", "2026-01-10T09:00:00+01:00"};
+  auto first = finance->hold(h);
+  ASSERT_TRUE(first.ok()) << (first.rejected() ? first.rejection().message : "");
+  EXPECT_EQ(first->status, ItemStatus::ok);
+  auto again = finance->hold(h);
+  ASSERT_TRUE(again.ok()) << (again.rejected() ? again.rejection().message : "");
+  EXPECT_EQ(again->status, ItemStatus::duplicate);
+  EXPECT_EQ(again->id, "hold-x");
+
+  HoldRequest other = h;
+  other.reason = "another reason";
+  auto conflict = finance->hold(other);
+  ASSERT_TRUE(conflict.rejected());
+  EXPECT_EQ(conflict.rejection().code, Code::id_conflict);
+
+  HoldRequest no_at = h;
+  no_at.id = "hold-y";
+  no_at.at.reset();
+  auto missing = finance->hold(no_at);
+  ASSERT_TRUE(missing.rejected());
+  EXPECT_EQ(missing.rejection().code, Code::bad_time);
+  EXPECT_EQ(missing.rejection().message.rfind("at: ", 0), 0u) << missing.rejection().message;
+  no_at.at = "2026-01-10 09:00";
+  auto malformed = finance->hold(no_at);
+  ASSERT_TRUE(malformed.rejected());
+  EXPECT_EQ(malformed.rejection().code, Code::bad_time);
+
+  // Without an id the server makes both: two calls, two events.
+  HoldRequest fresh{"shop", "p1", false, "", "", std::nullopt};
+  auto a = finance->hold(fresh);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->status, ItemStatus::ok);
+  EXPECT_EQ(a->id.rfind("hold:shop:p1:", 0), 0u) << a->id;
+  // With `at` and no id, the id comes from that time: a retry is a duplicate too.
+  fresh.at = "2026-01-12T00:00:00Z";
+  auto b = finance->hold(fresh);
+  auto b2 = finance->hold(fresh);
+  ASSERT_TRUE(b.ok() && b2.ok());
+  EXPECT_EQ(b->status, ItemStatus::ok);
+  EXPECT_EQ(b2->status, ItemStatus::duplicate);
+  EXPECT_EQ(b2->id, b->id);
+}
+
+// payee_terms is finance's, like payee_details (SPEC section 5; service/service.h
+// role_may_post): a poster token gets not_allowed and nothing is posted; finance posts it, and
+// the rules check its fields, naming them.
+TEST_F(ServerTest, PayeeTermsNeedTheFinanceRole) {
+  start();
+  Event terms;
+  terms.header = EventHeader{"pt-1", 1'767'607'200'000'000'000, "shop", {}};
+  terms.body = PayeeTermsEvent{"p1", PayeeTermsEvent::Reserve{"5%", 28}, {{"EUR", "20.00"}}};
+  auto refused = connect("tok-poster")->post({PostItem{terms}});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->results[0].code, Code::not_allowed) << refused->results[0].message;
+  EXPECT_NE(refused->results[0].message.find("payee_terms"), std::string::npos);
+
+  auto finance = connect("tok-finance");
+  auto posted = finance->post({PostItem{terms}}, PostVia::finance);
+  ASSERT_TRUE(posted.ok());
+  EXPECT_EQ(posted->results[0].status, ItemStatus::ok) << posted->results[0].message;
+  auto again = finance->post({PostItem{terms}}, PostVia::finance);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->results[0].status, ItemStatus::duplicate) << again->results[0].message;
+
+  Event bad = terms;
+  bad.header.id = "pt-2";
+  bad.body = PayeeTermsEvent{"p1", PayeeTermsEvent::Reserve{"5%", 0}, {}};
+  auto r = finance->post({PostItem{bad}}, PostVia::finance);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->results[0].code, Code::bad_request);
+  EXPECT_EQ(r->results[0].message.rfind("reserve.days: ", 0), 0u) << r->results[0].message;
 }
 
 bool same_payouts(const std::vector<PayoutLineResult>& a, const std::vector<PayoutLineResult>& b) {

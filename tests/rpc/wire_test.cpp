@@ -114,6 +114,54 @@ TEST(WireTest, ItemsRoundTrip) {
           .affiliate);
 }
 
+// payee_terms (issue 18) on the wire: every field back as it was sent, reserve and
+// minimum_balance optional, and the digest unchanged (so a retry over RPC stays a duplicate).
+TEST(WireTest, PayeeTermsRoundTrip) {
+  std::vector<Event> events;
+  Event full;
+  full.header = EventHeader{"pt-1", 1'767'345'000'000'000'000, "shop", {{"why", "contract"}}};
+  full.body = PayeeTermsEvent{"p2", PayeeTermsEvent::Reserve{"5%", 28}, {{"EUR", "20.00"}}};
+  events.push_back(full);
+  Event reserve_only = full;
+  reserve_only.body = PayeeTermsEvent{"a7", PayeeTermsEvent::Reserve{"0%", 1}, {}};
+  events.push_back(reserve_only);
+  Event minimum_only = full;
+  minimum_only.body = PayeeTermsEvent{"p4", std::nullopt, {{"EUR", "20.00"}, {"USD", "0"}}};
+  events.push_back(minimum_only);
+  Event neither = full;  // back to the marketplace's terms
+  neither.body = PayeeTermsEvent{"p4", std::nullopt, {}};
+  events.push_back(neither);
+  Event out_of_range = full;  // carried as given: the rules refuse it (reserve.days)
+  out_of_range.body = PayeeTermsEvent{"p4", PayeeTermsEvent::Reserve{"ten", -5}, {}};
+  events.push_back(out_of_range);
+
+  capnp::MallocMessageBuilder m;
+  auto root = m.initRoot<wire::Finance::PostParams>();
+  auto l = root.initItems(static_cast<unsigned>(events.size()));
+  for (size_t i = 0; i < events.size(); ++i)
+    wire::encode_item(l[static_cast<unsigned>(i)], PostItem{events[i]});
+  auto r = root.asReader().getItems();
+  for (size_t i = 0; i < events.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(r[static_cast<unsigned>(i)].getEvent().isPayeeTerms());
+    auto back = wire::decode_item(r[static_cast<unsigned>(i)], find_builtin);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(post_type_name(back->body), "payee_terms");
+    const Event& ev = std::get<Event>(back->body);
+    EXPECT_EQ(canonical_event_bytes(ev), canonical_event_bytes(events[i]));
+    const auto& want = std::get<PayeeTermsEvent>(events[i].body);
+    const auto& got = std::get<PayeeTermsEvent>(ev.body);
+    EXPECT_EQ(got.payee, want.payee);
+    ASSERT_EQ(got.reserve.has_value(), want.reserve.has_value());
+    if (want.reserve) {
+      EXPECT_EQ(got.reserve->rate, want.reserve->rate);
+      EXPECT_EQ(got.reserve->days, want.reserve->days);
+    }
+    EXPECT_EQ(got.minimum_balance, want.minimum_balance);
+    EXPECT_EQ(ev.header.meta, events[i].header.meta);
+  }
+}
+
 TEST(WireTest, DecodingRejectsWhatThePeerGotWrong) {
   capnp::MallocMessageBuilder m;
   auto item = m.initRoot<wire::Item>();

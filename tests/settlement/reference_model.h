@@ -336,10 +336,12 @@ class Model {
   void on(const Event&, const PayeeDetailsEvent& d) {
     details_[d.payee] = Detail{d.ach.has_value(), d.co.has_value()};
   }
+  void on(const Event&, const PayeeTermsEvent& t) { on_terms(t); }
   // The latest terms replace the earlier ones whole (the fixtures post them in time order).
   void on_terms(const PayeeTermsEvent& t) {
     Terms x;
-    if (t.reserve) x.reserve = RefMarket::ReserveR{rate_of(t.reserve->rate), t.reserve->days};
+    if (t.reserve)
+      x.reserve = RefMarket::ReserveR{rate_of(t.reserve->rate), static_cast<int>(t.reserve->days)};
     for (auto& [code, amount] : t.minimum_balance)
       x.minimum_balance[code] = minor_of(amount, m_.currencies.at(code));
     terms_[t.payee] = x;

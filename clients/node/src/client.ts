@@ -453,12 +453,13 @@ export class TallyClient {
     });
   }
 
-  /** Puts a payee on hold or releases it (a payee_hold event at the server's clock). Give `id`
-   * to make a retry idempotent. */
+  /** Puts a payee on hold or releases it (a payee_hold event). Give `id` and `at` (RFC 3339, the
+   * event's business time) to make a retry idempotent: the same id and at again is `duplicate`.
+   * `id` without `at` is `bad_time`; without either the server makes both (its clock). */
   async hold(
     marketplace: string,
     payee: string,
-    options: CallOptions & { on: boolean; reason: string; id?: string },
+    options: CallOptions & { on: boolean; reason: string; id?: string; at?: string },
   ): Promise<t.ItemResult> {
     return this.call(options, async (s) => {
       const res = await this.need(s, "finance")
@@ -468,6 +469,7 @@ export class TallyClient {
           p.on = options.on;
           p.reason = options.reason;
           p.id = options.id ?? "";
+          if (options.at !== undefined) p.at = options.at;
         })
         .promise();
       throwIf(d.readError(res));

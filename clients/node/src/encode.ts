@@ -9,7 +9,7 @@
 import * as w from "./gen/tally.js";
 import { AccountKindNames, SideNames } from "./gen/names.js";
 import { TallyError } from "./errors.js";
-import type { EntryItem, EventItem, Item, Meta } from "./types.js";
+import type { EntryItem, EventItem, Item, Meta, PayeeTermsItem } from "./types.js";
 import { parseMinor, parseTime } from "./values.js";
 
 /** Currency code -> exponent, as the server's ledger has them. */
@@ -25,11 +25,12 @@ const eventTypes = new Set([
   "payee_hold",
   "payee_details",
   "payout_result",
+  "payee_terms",
 ]);
 
 /** The events only the finance role may post; payee_hold either role. */
-export const financeOnlyTypes = new Set(["payee_details", "payout_result"]);
-export const financeTypes = new Set(["payee_details", "payout_result", "payee_hold"]);
+export const financeOnlyTypes = new Set(["payee_details", "payout_result", "payee_terms"]);
+export const financeTypes = new Set(["payee_details", "payout_result", "payee_terms", "payee_hold"]);
 
 /** The currency codes whose exponents encoding `items` needs. */
 export function currencyCodes(items: readonly Item[]): Set<string> {
@@ -87,6 +88,7 @@ const eventFields: Record<string, [string, boolean][]> = {
   payee_hold: [["payee", false], ["reason", false]],
   payee_details: [["payee", false], ["name", false], ["account", false], ["bic", true]],
   payout_result: [["payout", false], ["reason", true]],
+  payee_terms: [["payee", false]],
 };
 
 /**
@@ -161,6 +163,32 @@ function checkEvent(item: EventItem, x: Record<string, unknown>): void {
   }
   if (item.type === "payout_result" && item.status !== "paid" && item.status !== "failed") {
     fail("bad_request", "status: must be paid or failed");
+  }
+  if (item.type === "payee_terms") checkTerms(item);
+}
+
+// JSON types only, as `tally post` reads them: the server's rules check the values (the rate, the
+// days' range, each amount and currency) and name the field.
+function checkTerms(item: PayeeTermsItem): void {
+  if (item.reserve !== undefined) {
+    const r = item.reserve as unknown;
+    if (typeof r !== "object" || r === null || Array.isArray(r)) fail("bad_request", "reserve: must be an object");
+    const x = r as Record<string, unknown>;
+    str(x, "rate");
+    if (typeof x.days !== "number" || !Number.isSafeInteger(x.days)) {
+      fail("bad_request", "reserve.days: must be an integer");
+    }
+  }
+  if (item.minimum_balance !== undefined) {
+    const m = item.minimum_balance as unknown;
+    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+      fail("bad_request", "minimum_balance: must be an object of amounts by currency");
+    }
+    for (const [code, amount] of Object.entries(m as Record<string, unknown>)) {
+      if (typeof amount !== "string") {
+        throw new TallyError("bad_amount", `minimum_balance.${code}: must be a string like "12.50"`);
+      }
+    }
   }
 }
 
@@ -283,6 +311,24 @@ function encodeEvent(item: EventItem, e: w.Event): void {
       r.payout = item.payout;
       r.status = item.status === "paid" ? w.PayoutStatus.PAID : w.PayoutStatus.FAILED;
       r.reason = item.reason ?? "";
+      return;
+    }
+    case "payee_terms": {
+      const t = e._initPayeeTerms();
+      t.payee = item.payee;
+      if (item.reserve !== undefined) {
+        const r = t._initReserve();
+        r.rate = item.reserve.rate;
+        r.days = BigInt(item.reserve.days);
+      }
+      const kept = Object.entries(item.minimum_balance ?? {});
+      if (kept.length > 0) {
+        const list = t._initMinimumBalance(kept.length);
+        kept.forEach(([currency, amount], i) => {
+          list.get(i).currency = currency;
+          list.get(i).amount = amount;
+        });
+      }
       return;
     }
   }

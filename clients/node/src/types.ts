@@ -124,6 +124,14 @@ export interface PayoutResultItem extends EventBase {
   reason?: string;
 }
 
+/** A payee's own reserve and kept balance (finance only; docs/settlement.md, "Reserves"). */
+export interface PayeeTermsItem extends EventBase {
+  type: "payee_terms";
+  payee: string;
+  reserve?: { rate: string; days: number }; // absent: the marketplace's reserve
+  minimum_balance?: Record<string, string>; // currency code -> amount kept on available
+}
+
 export type EventItem =
   | SaleItem
   | DeliveredItem
@@ -133,7 +141,8 @@ export type EventItem =
   | PassThroughItem
   | PayeeHoldItem
   | PayeeDetailsItem
-  | PayoutResultItem;
+  | PayoutResultItem
+  | PayeeTermsItem;
 
 export type Item = OpenItem | EntryItem | CloseItem | AssetItem | EventItem;
 

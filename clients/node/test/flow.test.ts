@@ -263,11 +263,26 @@ test("settlement: dry run, real run, replay, runs and payout files as the CLI's"
 });
 
 test("finance: holds on and off, and closing a period", async () => {
-  const h = await finance.hold("shop", "p2", { on: true, reason: "kyc pending", id: "hold-p2-1" });
+  const hold1 = { on: true, reason: "kyc pending", id: "hold-p2-1", at: "2026-01-06T09:00:00Z" };
+  const h = await finance.hold("shop", "p2", hold1);
   assert.deepEqual([h.status, h.id], ["ok", "hold-p2-1"]);
+  // The same id and time again (a retry): a duplicate with the original's result.
+  const again = await finance.hold("shop", "p2", hold1);
+  assert.deepEqual([again.status, again.id], ["duplicate", "hold-p2-1"]);
+  await expectCode(finance.hold("shop", "p2", { ...hold1, reason: "other" }), "id_conflict");
+  await expectCode(finance.hold("shop", "p2", { on: true, reason: "r", id: "hold-p2-2" }), "bad_time");
   const off = await finance.hold("shop", "p2", { on: false, reason: "kyc done" });
   assert.equal(off.status, "ok");
   assert.match(off.id, /^hold:shop:p2:\d+$/);
+  // payee_terms: finance's only; a retry is a duplicate; the server's rules name a bad field.
+  const terms = { type: "payee_terms", id: "pt-p2", at, marketplace: "shop", payee: "p2",
+    reserve: { rate: "5%", days: 28 }, minimum_balance: { EUR: "20.00" } } as Item;
+  assert.deepEqual(statuses(await finance.post([terms])), ["ok"]);
+  assert.deepEqual(statuses(await finance.post([terms])), ["duplicate"]);
+  assert.deepEqual(statuses(await poster.post([{ ...terms, id: "pt-x" } as Item])), ["error:not_allowed"]);
+  const [badDays] = await finance.post([{ ...terms, id: "pt-y", reserve: { rate: "5%", days: 0 } } as Item]);
+  assert.equal(badDays.code, "bad_request");
+  assert.match(badDays.message, /^reserve\.days: /);
   const closed = await finance.closePeriod("2025-12-31");
   assert.deepEqual(closed, { through: "2025-12-31", end: "2026-01-01T00:00:00Z" });
   const rs = await poster.post([{ ...entry("late", "1.00"), at: "2025-12-30T12:00:00Z" } as Item]);
