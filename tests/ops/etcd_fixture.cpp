@@ -62,19 +62,32 @@ bool http_ok(int port, const std::string& path, const std::string& body) {
 
 }  // namespace
 
+std::vector<int> free_loopback_ports(size_t n) {
+  // Every socket stays bound until all are picked: the kernel never hands the same port to two
+  // of them (closing one before binding the next could, and etcd then failed to start).
+  std::vector<int> fds, ports;
+  for (size_t i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    fds.push_back(fd);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = 0;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      break;
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) close(fd);
+  if (ports.size() != n) ports.clear();
+  return ports;
+}
+
 int free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = 0;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
+  auto ports = free_loopback_ports(1);
+  return ports.empty() ? -1 : ports[0];
 }
 
 EtcdProcess* EtcdProcess::shared(std::string* why) {
@@ -91,14 +104,13 @@ EtcdProcess* EtcdProcess::shared(std::string* why) {
     return nullptr;
   }
   e->dir_ = tmpl;
-  int client_port = free_loopback_port();
-  int peer_port = free_loopback_port();
-  if (client_port < 0 || peer_port < 0 || client_port == peer_port) {
+  std::vector<int> ports = free_loopback_ports(2);
+  if (ports.size() != 2) {
     *why = "no free loopback ports";
     return nullptr;
   }
-  std::string client = "http://127.0.0.1:" + std::to_string(client_port);
-  std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
+  std::string client = "http://127.0.0.1:" + std::to_string(ports[0]);
+  std::string peer = "http://127.0.0.1:" + std::to_string(ports[1]);
   std::vector<std::string> args = {kEtcdBinary,
                                    "--name=tally-test",
                                    "--data-dir=" + e->dir_ + "/data",
@@ -130,11 +142,11 @@ EtcdProcess* EtcdProcess::shared(std::string* why) {
     return nullptr;
   }
   e->pid_ = pid;
-  e->endpoint_ = "127.0.0.1:" + std::to_string(client_port);
+  e->endpoint_ = "127.0.0.1:" + std::to_string(ports[0]);
   // Ready when a range request answers 200 (etcd accepts connections before it has elected
   // itself leader). Generous: the build machine is shared.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!http_ok(client_port, "/v3/kv/range", "{\"key\":\"AA==\"}")) {
+  while (!http_ok(ports[0], "/v3/kv/range", "{\"key\":\"AA==\"}")) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       e->pid_ = -1;

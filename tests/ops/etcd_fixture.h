@@ -6,6 +6,7 @@
 #include <kj/async-io.h>
 
 #include <string>
+#include <vector>
 
 #include "common/test_util.h"
 
@@ -37,6 +38,9 @@ class EtcdProcess {
 // A free TCP port on 127.0.0.1 (bound and released: another process could take it meanwhile,
 // which is unlikely enough for tests).
 int free_loopback_port();
+// `n` distinct free loopback ports (all bound at once while picking); empty when they cannot be
+// had.
+std::vector<int> free_loopback_ports(size_t n);
 
 }  // namespace tally::testing
 
