@@ -22,6 +22,8 @@ class WriteTxnImpl final : public WriterTxn {
     TimeNs closed_end = INT64_MIN;
     bool posted = false;
   };
+  // The state as the transaction found it (what write_meta compares with).
+  uint64_t next_book_id_at_begin_ = 1;
 
   WriteTxnImpl(MDB_txn* txn, const TxnReader& rd, TimeNs commit_ns)
       : txn_(txn), rd_(rd), dbs_(rd.dbs_), commit_ns_(commit_ns) {
@@ -30,6 +32,7 @@ class WriteTxnImpl final : public WriterTxn {
     st_.next_account_id = std::max<uint64_t>(1, rd_.meta_u64(txn, kMetaNextAccount));
     st_.next_book_id = std::max<uint64_t>(1, rd_.meta_u64(txn, kMetaNextBook));
     st_.closed_end = rd_.meta_i64(txn, kMetaClosedEnd, INT64_MIN);
+    next_book_id_at_begin_ = st_.next_book_id;
   }
 
   // Nested transactions for linked chains: begin() switches to a child, end() commits or
@@ -93,8 +96,11 @@ class WriteTxnImpl final : public WriterTxn {
     put_pod(dbs_.meta, kMetaNextAccount, st_.next_account_id);
     put_pod(dbs_.meta, kMetaNextBook, st_.next_book_id);
     put_pod(dbs_.meta, kMetaClosedEnd, st_.closed_end);
-    if (st_.posted) {
+    // The last commit time is that of the last transaction that posted or opened books: a read
+    // "as of now" reports it, so an account opened after the last entry is opened as of it.
+    if (st_.posted || st_.next_book_id != next_book_id_at_begin_)
       put_pod(dbs_.meta, kMetaLastCommit, commit_ns_);
+    if (st_.posted) {
       // One commits record per transaction: the as-of index.
       put_raw(dbs_.commits, store::time_key(commit_ns_), store::pod_bytes(st_.last_seq));
     }

@@ -258,5 +258,26 @@ TEST_F(ReadsCliTest, ABalanceBeforeTheAccountWasOpenedSaysSoBothWays) {
   }
 }
 
+// On books where only accounts were opened, a read "as of now" is as of that open, never
+// 1970-01-01; and that time, given back as --as-of, finds the account opened.
+TEST_F(ReadsCliTest, AReadAsOfNowOnBooksWithOnlyOpensIsAsOfTheOpen) {
+  post_both(R"({"type":"open","account":"ops:late","kind":"asset","currencies":["USD"]}
+)");
+  for (bool served : {false, true}) {
+    std::vector<std::string> args = {"--json", "balance", "ops:late", "--currency", "USD"};
+    auto r = served ? remote(args) : data(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = json(r.out);
+    std::string as_of = str(j["as_of"]);
+    EXPECT_NE(as_of.rfind("1970-", 0), 0u) << r.out;
+    EXPECT_EQ(str(j["balance"]), "0.00") << r.out;
+    args.insert(args.end(), {"--as-of", as_of});
+    auto again = served ? remote(args) : data(args);
+    ASSERT_EQ(again.code, 0) << again.err;
+    auto k = json(again.out);
+    EXPECT_EQ(str(k["balance"]), "0.00") << again.out;
+  }
+}
+
 }  // namespace
 }  // namespace tally
