@@ -101,7 +101,7 @@ namespace {
 // A time parameter goes as RFC 3339 text; `hold` keeps the text alive until the request is sent.
 capnp::Text::Reader time_text(std::string& hold, TimeNs t) {
   hold = format_rfc3339(t);
-  return wire::text_of(hold);
+  return capnp::Text::Reader(hold.c_str(), hold.size());
 }
 }  // namespace
 

@@ -49,8 +49,17 @@ Result<std::optional<TimeNs>> get_opt_time_text(bool has, capnp::Text::Reader r,
 // An id as echoed in results: cut to limits::entry_id_bytes_max bytes (an oversized id is bad_id
 // and never travels back whole).
 std::string_view echoed_id(std::string_view id);
-inline capnp::Text::Reader text_of(std::string_view s) {
-  return capnp::Text::Reader(s.data(), s.size());
+// `s` as Cap'n Proto text. capnp::Text::Reader (a kj::StringPtr) must be NUL-terminated, which a
+// view need not be (an id cut to its limit, a 12-byte currency code): so a NUL-terminated copy,
+// converted where a Text::Reader is taken, alive to the end of the full expression.
+struct TextOf {
+  std::string text;
+  operator capnp::Text::Reader() const {  // NOLINT: implicit by design
+    return capnp::Text::Reader(text.c_str(), text.size());
+  }
+};
+inline TextOf text_of(std::string_view s) {
+  return TextOf{std::string(s)};
 }
 
 // --- posting ------------------------------------------------------------------------------------
