@@ -13,6 +13,7 @@
 #include "ledger/money.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
+#include "rpc/served_books.h"
 #include "rpc/server.h"
 #include "rpc/tally.capnp.h"
 #include "service/market_reads.h"
@@ -45,25 +46,8 @@ PayeeDetailsEvent techmiami_details(std::string account) {
 class ReadsRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // Its [tokens] table comes last: three more tokens, one role each.
-    text +=
-        "\"tok-poster\" = [\"poster\"]\n\"tok-auditor\" = [\"auditor\"]\n"
-        "\"tok-finance\" = [\"finance\"]\n";
-    CurrencyTable t;
-    auto config = load_config(text, t);
-    ASSERT_TRUE(config.ok()) << config.error().message;
-    ServiceOptions so;
-    so.data_dir = dir_.sub("data");
-    so.config = *config;
-    Status s = Service::open(std::move(so), &service_);
-    ASSERT_TRUE(s.ok()) << s.to_string();
-    ServerOptions o;
-    o.listen = "unix:" + dir_.sub("tally.sock");
-    auto th = ServerThread::start(*service_, o);
-    ASSERT_TRUE(th.ok()) << (th.ok() ? "" : th.error().message);
-    server_ = std::move(*th);
+    serve_marketplaces(dir_, &service_, &server_);
+    ASSERT_TRUE(server_);
     auditor_ = connect("tok-auditor");
     ASSERT_TRUE(auditor_);
   }
