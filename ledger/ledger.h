@@ -24,6 +24,7 @@
 #include "ledger/entry.h"
 #include "ledger/limits.h"
 #include "ledger/money.h"
+#include "ledger/replication.h"
 #include "ledger/status.h"
 #include "ledger/time.h"
 
@@ -58,6 +59,13 @@ struct LedgerOptions {
   bool durable = true;  // fsync every commit. false (MDB_NOSYNC) only for benchmarks that say so.
   // Called on the writer thread after each durable commit group; must be quick and not throw.
   std::function<void(const CommitTiming&)> on_commit;
+  // Replication (ledger/replication.h). replication_log: each transaction also stores its
+  // changes in the replog table, which keeps the last replog_txns_kept of them.
+  bool replication_log = false;
+  uint64_t replog_txns_kept = limits::replog_txns_kept;
+  // A synchronous leader: a committed group's results are held until release_through() passes
+  // its transaction (a standby has it durably). Needs replication_log.
+  bool hold_until_replicated = false;
 };
 
 // --- results ------------------------------------------------------------------------------
@@ -285,6 +293,14 @@ class Snapshot : public TableReader {
   virtual std::optional<EntryView> entry_at(uint64_t seq) = 0;
   // Visits entries in commit order from `from_seq` while visit returns true.
   virtual void entries(uint64_t from_seq, const std::function<bool(const EntryView&)>& visit) = 0;
+  // Write transactions committed in this store's life (replication's position; 0 for a new store).
+  virtual uint64_t last_txn() = 0;
+  // The oldest transaction the replication log still holds (0: the log is empty).
+  virtual uint64_t first_logged_txn() = 0;
+  // Visits the replication log's change sets from transaction `from_txn` in order while visit
+  // returns true. The row's view lives for the call only.
+  virtual void change_sets(
+      uint64_t from_txn, const std::function<bool(uint64_t txn, std::string_view row)>& visit) = 0;
   // Recomputes the hash chain, every running balance, every book's balance and the id index
   // from the journal; reports the first discrepancy. progress(done, total) is called now and then.
   virtual VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress = {}) = 0;
@@ -316,6 +332,18 @@ class Ledger {
   virtual uint64_t commits() const = 0;
   // The store's size and use and the writer's queue, from any thread (metrics).
   virtual StoreUsage usage() const = 0;
+
+  // --- replication (ledger/replication.h) ---
+  // The number of the last write transaction committed, from any thread.
+  virtual uint64_t last_txn() const = 0;
+  // A standby's write: checks and applies a leader's change sets, in order, in one transaction
+  // on the writer thread, durably, and returns once they are durable (or the first failure,
+  // having kept none of them: corruption "replica diverged ..." when a set does not follow or
+  // does not check; the store's failure otherwise). Thread-safe; blocks the caller.
+  virtual Status replicate(std::vector<ChangeSet> sets) = 0;
+  // With hold_until_replicated: releases the results of every transaction up to `txn` (their
+  // `done` runs on the ledger's releaser thread). Any thread; a lower txn than before is ignored.
+  virtual void release_through(uint64_t txn) = 0;
 };
 
 }  // namespace tally

@@ -19,6 +19,7 @@
 #include <span>
 #include <thread>
 
+#include "ledger/change_log.h"
 #include "ledger/snapshot.h"
 #include "ledger/write_txn.h"
 
@@ -44,6 +45,12 @@ class LedgerImpl final : public Ledger {
     }
     cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard lk(held_mu_);
+      held_stopping_ = true;
+    }
+    held_cv_.notify_all();
+    if (releaser_.joinable()) releaser_.join();
     if (env_) mdb_env_close(env_);
     if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the directory's lock
   }
@@ -83,12 +90,16 @@ class LedgerImpl final : public Ledger {
     if (!rc) rc = open_db("commits", &dbs_.commits);
     if (!rc) rc = open_db("snapshots", &dbs_.snapshots);
     if (!rc) rc = open_db("assets", &dbs_.assets);
+    if (!rc) rc = open_db("replog", &dbs_.replog);
     for (const auto& name : opt_.extra_tables) {
       if (rc) break;
       MDB_dbi dbi;
       rc = open_db(("x." + name).c_str(), &dbi);
       dbs_.extra[name] = dbi;
     }
+    dbs_.replicated = {dbs_.meta, dbs_.accounts, dbs_.account_names, dbs_.books,     dbs_.entries,
+                       dbs_.ids,  dbs_.postings, dbs_.commits,       dbs_.snapshots, dbs_.assets};
+    for (const auto& [name, dbi] : dbs_.extra) dbs_.replicated.push_back(dbi);
     if (rc) {
       mdb_txn_abort(txn);
       return lmdb_status(rc, "opening tables");
@@ -117,9 +128,21 @@ class LedgerImpl final : public Ledger {
       mdb_txn_abort(txn);
       return lmdb_status(rc, "schema version");
     }
+    if (!rc) {
+      try {
+        last_txn_ = reader_.meta_u64(txn, kMetaTxn);
+      } catch (const StoreError& e) {
+        rc = e.rc;
+      }
+    }
+    if (rc) {
+      mdb_txn_abort(txn);
+      return lmdb_status(rc, "meta");
+    }
     rc = mdb_txn_commit(txn);
     if (rc) return lmdb_status(rc, "commit");
     writer_ = std::thread([this] { writer_loop(); });
+    if (opt_.hold_until_replicated) releaser_ = std::thread([this] { releaser_loop(); });
     return Status::OK();
   }
 
@@ -171,7 +194,7 @@ class LedgerImpl final : public Ledger {
     // Back-pressure: bound the memory queued behind the writer.
     space_cv_.wait(lk, [&] { return queued_items_ < limits::queued_items_max || queue_.empty(); });
     queued_items_ += weight;
-    queue_.push_back({std::move(batch), std::move(done), weight});
+    queue_.push_back({std::move(batch), std::move(done), weight, {}, {}});
     lk.unlock();
     cv_.notify_one();
   }
@@ -227,11 +250,46 @@ class LedgerImpl final : public Ledger {
     return u;
   }
 
+  uint64_t last_txn() const override { return last_txn_.load(); }
+
+  Status replicate(std::vector<ChangeSet> sets) override {
+    std::promise<Status> p;
+    auto f = p.get_future();
+    {
+      std::unique_lock lk(mu_);
+      Pending r;
+      r.sets = std::move(sets);
+      r.replicated = [&p](Status s) { p.set_value(std::move(s)); };
+      queue_.push_back(std::move(r));
+    }
+    cv_.notify_one();
+    return f.get();
+  }
+
+  void release_through(uint64_t txn) override {
+    {
+      std::lock_guard lk(held_mu_);
+      if (txn <= released_through_) return;
+      released_through_ = txn;
+    }
+    held_cv_.notify_all();
+  }
+
  private:
   struct Pending {
     Batch batch;
     Done done;
     size_t weight = 0;  // sum of its ops' weight()
+    // Or a standby's change sets (replicate()), applied alone in their own transaction.
+    std::vector<ChangeSet> sets;
+    std::function<void(Status)> replicated;
+  };
+  // A synchronous leader's committed results, waiting for a standby (hold_until_replicated).
+  struct Held {
+    uint64_t txn;
+    std::vector<Pending> group;
+    std::vector<std::vector<ItemResult>> results;
+    bool released = false;  // a standby has it (set when taken off held_)
   };
 
   void writer_loop() {
@@ -241,8 +299,15 @@ class LedgerImpl final : public Ledger {
         std::unique_lock lk(mu_);
         cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
+        if (queue_.front().replicated) {
+          Pending r = std::move(queue_.front());
+          queue_.pop_front();
+          lk.unlock();
+          r.replicated(run_replicated(r.sets));
+          continue;
+        }
         size_t items = 0;
-        while (!queue_.empty() &&
+        while (!queue_.empty() && !queue_.front().replicated &&
                (group.empty() || items + queue_.front().weight <= opt_.group_items_max)) {
           items += queue_.front().weight;
           group.push_back(std::move(queue_.front()));
@@ -263,7 +328,79 @@ class LedgerImpl final : public Ledger {
         t.fsync_ns = last_fsync_ns_;
         opt_.on_commit(t);
       }
+      if (opt_.hold_until_replicated && last_fsync_ns_ >= 0) {
+        {
+          std::lock_guard lk(held_mu_);
+          held_.push_back(Held{last_txn_.load(), std::move(group), std::move(results), false});
+        }
+        held_cv_.notify_all();
+        continue;
+      }
       for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+    }
+  }
+
+  // Hands a synchronous leader's held results to their callers once release_through() passed
+  // their transaction. At close, results still held are not acknowledged: the items are
+  // committed here but no standby is known to have them, so they answer `interrupted` (a retry
+  // with the same ids answers duplicate wherever they are).
+  void releaser_loop() {
+    for (;;) {
+      std::vector<Held> ready;
+      bool stop;
+      {
+        std::unique_lock lk(held_mu_);
+        held_cv_.wait(lk, [&] {
+          return held_stopping_ || (!held_.empty() && held_.front().txn <= released_through_);
+        });
+        while (!held_.empty() && (held_stopping_ || held_.front().txn <= released_through_)) {
+          held_.front().released = held_.front().txn <= released_through_;
+          ready.push_back(std::move(held_.front()));
+          held_.pop_front();
+        }
+        stop = held_stopping_;
+      }
+      for (Held& h : ready) {
+        for (size_t i = 0; i < h.group.size(); ++i) {
+          if (!h.released)
+            for (auto& r : h.results[i])
+              if (r.ok())
+                r = ItemResult::error(
+                    reject(Code::interrupted,
+                           "committed on this server, which stopped before a standby confirmed it; "
+                           "retry with the same id"));
+          h.group[i].done(std::move(h.results[i]));
+        }
+      }
+      if (stop) return;
+    }
+  }
+
+  // A standby's change sets in one transaction (replicate()).
+  Status run_replicated(const std::vector<ChangeSet>& sets) {
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+      if (rc != MDB_SUCCESS) return lmdb_status(rc, "begin");
+      try {
+        for (const ChangeSet& s : sets) {
+          Status st = apply_change_set(txn, reader_, s, opt_.replog_txns_kept);
+          if (!st.ok()) {
+            mdb_txn_abort(txn);
+            return st;
+          }
+        }
+        const uint64_t txn_no = reader_.meta_u64(txn, kMetaTxn);
+        rc = mdb_txn_commit(txn);
+        if (rc != MDB_SUCCESS) return lmdb_status(rc, "commit");
+        if (!sets.empty()) last_txn_.store(txn_no);
+        commits_.fetch_add(1);
+        return Status::OK();
+      } catch (const StoreError& e) {
+        mdb_txn_abort(txn);
+        if (e.rc == MDB_MAP_FULL && grow_map()) continue;
+        return lmdb_status(e.rc, e.where);
+      }
     }
   }
 
@@ -279,7 +416,8 @@ class LedgerImpl final : public Ledger {
       try {
         TimeNs last = reader_.meta_i64(txn, kMetaLastCommit, 0);
         TimeNs now = opt_.clock();
-        auto wt = make_writer_txn(txn, reader_, std::max(now, last + 1));
+        auto wt = make_writer_txn(txn, reader_, std::max(now, last + 1),
+                                  ReplogOptions{opt_.replication_log, opt_.replog_txns_kept});
         for (size_t b = 0; b < group.size(); ++b) apply_batch(*wt, group[b].batch, results[b]);
         wt->write_meta();
         committed = true;  // mdb_txn_commit frees the txn whatever it returns
@@ -289,6 +427,7 @@ class LedgerImpl final : public Ledger {
                              std::chrono::steady_clock::now() - fsync_start)
                              .count();
         commits_.fetch_add(1);
+        last_txn_.fetch_add(1);
         return results;
       } catch (const StoreError& e) {
         if (!committed) mdb_txn_abort(txn);
@@ -393,7 +532,15 @@ class LedgerImpl final : public Ledger {
   size_t queued_items_ = 0;
   bool stopping_ = false;
   std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> last_txn_{0};  // meta last_txn as committed
   std::thread writer_;
+
+  std::mutex held_mu_;
+  std::condition_variable held_cv_;
+  std::deque<Held> held_;  // in txn order
+  uint64_t released_through_ = 0;
+  bool held_stopping_ = false;
+  std::thread releaser_;  // only with hold_until_replicated
 };
 
 }  // namespace

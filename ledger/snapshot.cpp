@@ -17,6 +17,25 @@ class SnapshotImpl final : public Snapshot {
   ~SnapshotImpl() override { mdb_txn_abort(txn_); }
 
   uint64_t last_seq() override { return rd_.meta_u64(txn_, kMetaLastSeq); }
+  uint64_t last_txn() override { return rd_.meta_u64(txn_, kMetaTxn); }
+  uint64_t first_logged_txn() override {
+    uint64_t first = 0;
+    rd_.scan(txn_, dbs_.replog, {}, [&](std::string_view k, std::string_view) {
+      if (k.size() != 8) throw StoreError(MDB_CORRUPTED, "replog key");
+      first = get_be64(k.data());
+      return false;
+    });
+    return first;
+  }
+  void change_sets(uint64_t from_txn,
+                   const std::function<bool(uint64_t, std::string_view)>& visit) override {
+    std::string from;
+    put_be64(from, from_txn);
+    rd_.scan(txn_, dbs_.replog, from, [&](std::string_view k, std::string_view v) {
+      if (k.size() != 8) throw StoreError(MDB_CORRUPTED, "replog key");
+      return visit(get_be64(k.data()), v);
+    });
+  }
   TimeNs last_commit_ns() override { return rd_.meta_i64(txn_, kMetaLastCommit, 0); }
   std::optional<TimeNs> closed_through() override {
     TimeNs t = rd_.meta_i64(txn_, kMetaClosedEnd, INT64_MIN);

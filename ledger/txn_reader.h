@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "ledger/store_records.h"
@@ -37,10 +38,21 @@ constexpr std::string_view kMetaLastCommit = "last_commit_ns";
 constexpr std::string_view kMetaNextAccount = "next_account_id";
 constexpr std::string_view kMetaNextBook = "next_book_id";
 constexpr std::string_view kMetaClosedEnd = "closed_end_ns";
+constexpr std::string_view kMetaTxn = "last_txn";  // write transactions committed (replication)
 
 struct Dbs {
   MDB_dbi meta, accounts, account_names, books, entries, ids, postings, commits, snapshots, assets;
   std::map<std::string, MDB_dbi, std::less<>> extra;
+  MDB_dbi replog;  // the replication log (ledger/replication.h); itself not replicated
+  // The tables a change set may name, by index: the ledger's in the order above, then the extra
+  // tables in name order (the same on every node with the same tables).
+  std::vector<MDB_dbi> replicated;
+  // The index of `db` in `replicated`; -1 when it is not replicated.
+  int replicated_index(MDB_dbi db) const {
+    for (size_t i = 0; i < replicated.size(); ++i)
+      if (replicated[i] == db) return static_cast<int>(i);
+    return -1;
+  }
 };
 
 // Reads shared by the write and read transactions.

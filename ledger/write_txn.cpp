@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ledger/change_log.h"
 #include "ledger/codec.h"
 
 namespace tally {
@@ -25,8 +26,10 @@ class WriteTxnImpl final : public WriterTxn {
   // The state as the transaction found it (what write_meta compares with).
   uint64_t next_book_id_at_begin_ = 1;
 
-  WriteTxnImpl(MDB_txn* txn, const TxnReader& rd, TimeNs commit_ns)
-      : txn_(txn), rd_(rd), dbs_(rd.dbs_), commit_ns_(commit_ns) {
+  WriteTxnImpl(MDB_txn* txn, const TxnReader& rd, TimeNs commit_ns, const ReplogOptions& replog)
+      : txn_(txn), rd_(rd), dbs_(rd.dbs_), commit_ns_(commit_ns), replog_(replog) {
+    if (replog_.enabled) log_.emplace(dbs_);
+    txn_no_ = rd_.meta_u64(txn, kMetaTxn) + 1;
     st_.last_seq = rd_.meta_u64(txn, kMetaLastSeq);
     st_.head = rd_.meta_head(txn);
     st_.next_account_id = std::max<uint64_t>(1, rd_.meta_u64(txn, kMetaNextAccount));
@@ -42,7 +45,8 @@ class WriteTxnImpl final : public WriterTxn {
   void begin_nested() {
     MDB_txn* child;
     check(mdb_txn_begin(mdb_txn_env(txn_), txn_, 0, &child), "nested begin");
-    saved_.push_back({txn_, st_, book_undo_.size(), account_undo_.size()});
+    saved_.push_back({txn_, st_, book_undo_.size(), account_undo_.size(),
+                      log_ ? log_->mark() : ChangeLog::Mark{}});
     txn_ = child;
   }
   void end_nested(bool commit) {
@@ -59,6 +63,7 @@ class WriteTxnImpl final : public WriterTxn {
       mdb_txn_abort(txn_);
       txn_ = parent_of(saved);
       st_ = saved.state;
+      if (log_) log_->truncate(saved.log);
       while (book_undo_.size() > saved.book_undo) {
         auto& [id, before] = book_undo_.back();
         if (before)
@@ -104,6 +109,11 @@ class WriteTxnImpl final : public WriterTxn {
       // One commits record per transaction: the as-of index.
       put_raw(dbs_.commits, store::time_key(commit_ns_), store::pod_bytes(st_.last_seq));
     }
+    // Last: the transaction's number, then its replog row (which holds every change above).
+    put_pod(dbs_.meta, kMetaTxn, txn_no_);
+    if (log_)
+      store_replog_row(txn_, dbs_, txn_no_, log_->row(txn_no_, commit_ns_, st_.last_seq, st_.head),
+                       replog_.txns_kept);
   }
   MDB_txn* txn() const { return txn_; }
   const State& state() const { return st_; }
@@ -381,7 +391,9 @@ class WriteTxnImpl final : public WriterTxn {
   void del(TableId table, std::string_view key) override {
     MDB_val k = to_val(key);
     int rc = mdb_del(txn_, table, &k, nullptr);
-    if (rc != MDB_NOTFOUND) check(rc, "mdb_del");
+    if (rc == MDB_NOTFOUND) return;
+    check(rc, "mdb_del");
+    if (log_) log_->del(table, key);
   }
   void scan(TableId table, std::string_view from,
             const std::function<bool(std::string_view, std::string_view)>& visit) override {
@@ -389,7 +401,12 @@ class WriteTxnImpl final : public WriterTxn {
   }
   uint64_t sweep(TableId table, std::string_view from,
                  const std::function<Sweep(std::string_view, std::string_view)>& decide) override {
-    return rd_.walk(txn_, table, from, decide);
+    if (!log_) return rd_.walk(txn_, table, from, decide);
+    return rd_.walk(txn_, table, from, [&](std::string_view k, std::string_view v) {
+      Sweep s = decide(k, v);
+      if (s == Sweep::erase) log_->del(table, k);
+      return s;
+    });
   }
 
  private:
@@ -397,6 +414,7 @@ class WriteTxnImpl final : public WriterTxn {
     MDB_txn* parent;
     State state;
     size_t book_undo, account_undo;  // the undo logs' sizes when the savepoint began
+    ChangeLog::Mark log;             // the change log's, likewise
   };
   static MDB_txn* parent_of(const Saved& s) { return s.parent; }
 
@@ -442,6 +460,7 @@ class WriteTxnImpl final : public WriterTxn {
   void put_raw(MDB_dbi db, std::string_view key, std::string_view value, unsigned flags = 0) {
     MDB_val k = to_val(key), v = to_val(value);
     check(mdb_put(txn_, db, &k, &v, flags), "mdb_put");
+    if (log_) log_->put(db, key, value);
   }
   template <class T>
   void put_pod(MDB_dbi db, std::string_view key, const T& t) {
@@ -452,6 +471,9 @@ class WriteTxnImpl final : public WriterTxn {
   const TxnReader& rd_;
   const Dbs& dbs_;
   TimeNs commit_ns_;
+  ReplogOptions replog_;
+  std::optional<ChangeLog> log_;  // when the store keeps a replication log
+  uint64_t txn_no_ = 0;           // this transaction's number (meta last_txn + 1)
   State st_;
   std::vector<Saved> saved_;
   std::unordered_map<uint64_t, BookRecord> books_;  // changed in this transaction
@@ -466,9 +488,9 @@ class WriteTxnImpl final : public WriterTxn {
 
 }  // namespace
 
-std::unique_ptr<WriterTxn> make_writer_txn(MDB_txn* txn, const TxnReader& reader,
-                                           TimeNs commit_ns) {
-  return std::make_unique<WriteTxnImpl>(txn, reader, commit_ns);
+std::unique_ptr<WriterTxn> make_writer_txn(MDB_txn* txn, const TxnReader& reader, TimeNs commit_ns,
+                                           const ReplogOptions& replog) {
+  return std::make_unique<WriteTxnImpl>(txn, reader, commit_ns, replog);
 }
 
 }  // namespace tally

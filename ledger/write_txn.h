@@ -17,8 +17,17 @@ class WriterTxn : public WriteTxn {
   virtual void write_meta() = 0;
 };
 
+// Whether a transaction keeps its changes in the replication log, and how many rows the log
+// keeps (ledger/replication.h).
+struct ReplogOptions {
+  bool enabled = false;
+  uint64_t txns_kept = 0;
+};
+
 // A transaction over `txn` (a fresh top-level write transaction) whose entries are stamped
-// `commit_ns`.
-std::unique_ptr<WriterTxn> make_writer_txn(MDB_txn* txn, const TxnReader& reader, TimeNs commit_ns);
+// `commit_ns`. write_meta also counts the transaction (meta last_txn) and, with `replog`
+// enabled, stores its replog row.
+std::unique_ptr<WriterTxn> make_writer_txn(MDB_txn* txn, const TxnReader& reader, TimeNs commit_ns,
+                                           const ReplogOptions& replog);
 
 }  // namespace tally
