@@ -13,7 +13,9 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
   ServeOptions o;
   o.data_dir = globals.data_dir;
   o.config_file = globals.config_file;
-  std::string chunk, level, connections, login_timeout, idle_timeout;
+  o.token = globals.token;
+  o.tls_ca_file = globals.tls_ca;
+  std::string chunk, level, connections, login_timeout, idle_timeout, sync_standbys;
   const std::pair<std::string_view, std::string*> valued[] = {
       {"--data", &o.data_dir},
       {"--config", &o.config_file},
@@ -26,17 +28,28 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
       {"--connections-max", &connections},
       {"--login-timeout-ms", &login_timeout},
       {"--idle-timeout-ms", &idle_timeout},
+      {"--sync-standbys", &sync_standbys},
+      {"--standby-of", &o.standby_of},
+      {"--etcd", &o.etcd},
+      {"--cluster", &o.cluster},
+      {"--advertise", &o.advertise},
   };
   auto usage = [&err](std::string_view why) {
     if (!why.empty()) err << "tally serve: " << why << "\n";
     err << "usage: tally serve --data DIR [--listen HOST:PORT|tls:HOST:PORT|unix:/PATH] "
            "[--config FILE] [--settle-chunk-payees N] [--metrics HOST:PORT] "
            "[--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE] "
-           "[--connections-max N] [--login-timeout-ms MS] [--idle-timeout-ms MS]\n";
+           "[--connections-max N] [--login-timeout-ms MS] [--idle-timeout-ms MS] "
+           "[--replication-log] [--sync-standbys N] [--standby-of ADDR] "
+           "[--etcd HOST:PORT,... --cluster NAME --advertise ADDR]\n";
     return 2;
   };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (a == "--replication-log") {
+      o.replication_log = true;
+      continue;
+    }
     bool known = false;
     for (const auto& [name, into] : valued) {
       if (a == name) {
@@ -85,6 +98,22 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
   if (!idle_timeout.empty() &&
       !number("--idle-timeout-ms", idle_timeout, 0, kTimeoutMsMax, o.limits.idle_timeout_ms))
     return 2;
+  if (!sync_standbys.empty() &&
+      !number("--sync-standbys", sync_standbys, 0, limits::sync_standbys_max, o.sync_standbys))
+    return 2;
+  if (!o.standby_of.empty() && o.token.empty())
+    return usage("--standby-of needs --token (or TALLY_TOKEN): a replica token of the leader");
+  if (!o.etcd.empty() && (o.cluster.empty() || o.advertise.empty()))
+    return usage(
+        "--etcd needs --cluster and --advertise (the address clients reach this server at)");
+  if (o.etcd.empty() && (!o.cluster.empty() || !o.advertise.empty()))
+    return usage("--cluster and --advertise are for --etcd");
+  if (!o.etcd.empty() && !o.standby_of.empty())
+    return usage("--etcd and --standby-of: etcd decides whom a node follows");
+  if (!o.etcd.empty() && o.token.empty())
+    return usage("--etcd needs --token (or TALLY_TOKEN): a replica token, to follow the leader");
+  if (!o.standby_of.empty() && o.sync_standbys > 0)
+    return usage("--sync-standbys is for the leader, not a standby (--standby-of)");
   if (!level.empty()) {
     auto l = parse_log_level(level);
     if (!l) return usage("--log-level: one of debug, info, warn, error");

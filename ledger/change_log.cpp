@@ -51,15 +51,17 @@ void ChangeLog::del(MDB_dbi db, std::string_view key) {
   add(kOpDel, db, key, {});
 }
 
-std::string ChangeLog::row(uint64_t txn, TimeNs commit_ns, uint64_t last_seq,
-                           const Digest& head) const {
+std::string ChangeLog::row(uint64_t txn, TimeNs commit_ns, uint64_t last_seq, const Digest& head,
+                           int64_t term, const Digest& prev) const {
   ReplogHeader h{};
   h.magic = kReplogMagic;
   h.changes = changes_;
   h.txn = txn;
   h.commit_ns = commit_ns;
   h.last_seq = last_seq;
+  h.term = term;
   std::memcpy(h.head, head.data(), sizeof h.head);
+  std::memcpy(h.prev, prev.data(), sizeof h.prev);
   std::string out(reinterpret_cast<const char*>(&h), sizeof h);
   out += body_;
   return out;
@@ -73,13 +75,35 @@ bool decode_change_set_header(std::string_view row, ChangeSetHeader& out) {
   out.txn = h.txn;
   out.commit_ns = h.commit_ns;
   out.last_seq = h.last_seq;
+  out.term = h.term;
   std::memcpy(out.head.data(), h.head, sizeof h.head);
+  std::memcpy(out.prev.data(), h.prev, sizeof h.prev);
   out.changes = h.changes;
   return true;
 }
 
-void store_replog_row(MDB_txn* txn, const Dbs& dbs, uint64_t txn_no, std::string_view row,
-                      uint64_t kept) {
+Digest replog_head(MDB_txn* txn, const TxnReader& rd) {
+  Digest d{};
+  auto v = rd.raw_get(txn, rd.dbs().meta, kMetaReplogHead);
+  if (v && !store::pod_read(*v, d)) throw StoreError(MDB_CORRUPTED, "meta replog head");
+  return d;
+}
+
+int64_t replog_term(MDB_txn* txn, const TxnReader& rd) {
+  return rd.meta_i64(txn, kMetaReplogTerm, 0);
+}
+
+void store_replog_row(MDB_txn* txn, const TxnReader& rd, uint64_t txn_no, std::string_view row,
+                      uint64_t kept, int64_t term) {
+  const Dbs& dbs = rd.dbs();
+  // Outside the log (direct puts): each node computes them from the rows it holds.
+  const Digest head = sha256(row);
+  MDB_val hk = to_val(kMetaReplogHead), hv = to_val(store::pod_bytes(head));
+  check(mdb_put(txn, dbs.meta, &hk, &hv, 0), "replog head");
+  if (term > replog_term(txn, rd)) {
+    MDB_val tk = to_val(kMetaReplogTerm), tv = to_val(store::pod_bytes(term));
+    check(mdb_put(txn, dbs.meta, &tk, &tv, 0), "replog term");
+  }
   std::string key = replog_key(txn_no);
   MDB_val k = to_val(key), v = to_val(row);
   check(mdb_put(txn, dbs.replog, &k, &v, MDB_APPEND), "replog put");
@@ -100,6 +124,14 @@ Status apply_change_set(MDB_txn* txn, const TxnReader& rd, const ChangeSet& set,
   if (h.txn != last_txn + 1)
     return diverged(h.txn, "this store's last txn is " + std::to_string(last_txn) +
                                ", so the next must be " + std::to_string(last_txn + 1));
+  if (h.prev != replog_head(txn, rd))
+    return diverged(h.txn,
+                    "it follows a transaction this store does not hold (its previous "
+                    "row's hash differs): this store took another path");
+  if (h.term < replog_term(txn, rd))
+    return diverged(h.txn, "it comes from term " + std::to_string(h.term) + ", older than term " +
+                               std::to_string(replog_term(txn, rd)) +
+                               " already applied: a deposed leader");
   // Every check on the row's shape before any change.
   std::vector<Change> changes;
   changes.reserve(h.changes);
@@ -158,7 +190,7 @@ Status apply_change_set(MDB_txn* txn, const TxnReader& rd, const ChangeSet& set,
   }
   if (head != h.head || rd.meta_head(txn) != h.head)
     return diverged(h.txn, "the chain head after it is not the header's " + to_hex(h.head));
-  store_replog_row(txn, dbs, h.txn, set.row, kept);
+  store_replog_row(txn, rd, h.txn, set.row, kept, h.term);
   return Status::OK();
 }
 

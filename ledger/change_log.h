@@ -24,11 +24,15 @@ struct ReplogHeader {
   uint64_t txn;
   int64_t commit_ns;
   uint64_t last_seq;
-  uint8_t head[32];
+  int64_t term;       // the writing leader's term (0 without an election)
+  uint64_t reserved;  // 0
+  uint8_t head[32];   // the journal's chain head after the transaction
+  uint8_t prev[32];   // SHA-256 of the previous transaction's row (zeros before the first)
 };
-static_assert(sizeof(ReplogHeader) == 64, "a replog row's header is 64 bytes");
-static_assert(offsetof(ReplogHeader, txn) == 8 && offsetof(ReplogHeader, head) == 32);
-inline constexpr uint32_t kReplogMagic = 0x31474c52;  // "RLG1"
+static_assert(sizeof(ReplogHeader) == 112, "a replog row's header is 112 bytes");
+static_assert(offsetof(ReplogHeader, txn) == 8 && offsetof(ReplogHeader, term) == 32 &&
+              offsetof(ReplogHeader, head) == 48 && offsetof(ReplogHeader, prev) == 80);
+inline constexpr uint32_t kReplogMagic = 0x32474c52;  // "RLG2"
 
 // One change's fixed part, before its key and value bytes.
 struct ReplogChange {
@@ -52,7 +56,8 @@ class ChangeLog {
   Mark mark() const { return {body_.size(), changes_}; }
   void truncate(Mark m) { body_.resize(m.bytes), changes_ = m.changes; }
   // The replog row: header, then the changes.
-  std::string row(uint64_t txn, TimeNs commit_ns, uint64_t last_seq, const Digest& head) const;
+  std::string row(uint64_t txn, TimeNs commit_ns, uint64_t last_seq, const Digest& head,
+                  int64_t term, const Digest& prev) const;
 
  private:
   void add(uint8_t op, MDB_dbi db, std::string_view key, std::string_view value);
@@ -72,9 +77,15 @@ std::string replog_key(uint64_t txn);
 // failed; the caller aborts `txn`, so nothing is kept. Store failures throw StoreError.
 Status apply_change_set(MDB_txn* txn, const TxnReader& rd, const ChangeSet& set, uint64_t kept);
 
-// Stores `row` as transaction `txn_no`'s replog row and deletes the row `kept` transactions
-// older (the leader's and the standby's log stay the same length).
-void store_replog_row(MDB_txn* txn, const Dbs& dbs, uint64_t txn_no, std::string_view row,
-                      uint64_t kept);
+// Stores `row` as transaction `txn_no`'s replog row, deletes the row `kept` transactions older
+// (the leader's and the standby's log stay the same length) and records the row's SHA-256 as
+// the next row's `prev` (meta, outside the log) and `term` as the highest term seen.
+void store_replog_row(MDB_txn* txn, const TxnReader& rd, uint64_t txn_no, std::string_view row,
+                      uint64_t kept, int64_t term);
+
+// The SHA-256 of the last replog row this store wrote or applied (zeros before any).
+Digest replog_head(MDB_txn* txn, const TxnReader& rd);
+// The highest leader term this store has written or applied (0 before any).
+int64_t replog_term(MDB_txn* txn, const TxnReader& rd);
 
 }  // namespace tally

@@ -66,6 +66,10 @@ struct LedgerOptions {
   // A synchronous leader: a committed group's results are held until release_through() passes
   // its transaction (a standby has it durably). Needs replication_log.
   bool hold_until_replicated = false;
+  // Asked (any thread, must be quick) right before committed results go out: false (a leader
+  // whose lease is not certainly alive) answers them not_leader instead, committed here but not
+  // acknowledged. Empty: always true.
+  std::function<bool()> may_acknowledge;
 };
 
 // --- results ------------------------------------------------------------------------------
@@ -344,6 +348,9 @@ class Ledger {
   // With hold_until_replicated: releases the results of every transaction up to `txn` (their
   // `done` runs on the ledger's releaser thread). Any thread; a lower txn than before is ignored.
   virtual void release_through(uint64_t txn) = 0;
+  // The leader's term, stamped in every later transaction's replog row (0: no election). Only
+  // grows; any thread.
+  virtual void set_term(int64_t term) = 0;
 };
 
 }  // namespace tally

@@ -266,6 +266,12 @@ class LedgerImpl final : public Ledger {
     return f.get();
   }
 
+  void set_term(int64_t term) override {
+    int64_t cur = term_.load();
+    while (term > cur && !term_.compare_exchange_weak(cur, term)) {
+    }
+  }
+
   void release_through(uint64_t txn) override {
     {
       std::lock_guard lk(held_mu_);
@@ -336,8 +342,23 @@ class LedgerImpl final : public Ledger {
         held_cv_.notify_all();
         continue;
       }
+      if (last_fsync_ns_ >= 0) fence(results);
       for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
     }
+  }
+
+  // A committed group's results when this server may no longer acknowledge (may_acknowledge):
+  // each ok item answers not_leader; it is committed here, and a retry by id on the leader is
+  // safe either way.
+  void fence(std::vector<std::vector<ItemResult>>& results) const {
+    if (!opt_.may_acknowledge || opt_.may_acknowledge()) return;
+    for (auto& batch : results)
+      for (auto& r : batch)
+        if (r.ok())
+          r = ItemResult::error(reject(Code::not_leader,
+                                       "this server lost its leadership before acknowledging; "
+                                       "retry with the same id on the leader"),
+                                r.id);
   }
 
   // Hands a synchronous leader's held results to their callers once release_through() passed
@@ -361,6 +382,7 @@ class LedgerImpl final : public Ledger {
         stop = held_stopping_;
       }
       for (Held& h : ready) {
+        if (h.released) fence(h.results);
         for (size_t i = 0; i < h.group.size(); ++i) {
           if (!h.released)
             for (auto& r : h.results[i])
@@ -416,8 +438,9 @@ class LedgerImpl final : public Ledger {
       try {
         TimeNs last = reader_.meta_i64(txn, kMetaLastCommit, 0);
         TimeNs now = opt_.clock();
-        auto wt = make_writer_txn(txn, reader_, std::max(now, last + 1),
-                                  ReplogOptions{opt_.replication_log, opt_.replog_txns_kept});
+        auto wt = make_writer_txn(
+            txn, reader_, std::max(now, last + 1),
+            ReplogOptions{opt_.replication_log, opt_.replog_txns_kept, term_.load()});
         for (size_t b = 0; b < group.size(); ++b) apply_batch(*wt, group[b].batch, results[b]);
         wt->write_meta();
         committed = true;  // mdb_txn_commit frees the txn whatever it returns
@@ -533,6 +556,7 @@ class LedgerImpl final : public Ledger {
   bool stopping_ = false;
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> last_txn_{0};  // meta last_txn as committed
+  std::atomic<int64_t> term_{0};       // set_term
   std::thread writer_;
 
   std::mutex held_mu_;

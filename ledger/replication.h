@@ -23,7 +23,12 @@
 namespace tally {
 
 // One transaction's changes as the replog stores them and the stream carries them: `row` is the
-// stored row (a 64-byte header, then the changes), `txn` its number (also in the header).
+// stored row (a 112-byte header, then the changes), `txn` its number (also in the header).
+//
+// Rows chain: each header holds the SHA-256 of the row before it, so a standby whose store took
+// a different transaction anywhere (a deposed leader's unacknowledged tail) refuses the next set
+// instead of applying it over different books. And each carries its leader's term: a standby
+// refuses a set from a term below one it has applied (a deposed leader still streaming).
 struct ChangeSet {
   uint64_t txn = 0;
   std::string row;
@@ -34,7 +39,9 @@ struct ChangeSetHeader {
   uint64_t txn = 0;
   TimeNs commit_ns = 0;
   uint64_t last_seq = 0;  // the journal's last seq after the transaction
+  int64_t term = 0;       // the term of the leader that wrote it (0 without an election)
   Digest head{};          // the journal's head hash after it
+  Digest prev{};          // SHA-256 of the previous transaction's row: the log is a chain too
   uint32_t changes = 0;   // puts and deletes that follow
 };
 

@@ -47,6 +47,7 @@ constexpr std::array kCodeNames = {
     "interrupted",
     "linked_chain_open",
     "unknown_token",
+    "not_leader",
 };
 static_assert(kCodeNames.size() == static_cast<size_t>(kCodeLast) + 1, "every Code has a name");
 }  // namespace

@@ -66,9 +66,10 @@ enum class Code : uint16_t {
   interrupted,        // the work stopped part way (the server is shutting down): resumable
   linked_chain_open,  // the last item of a batch is linked to nothing
   unknown_token,      // login with a token the server's config does not list
+  not_leader,         // a standby: writes go to the leader
 };
 // The last code: the name table and the wire's ErrorCode enum cover every code up to it.
-inline constexpr Code kCodeLast = Code::unknown_token;
+inline constexpr Code kCodeLast = Code::not_leader;
 
 std::string_view code_name(Code code);
 std::optional<Code> code_from_name(std::string_view name);

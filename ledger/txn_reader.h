@@ -39,6 +39,10 @@ constexpr std::string_view kMetaNextAccount = "next_account_id";
 constexpr std::string_view kMetaNextBook = "next_book_id";
 constexpr std::string_view kMetaClosedEnd = "closed_end_ns";
 constexpr std::string_view kMetaTxn = "last_txn";  // write transactions committed (replication)
+// Kept outside the replication log, each node's own: the last replog row's SHA-256 and the
+// highest leader term written or applied (ledger/change_log.h).
+constexpr std::string_view kMetaReplogHead = "replog_head";
+constexpr std::string_view kMetaReplogTerm = "replog_term";
 
 struct Dbs {
   MDB_dbi meta, accounts, account_names, books, entries, ids, postings, commits, snapshots, assets;

@@ -112,8 +112,10 @@ class WriteTxnImpl final : public WriterTxn {
     // Last: the transaction's number, then its replog row (which holds every change above).
     put_pod(dbs_.meta, kMetaTxn, txn_no_);
     if (log_)
-      store_replog_row(txn_, dbs_, txn_no_, log_->row(txn_no_, commit_ns_, st_.last_seq, st_.head),
-                       replog_.txns_kept);
+      store_replog_row(txn_, rd_, txn_no_,
+                       log_->row(txn_no_, commit_ns_, st_.last_seq, st_.head, replog_.term,
+                                 replog_head(txn_, rd_)),
+                       replog_.txns_kept, replog_.term);
   }
   MDB_txn* txn() const { return txn_; }
   const State& state() const { return st_; }

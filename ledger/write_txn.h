@@ -22,6 +22,7 @@ class WriterTxn : public WriteTxn {
 struct ReplogOptions {
   bool enabled = false;
   uint64_t txns_kept = 0;
+  int64_t term = 0;  // stamped in the row (Ledger::set_term)
 };
 
 // A transaction over `txn` (a fresh top-level write transaction) whose entries are stamped

@@ -342,6 +342,33 @@ kj::Promise<OpsResult<std::optional<EtcdKeyValue>>> EtcdClient::get(std::string 
       });
 }
 
+kj::Promise<OpsResult<std::vector<EtcdKeyValue>>> EtcdClient::get_prefix(std::string prefix) {
+  using R = std::vector<EtcdKeyValue>;
+  if (prefix.empty()) return ready_error<R>(OpsError::invalid("get_prefix: empty prefix"));
+  // range_end: the prefix with its last byte incremented (etcd's "every key with this prefix").
+  std::string end = prefix;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (end.empty()) return ready_error<R>(OpsError::invalid("get_prefix: prefix of 0xff bytes"));
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return post("range", "/v3/kv/range",
+              "{\"key\":" + quoted_b64(prefix) + ",\"range_end\":" + quoted_b64(end) + "}")
+      .then([](OpsResult<std::string> body) {
+        return with_object<R>(body, "range", [](const object& o) -> OpsResult<R> {
+          R out;
+          element kvs;
+          if (o["kvs"].get(kvs) != SUCCESS) return out;
+          array a;
+          if (kvs.get(a) != SUCCESS) return OpsError::protocol("\"kvs\" is not an array");
+          for (element e : a) {
+            auto kv = parse_kv(e);
+            if (!kv.ok()) return kv.error();
+            out.push_back(std::move(*kv));
+          }
+          return out;
+        });
+      });
+}
+
 kj::Promise<OpsResult<int64_t>> EtcdClient::remove(std::string key) {
   if (key.empty()) return ready_error<int64_t>(OpsError::invalid("delete: empty key"));
   return post("delete", "/v3/kv/deleterange", "{\"key\":" + quoted_b64(key) + "}")

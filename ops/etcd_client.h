@@ -86,6 +86,8 @@ class EtcdClient {
   kj::Promise<OpsResult<int64_t>> put(std::string key, std::string value, int64_t lease_id = 0);
   // POST /v3/kv/range of one key. nullopt when it does not exist.
   kj::Promise<OpsResult<std::optional<EtcdKeyValue>>> get(std::string key);
+  // Every key starting with `prefix` (non-empty), in key order.
+  kj::Promise<OpsResult<std::vector<EtcdKeyValue>>> get_prefix(std::string prefix);
   // POST /v3/kv/deleterange of one key. How many keys were deleted (0 or 1).
   kj::Promise<OpsResult<int64_t>> remove(std::string key);
 

@@ -59,12 +59,16 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                               "The current or last settlement run: payees done so far.")),
       run_payees_planned(r.gauge("tally_settlement_run_payees_planned",
                                  "The current or last settlement run: payees to do.")),
-      replication_lag_entries(r.gauge("tally_replication_lag_entries",
-                                      "Standby: entries the leader has committed and this "
-                                      "standby has not yet applied.")),
+      replication_standbys(r.gauge("tally_replication_standbys",
+                                   "Leader: standbys streaming its replication log.")),
+      replication_lag_txns(r.gauge("tally_replication_lag_txns",
+                                   "Leader: its last write transaction minus the highest one a "
+                                   "standby has acknowledged.")),
+      replication_applied_txn(r.gauge("tally_replication_applied_txn",
+                                      "Standby: the last write transaction of the leader applied.")),
       replication_lag_seconds(r.gauge("tally_replication_lag_seconds",
-                                      "Standby: commit time of the leader's last entry minus "
-                                      "that of the last applied entry.",
+                                      "Standby: when the last change set was applied here minus "
+                                      "when the leader committed it.",
                                       {}, MetricUnit::seconds)),
       leader(r.gauge("tally_leader", "1 while this server is the leader with a live lease.")),
       leader_term(r.gauge("tally_leader_term",
@@ -79,6 +83,7 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
       connections_poster(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "poster"}})),
       connections_auditor(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "auditor"}})),
       connections_finance(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "finance"}})),
+      connections_replica(r.gauge("tally_connections_logged_in", kRoleHelp, {{"role", "replica"}})),
       logins_refused(r.counter("tally_logins_refused_total", "Logins with an unknown token.")) {
   register_process_memory(r);
 }

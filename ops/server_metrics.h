@@ -43,8 +43,10 @@ struct ServerMetrics {
   Gauge& run_payees_planned;  // ... of this many
 
   // Replication and leadership.
-  Gauge& replication_lag_entries;  // standby: leader's last seq - applied seq
-  Gauge& replication_lag_seconds;  // standby: leader's last commit time - applied commit time
+  Gauge& replication_standbys;     // leader: standbys streaming its replication log
+  Gauge& replication_lag_txns;     // leader: its last txn - the highest standby acknowledgement
+  Gauge& replication_applied_txn;  // standby: the last txn applied
+  Gauge& replication_lag_seconds;  // standby: applied time - the leader's commit time, last set
   Gauge& leader;                   // 1 while am_leader, else 0
   Gauge& leader_term;              // the term of the current (or last) tenure
 
@@ -59,6 +61,7 @@ struct ServerMetrics {
   Gauge& connections_poster;  // logged-in connections holding the role
   Gauge& connections_auditor;
   Gauge& connections_finance;
+  Gauge& connections_replica;
   Counter& logins_refused;
 };
 

@@ -10,6 +10,7 @@
 
 #include "rpc/auditor_reads.h"
 #include "rpc/follow.h"
+#include "rpc/replica_stream.h"
 #include "rpc/server_impl.h"
 #include "service/export.h"
 #include "service/payout_ops.h"
@@ -517,9 +518,20 @@ kj::Promise<void> refuse(Ctx ctx, std::string_view role) {
   set_error(ctx.getResults(), role_refused(role));
   return kj::READY_NOW;
 }
+template <class Ctx>
+kj::Promise<void> refuse(Ctx ctx, const Rejection& why) {
+  set_error(ctx.getResults(), why);
+  return kj::READY_NOW;
+}
+
+// What a standby answers a write: the leader is elsewhere.
+Rejection not_leader(const RpcServerImpl& s) {
+  return reject(Code::not_leader, "this server is a standby of " + s.standby_of() +
+                                      ": send writes to the leader");
+}
 
 template <class Ctx>
-kj::Promise<void> refuse_post(Ctx ctx, std::string_view role) {
+kj::Promise<void> refuse_post(Ctx ctx, const Rejection& why) {
   auto items = ctx.getParams().getItems();
   auto out = ctx.getResults().initResults(items.size());
   for (unsigned i = 0; i < items.size(); ++i) {
@@ -527,16 +539,22 @@ kj::Promise<void> refuse_post(Ctx ctx, std::string_view role) {
     std::string id = item.isEntry()   ? wire::text(item.getEntry().getId())
                      : item.isEvent() ? wire::text(item.getEvent().getId())
                                       : std::string();
-    wire::encode_result(out[i], ItemResult::error(role_refused(role), std::move(id)));
+    wire::encode_result(out[i], ItemResult::error(why, std::move(id)));
   }
   return kj::READY_NOW;
 }
 
+// A poster capability that refuses every call with `why` (the role is missing, or this server
+// is a standby).
 class DeniedPoster final : public wire::Poster::Server {
  public:
-  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, "poster"); }
-  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, "poster"); }
-  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, "poster"); }
+  explicit DeniedPoster(Rejection why = role_refused("poster")) : why_(std::move(why)) {}
+  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, why_); }
+  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, why_); }
+
+ private:
+  Rejection why_;
 };
 
 class DeniedAuditor final : public wire::Auditor::Server {
@@ -566,19 +584,45 @@ class DeniedAuditor final : public wire::Auditor::Server {
 
 class DeniedFinance final : public wire::Finance::Server {
  public:
-  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, kRole); }
-  kj::Promise<void> closePeriod(ClosePeriodContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> settle(SettleContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> importReport(ImportReportContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
+  explicit DeniedFinance(Rejection why = role_refused("finance")) : why_(std::move(why)) {}
+  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, why_); }
+  kj::Promise<void> closePeriod(ClosePeriodContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> settle(SettleContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> importReport(ImportReportContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, why_); }
 
  private:
-  static constexpr const char* kRole = "finance";
+  Rejection why_;
+};
+
+class DeniedReplica final : public wire::Replica::Server {
+ public:
+  kj::Promise<void> follow(FollowContext ctx) override { return refuse(ctx, "replica"); }
+  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, "replica"); }
+};
+
+// Role replica: a standby follows this server's replication log (rpc/replica_stream.h).
+class ReplicaImpl final : public wire::Replica::Server {
+ public:
+  explicit ReplicaImpl(RpcServerImpl& s) : s_(s) {}
+  kj::Promise<void> follow(FollowContext ctx) override {
+    auto p = ctx.getParams();
+    return follow_changes(s_, p.getFromTxn(), p.getSink())
+        .then([ctx](FollowChangesResult r) mutable {
+          if (!r.error.empty())
+            set_error(ctx.getResults(), reject(Code::bad_request, r.error));
+          ctx.getResults().setLastTxn(r.last_txn);
+        });
+  }
+  kj::Promise<void> server(ServerContext ctx) override { return answer_server(s_, ctx); }
+
+ private:
+  RpcServerImpl& s_;
 };
 
 // Counts a capability's calls in progress on its connection and stamps the last one's start and
@@ -662,9 +706,14 @@ class TallyImpl final : public wire::Tally::Server {
         case Role::finance:
           list.set(i++, wire::Role::FINANCE);
           break;
+        case Role::replica:
+          list.set(i++, wire::Role::REPLICA);
+          break;
       }
     }
-    if (roles->count(Role::poster))
+    if (roles->count(Role::poster) && s_.standby())
+      res.setPoster(kj::heap<DeniedPoster>(not_leader(s_)));
+    else if (roles->count(Role::poster))
       res.setPoster(counted<wire::Poster>(kj::heap<PosterImpl>(s_), s_, c_));
     else
       res.setPoster(kj::heap<DeniedPoster>());
@@ -672,10 +721,16 @@ class TallyImpl final : public wire::Tally::Server {
       res.setAuditor(counted<wire::Auditor>(kj::heap<AuditorImpl>(s_), s_, c_));
     else
       res.setAuditor(kj::heap<DeniedAuditor>());
-    if (roles->count(Role::finance))
+    if (roles->count(Role::finance) && s_.standby())
+      res.setFinance(kj::heap<DeniedFinance>(not_leader(s_)));
+    else if (roles->count(Role::finance))
       res.setFinance(counted<wire::Finance>(kj::heap<FinanceImpl>(s_), s_, c_));
     else
       res.setFinance(kj::heap<DeniedFinance>());
+    if (roles->count(Role::replica))
+      res.setReplica(counted<wire::Replica>(kj::heap<ReplicaImpl>(s_), s_, c_));
+    else
+      res.setReplica(kj::heap<DeniedReplica>());
     return kj::READY_NOW;
   }
 

@@ -11,10 +11,17 @@ Reply<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
   c->impl_ = std::make_unique<Impl>(std::move(options));
   c->impl_->start();
   Impl& impl = *c->impl_;
-  auto r = impl.call<RoleSet>([&impl](std::shared_ptr<CallerQueue>) {
-    return impl.ensure().then(
-        [](std::shared_ptr<Conn> conn) { return Reply<RoleSet>(conn->roles); });
-  });
+  // Each address once, in order, until one logs in (a leader and its standbys: any will do for
+  // reads; writes move on to the leader when answered not_leader).
+  Reply<RoleSet> r = Failure{};
+  for (size_t i = 0; i < impl.addrs.size(); ++i) {
+    r = impl.call<RoleSet>([&impl](std::shared_ptr<CallerQueue>) {
+      return impl.ensure().then(
+          [](std::shared_ptr<Conn> conn) { return Reply<RoleSet>(conn->roles); });
+    });
+    if (!r.failed() || r.failure().kind != Failure::Kind::cannot_connect) break;
+    impl.next_address();
+  }
   if (r.failed()) return r.failure();
   c->roles_ = r.value();
   return c;
@@ -23,7 +30,7 @@ Reply<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
 Client::~Client() = default;
 
 const std::string& Client::address() const {
-  return impl_->opts.address;
+  return impl_->addr();
 }
 
 uint64_t Client::connections() const {

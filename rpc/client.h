@@ -32,7 +32,10 @@
 namespace tally {
 
 struct ClientOptions {
-  std::string address;  // "host:port" (default port 7878), "tls:host:port" or "unix:/path"
+  // "host:port" (default port 7878), "tls:host:port" or "unix:/path"; or several, comma-separated
+  // (a leader and its standbys): connect takes the first that answers, a lost connection or a
+  // batch answered not_leader moves to the next, retried with the same ids.
+  std::string address;
   std::string token;
   // For a "tls:" address: the CAs to trust (PEM; empty: the system trust store), and the name
   // the server's certificate must carry (empty: the address's host). ops/tls.h.
@@ -134,6 +137,17 @@ class Client {
   Reply<uint64_t> follow(uint64_t from_seq, uint64_t max_entries,
                          const std::function<bool(const EntryView&)>& on_entry,
                          uint64_t* last_seq = nullptr);
+
+  // A standby's stream (role replica; rpc/replica_stream.h): the leader's change sets from
+  // `from_txn`, in order, to `on_sets` on the calling thread, which applies them durably and
+  // returns the last txn it holds (the acknowledgement), or nullopt to stop. Also called with no
+  // sets for the leader's heartbeats (about every second), so a caller can stop while idle. Sets
+  // are checked to be consecutive (a gap is a server_error Failure). Not retried. Returns the
+  // last txn received (from_txn - 1 when none) once on_sets stopped; a Rejection when the
+  // leader cannot stream from from_txn.
+  Reply<uint64_t> follow_changes(
+      uint64_t from_txn,
+      const std::function<std::optional<uint64_t>(std::vector<ChangeSet>& sets)>& on_sets);
 
   class Impl;
 

@@ -37,6 +37,8 @@ namespace client_detail {
 using VatId = capnp::rpc::twoparty::VatId;
 
 constexpr const char* kConnectTag = "[connect] ";
+// A batch answered not_leader, to be tried at the next address (Impl::send_post).
+constexpr const char* kNotLeaderTag = "[not_leader] ";
 
 inline uint64_t mono_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -116,12 +118,14 @@ struct Conn {
   kj::Maybe<wire::Poster::Client> poster;
   kj::Maybe<wire::Auditor::Client> auditor;
   kj::Maybe<wire::Finance::Client> finance;
+  kj::Maybe<wire::Replica::Client> replica;
   RoleSet roles;
   ~Conn() {
     // Capabilities before the RPC system, the RPC system before its network and stream.
     poster = nullptr;
     auditor = nullptr;
     finance = nullptr;
+    replica = nullptr;
     rpc = nullptr;
     network = nullptr;
   }
@@ -246,7 +250,23 @@ using namespace client_detail;  // NOLINT: the client's own files only
 
 class Client::Impl : private kj::TaskSet::ErrorHandler {
  public:
-  explicit Impl(ClientOptions o) : opts(std::move(o)) {}
+  explicit Impl(ClientOptions o) : opts(std::move(o)) {
+    // A list of addresses (a leader and its standbys): comma-separated.
+    size_t from = 0;
+    for (;;) {
+      size_t comma = opts.address.find(',', from);
+      std::string a = opts.address.substr(from, comma == std::string::npos ? comma : comma - from);
+      if (!a.empty()) addrs.push_back(std::move(a));
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+    if (addrs.empty()) addrs.push_back(opts.address);
+  }
+  // The address connected to (or tried) now; the next after a failure or a not_leader answer.
+  std::vector<std::string> addrs;
+  std::atomic<size_t> current{0};
+  const std::string& addr() const { return addrs[current.load() % addrs.size()]; }
+  void next_address() { current.store((current.load() + 1) % addrs.size()); }
   ~Impl() {
     if (thread.joinable()) {
       stop->fulfill();
@@ -320,7 +340,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
           [&, q](kj::Exception&& e) {
             {
               std::lock_guard lock(m);
-              result.emplace(failure_of(e, opts.address));
+              result.emplace(failure_of(e, addr()));
             }
             q->finish();
           }));
@@ -358,9 +378,10 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
 
   // A plain or TLS stream to the server; a failure is a kConnectTag'ged DISCONNECTED exception.
   kj::Promise<kj::Own<kj::AsyncIoStream>> open_stream() {
-    if (opts.address.rfind("tls:", 0) != 0)
+    const std::string address = addr();
+    if (address.rfind("tls:", 0) != 0)
       return io->provider->getNetwork()
-          .parseAddress(opts.address, 7878)
+          .parseAddress(address, 7878)
           .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); });
     if (!tls) {
       auto ctx = make_tls_client_context({opts.tls_ca_file});
@@ -368,7 +389,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
       tls = kj::mv(*ctx);
     }
     return tls_connect(*tls, io->provider->getNetwork(), io->provider->getTimer(),
-                       opts.address.substr(4), opts.tls_server_name)
+                       address.substr(4), opts.tls_server_name)
         .then([](OpsResult<kj::Own<kj::AsyncIoStream>> r) -> kj::Own<kj::AsyncIoStream> {
           if (!r.ok()) KJ_FAIL_REQUIRE("tls", r.error().message.c_str());
           return kj::mv(*r);
@@ -408,11 +429,15 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
                 case wire::Role::FINANCE:
                   c->roles.insert(Role::finance);
                   break;
+                case wire::Role::REPLICA:
+                  c->roles.insert(Role::replica);
+                  break;
               }
             }
             if (c->roles.count(Role::poster)) c->poster = r.getPoster();
             if (c->roles.count(Role::auditor)) c->auditor = r.getAuditor();
             if (c->roles.count(Role::finance)) c->finance = r.getFinance();
+            if (c->roles.count(Role::replica)) c->replica = r.getReplica();
             return c;
           });
         },
@@ -424,6 +449,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
 
   static bool retryable(const kj::Exception& e) {
     if (has(e, "unknown token")) return false;
+    if (has(e, kNotLeaderTag)) return true;
     return e.getType() == kj::Exception::Type::DISCONNECTED ||
            e.getType() == kj::Exception::Type::OVERLOADED;
   }
@@ -436,12 +462,16 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
     return ensure()
         .then([this, fn](std::shared_ptr<Conn> c) {
           return fn(*c).catch_([this, c](kj::Exception&& e) -> kj::Promise<T> {
-            if (e.getType() == kj::Exception::Type::DISCONNECTED && conn == c) conn.reset();
+            if ((e.getType() == kj::Exception::Type::DISCONNECTED || has(e, kNotLeaderTag)) &&
+                conn == c)
+              conn.reset();
             return kj::mv(e);
           });
         })
         .catch_([this, fn, attempt, attempts](kj::Exception&& e) -> kj::Promise<T> {
           if (!retryable(e) || attempt >= opts.max_attempts) return kj::mv(e);
+          // With several addresses, the next try goes to the next one (the leader may have moved).
+          if (addrs.size() > 1) next_address();
           uint64_t delay =
               std::min<uint64_t>(opts.retry_delay_ms << std::min(attempt - 1, 20), 1000);
           return io->provider->getTimer()
@@ -450,8 +480,23 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
         });
   }
 
+  // With several addresses, a batch answered not_leader (a standby, or a leader that lost its
+  // lease) goes to the next address: not applied there, or applied and then a duplicate by id.
   template <class Cap>
-  static kj::Promise<std::vector<ItemResult>> send_post(
+  kj::Promise<std::vector<ItemResult>> send_post(Cap& cap,
+                                                 std::shared_ptr<std::vector<PostItem>> items) {
+    const bool others = addrs.size() > 1;
+    return send_post_once(cap, items)
+        .then([others](std::vector<ItemResult> r) -> kj::Promise<std::vector<ItemResult>> {
+          if (others)
+            for (const auto& x : r)
+              if (x.code == Code::not_leader)
+                return KJ_EXCEPTION(DISCONNECTED, kNotLeaderTag, x.message.c_str());
+          return r;
+        });
+  }
+  template <class Cap>
+  static kj::Promise<std::vector<ItemResult>> send_post_once(
       Cap& cap, std::shared_ptr<std::vector<PostItem>> items) {
     auto req = cap.postRequest();
     auto l = req.initItems(static_cast<unsigned>(items->size()));
@@ -476,7 +521,7 @@ class Client::Impl : private kj::TaskSet::ErrorHandler {
     auto attempts = std::make_shared<uint32_t>(1);
     auto missing = std::make_shared<std::optional<Failure>>();
     std::function<kj::Promise<std::vector<ItemResult>>(Conn&)> fn =
-        [items, via, missing](Conn& c) -> kj::Promise<std::vector<ItemResult>> {
+        [this, items, via, missing](Conn& c) -> kj::Promise<std::vector<ItemResult>> {
       if (via == PostVia::poster) {
         KJ_IF_MAYBE (p, c.poster) {
           return send_post(*p, items);

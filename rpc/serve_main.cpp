@@ -2,13 +2,16 @@
 // server (and the metrics endpoint) on this thread's loop until a signal.
 #include <kj/async-unix.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <ostream>
 #include <thread>
 
 #include "ops/metrics_http.h"
+#include "rpc/failover.h"
 #include "rpc/server.h"
+#include "rpc/standby.h"
 #include "service/settlement_ops.h"
 #include "settlement/market_verify.h"
 
@@ -105,6 +108,20 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
   if (so.config.tokens.empty()) log.warn("no [tokens] configured; every login will be refused");
   so.settle_chunk_payees = o.settle_chunk_payees;
   so.log = [&log](const std::string& line) { log.info(line); };
+  const bool standby = !o.standby_of.empty();
+  const bool elected = !o.etcd.empty();
+  // Whom this server serves as: a failover node is a standby until etcd makes it leader.
+  ServingRole role(standby ? o.standby_of : elected ? "no leader elected yet" : "");
+  std::atomic<Failover*> failover_ptr{nullptr};
+  if (elected)
+    so.ledger.may_acknowledge = [&failover_ptr] {
+      Failover* f = failover_ptr.load();
+      return f != nullptr && f->may_acknowledge();
+    };
+  // Every server that may lead keeps the log a standby follows; a standby keeps it too, so it can
+  // be followed once it leads.
+  so.ledger.replication_log = o.replication_log || o.sync_standbys > 0 || standby || elected;
+  so.ledger.hold_until_replicated = o.sync_standbys > 0;
   so.ledger.on_commit = [&metrics](const CommitTiming& t) {
     metrics.commit_seconds.observe(t.group_ns);
     metrics.fsync_seconds.observe(t.fsync_ns);
@@ -129,7 +146,28 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
   // of another pay date of the marketplace waits for it), on a thread of their own while the
   // server serves; a shutdown stops them between chunks, still resumable.
   std::atomic<bool> stopping{false};
-  std::thread resume([&service, &stopping] {
+  std::unique_ptr<Failover> failover;
+  if (elected) {
+    FailoverOptions fo;
+    for (size_t from = 0;;) {
+      size_t comma = o.etcd.find(',', from);
+      fo.etcd_endpoints.push_back(
+          o.etcd.substr(from, comma == std::string::npos ? comma : comma - from));
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+    fo.cluster = o.cluster;
+    fo.advertise = o.advertise;
+    fo.token = o.token;
+    fo.tls_ca_file = o.tls_ca_file;
+    failover = std::make_unique<Failover>(service->ledger(), fo, role, log, &metrics);
+    failover_ptr.store(failover.get());
+  }
+  std::thread resume([&service, &stopping, standby, &failover] {
+    if (standby) return;  // the leader completes its runs; their chunks arrive as change sets
+    // A failover node completes them once it leads.
+    while (failover && !failover->leading() && !stopping.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     for (const auto& [mk, date] : service->settlement().runs_in_progress()) {
       if (stopping.load()) return;
       SettleOptions so = service->settle_options();
@@ -149,6 +187,34 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
 
   std::thread check([&service, &log, &stopping] { check_books_at_start(*service, log, stopping); });
 
+  // A standby follows its leader on a thread of its own; when it must stop (diverged), the server
+  // stops too (exit 4): serving reads of books that no longer follow the leader would mislead.
+  StandbyStatus standby_status;
+  std::atomic<bool> standby_failed{false};
+  std::atomic<int> failover_code{0};
+  std::thread follower;
+  if (failover)
+    follower = std::thread([&failover, &stopping, &failover_code] {
+      const int c = failover->run(stopping);
+      if (c != 0) {
+        failover_code.store(c);
+        ::kill(::getpid(), SIGTERM);  // the event loop's thread takes it and drains
+      }
+    });
+  if (standby) {
+    StandbyOptions sbo;
+    sbo.leader = o.standby_of;
+    sbo.token = o.token;
+    sbo.tls_ca_file = o.tls_ca_file;
+    follower =
+        std::thread([&service, sbo, &stopping, &standby_status, &log, &metrics, &standby_failed] {
+          if (!run_standby(service->ledger(), sbo, stopping, standby_status, log, &metrics)) {
+            standby_failed.store(true);
+            ::kill(::getpid(), SIGTERM);  // the event loop's thread takes it and drains
+          }
+        });
+  }
+
   int code = 0;
   {
     auto io = kj::setupAsyncIo();
@@ -159,6 +225,8 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
     opts.tls = o.tls;
     opts.metrics = &metrics;
     opts.log = &log;
+    opts.sync_standbys = o.sync_standbys;
+    opts.role = &role;
     RpcServer server(*service, opts, io);
     kj::Own<MetricsServer> metrics_server;
     kj::Promise<void> sampling = nullptr;
@@ -188,7 +256,11 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
       }
     }
     KJ_IF_MAYBE (b, bound) {
-      log.info("listening", {{"address", *b}});
+      log.info("listening", {{"address", *b},
+                             {"role", elected   ? "elected through etcd as " + o.advertise
+                                      : standby ? "standby of " + o.standby_of
+                                                : "leader"},
+                             {"sync_standbys", std::to_string(o.sync_standbys)}});
       auto& port = io.unixEventPort;
       auto sig = port.onSignal(SIGTERM).exclusiveJoin(port.onSignal(SIGINT)).wait(io.waitScope);
       log.info("draining", {{"signal", std::to_string(sig.si_signo)}});
@@ -198,6 +270,10 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
   stopping.store(true);
   resume.join();
   check.join();
+  if (follower.joinable()) follower.join();
+  if (standby_failed.load()) code = 4;
+  if (failover_code.load() != 0) code = failover_code.load();
+  failover_ptr.store(nullptr);
   service.reset();  // the ledger drains anything still queued and closes the store
   if (code == 0) log.info("stopped");
   return code;

@@ -315,6 +315,9 @@ void RpcServerImpl::role_gauge(Role role, int64_t delta) {
     case Role::finance:
       options_.metrics->connections_finance.add(delta);
       break;
+    case Role::replica:
+      options_.metrics->connections_replica.add(delta);
+      break;
   }
 }
 

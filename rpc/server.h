@@ -34,6 +34,7 @@
 #include "ops/json_log.h"
 #include "ops/server_metrics.h"
 #include "ops/tls.h"
+#include "rpc/serving_role.h"
 #include "service/service.h"
 
 namespace tally {
@@ -72,6 +73,14 @@ struct ServerOptions {
   ServerMetrics* metrics = nullptr;
   // Optional: refused logins (with the peer, never the token), connections refused or failed.
   JsonLog* log = nullptr;
+  // Replication (docs/operations.md "Standbys"). A leader with sync_standbys N > 0 answers a
+  // write only once N standbys hold it (its ledger must hold its results: LedgerOptions::
+  // hold_until_replicated). A standby (role says whose) refuses writes with
+  // not_leader and serves reads.
+  unsigned sync_standbys = 0;
+  // Whom the server serves as, owned by the caller (may change while it serves: failover);
+  // null: always the leader.
+  const ServingRole* role = nullptr;
 };
 
 inline constexpr int kDefaultPort = 7878;
@@ -138,6 +147,22 @@ struct ServeOptions {
   TlsServerFiles tls;  // for a "tls:" listen address
   // --connections-max, --login-timeout-ms, --idle-timeout-ms (the others keep their defaults).
   ServerLimits limits;
+  // Replication (docs/operations.md "Standbys"): --replication-log keeps the log standbys follow;
+  // --sync-standbys N (implies it) answers writes once N standbys hold them; --standby-of ADDR
+  // makes this server a standby of ADDR, logging in with `token` (the CLI's --token or
+  // TALLY_TOKEN; a replica-role token of the leader's config) and trusting `tls_ca_file` for a
+  // tls: leader.
+  bool replication_log = false;
+  unsigned sync_standbys = 0;
+  std::string standby_of;
+  std::string token;
+  std::string tls_ca_file;
+  // Failover (docs/operations.md "Failover"): etcd's members (comma-separated host:port), the
+  // cluster's name and this server's address as clients and standbys reach it. Implies the
+  // replication log; the node starts as a standby until etcd makes it leader.
+  std::string etcd;
+  std::string cluster;
+  std::string advertise;
 };
 
 // `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]
@@ -150,7 +175,9 @@ struct ServeOptions {
 // logins with their peer; checks the books on a thread of its own while serving (marketplace
 // invariants, then the journal's verify) and logs a failure at error level ("books fail verify at
 // start"); serves until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors
-// (a config that does not load included), 3 when the data directory or an address cannot be used.
+// (a config that does not load included), 3 when the data directory or an address cannot be used,
+// 4 when a standby stopped because it diverged from its leader or cannot follow it any more, 5
+// when a leader elected through etcd lost its tenure (restart it: it rejoins as a standby).
 int serve_main(const ServeOptions& options, std::ostream& err);
 
 }  // namespace tally

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ledger/entry.h"
+#include "rpc/replica_stream.h"
 #include "rpc/server.h"
 #include "rpc/server_channel.h"
 #include "rpc/tally.capnp.h"
@@ -60,6 +61,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
         options_(std::move(options)),
         io_(io),
         tokens_(service.config()),
+        acks_(service.ledger(), options_.sync_standbys, options_.metrics),
         tasks_(*this) {}
   ~RpcServerImpl() noexcept(false);
 
@@ -75,6 +77,12 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   // Used by the capabilities.
   Service& service() { return service_; }
   const ServerLimits& limits() const { return options_.limits; }
+  // A standby (--standby-of): writes are refused with not_leader; its leader's address.
+  bool standby() const { return options_.role != nullptr && !options_.role->standby_of().empty(); }
+  std::string standby_of() const {
+    return options_.role != nullptr ? options_.role->standby_of() : std::string();
+  }
+  StandbyAcks& standby_acks() { return acks_; }
   bool draining() const { return draining_; }
   // The roles `token` grants, counted on `connection`; a refused login is counted and logged
   // with the peer (never the token).
@@ -119,6 +127,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   ServerOptions options_;
   kj::AsyncIoContext& io_;
   TokenTable tokens_;
+  StandbyAcks acks_;
   kj::Own<kj::ConnectionReceiver> listener_;
   kj::Own<kj::TlsContext> tls_;  // for a "tls:" address
   kj::Promise<void> accepting_ = nullptr;

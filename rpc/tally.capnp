@@ -72,6 +72,7 @@ enum Role {
   poster @0;
   auditor @1;
   finance @2;
+  replica @3;  # a standby following this server's replication log (Replica)
 }
 
 # Mirrors tally::Code (ledger/status.h) value for value, in the same order: never reorder, add
@@ -118,6 +119,7 @@ enum ErrorCode {
   interrupted @38;
   linkedChainOpen @39;
   unknownToken @40;
+  notLeader @41;  # a standby: writes go to the leader (a client with several addresses retries there)
 }
 
 # A business rejection: a stable code and a message naming the field.
@@ -811,7 +813,35 @@ interface EntrySink {
 # token answers with `error` (code `unknownToken`), no roles and no capabilities.
 interface Tally {
   login @0 (token :Text) -> (poster :Poster, auditor :Auditor, finance :Finance,
-                             roles :List(Role), error :Error);
+                             roles :List(Role), error :Error, replica :Replica);
+}
+
+# --- replication (docs/operations.md "Standbys") ------------------------------------------------
+
+# One write transaction's changes, as the leader's replication log holds them (ledger/replication.h:
+# a 64-byte header, then each put and delete). `txn` counts the store's write transactions.
+struct ChangeSet {
+  txn @0 :UInt64;
+  row @1 :Data;
+}
+
+# A standby's receiver of the leader's change sets, in order, consecutive txns across calls. It
+# returns once it holds them durably, with the last txn it holds: that return is its
+# acknowledgement (a leader with --sync-standbys answers its writers only after it). An ordinary
+# method, one call at a time, so a slow standby slows only its own stream (and, when it is the
+# synchronous one, the leader's acknowledgements).
+interface ChangeSink {
+  apply @0 (sets :List(ChangeSet)) -> (durableTxn :UInt64);
+}
+
+# Role replica: a standby's login.
+interface Replica {
+  # The change sets from transaction `fromTxn`, then each new one as it commits, until the call is
+  # cancelled, the sink fails or the server stops. error: notAllowed; badRequest when the log no
+  # longer (or never) held `fromTxn` (seed the standby from a newer backup), or the standby is
+  # ahead of this server.
+  follow @0 (fromTxn :UInt64, sink :ChangeSink) -> (error :Error, lastTxn :UInt64);
+  server @1 () -> (error :Error, result :ServerInfo);  # as Poster.server
 }
 
 # Role poster: open and close accounts, declare assets, post entries and every event but

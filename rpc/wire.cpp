@@ -6,7 +6,7 @@
 
 namespace tally::wire {
 
-static_assert(static_cast<uint16_t>(ErrorCode::UNKNOWN_TOKEN) == static_cast<uint16_t>(kCodeLast),
+static_assert(static_cast<uint16_t>(ErrorCode::NOT_LEADER) == static_cast<uint16_t>(kCodeLast),
               "ErrorCode must mirror tally::Code value for value, up to the last");
 static_assert(static_cast<uint16_t>(ErrorCode::RUN_IN_PROGRESS) ==
               static_cast<uint16_t>(Code::run_in_progress));

@@ -32,11 +32,13 @@ std::string_view role_name(Role r) {
       return "auditor";
     case Role::finance:
       return "finance";
+    case Role::replica:
+      return "replica";
   }
   return "?";
 }
 std::optional<Role> parse_role(std::string_view name) {
-  for (Role r : {Role::poster, Role::auditor, Role::finance})
+  for (Role r : {Role::poster, Role::auditor, Role::finance, Role::replica})
     if (role_name(r) == name) return r;
   return std::nullopt;
 }
@@ -587,7 +589,7 @@ class Loader : public Reader {
         continue;
       }
       if (a->empty()) {
-        fail(node, path, "must grant at least one role (poster | auditor | finance)");
+        fail(node, path, "must grant at least one role (poster | auditor | finance | replica)");
         continue;
       }
       TokenGrant g{token, {}};
@@ -601,7 +603,7 @@ class Loader : public Reader {
         } else if (auto r = parse_role(*s)) {
           g.roles.push_back(*r);
         } else {
-          fail(e, p, "unknown role " + in_quotes(*s) + " (poster | auditor | finance)");
+          fail(e, p, "unknown role " + in_quotes(*s) + " (poster | auditor | finance | replica)");
           ok = false;
         }
       }

@@ -41,7 +41,7 @@ Amount amount_for(const AmountByCurrency& amounts, std::string_view code);
 
 enum class FeePayer : uint8_t { payee, platform };
 enum class HoldFrom : uint8_t { sale, delivery };
-enum class Role : uint8_t { poster, auditor, finance };
+enum class Role : uint8_t { poster, auditor, finance, replica };
 
 std::string_view fee_payer_name(FeePayer p);
 std::string_view hold_from_name(HoldFrom h);

@@ -2,6 +2,7 @@
 // holds the same books byte for byte; a set out of order or tampered with changes nothing; a
 // synchronous leader's results wait for release_through. The standby's books are checked against
 // the leader's own reads and the standby's full verify, never against the change sets themselves.
+#include <atomic>
 #include <future>
 #include <map>
 
@@ -171,6 +172,64 @@ TEST_F(ReplicationTest, ASetOutOfOrderOrTamperedWithChangesNothing) {
   Status ok = standby_->replicate(rest);
   ASSERT_TRUE(ok.ok()) << ok.message();
   EXPECT_TRUE(standby_->snapshot()->verify().ok);
+}
+
+// A store that took another transaction at some txn (a deposed leader's unacknowledged tail, a
+// standby written to by hand) refuses the leader's next set: rows chain by hash, so the books
+// cannot silently differ where the journal's own chain does not reach (tables, accounts).
+TEST_F(ReplicationTest, AStoreThatTookAnotherPathRefusesTheNextSet) {
+  auto open = [](Ledger& l, const std::string& name) {
+    auto r =
+        l.submit_and_wait(batch(make_open_account(account(name, AccountKind::asset, {"USD"}))));
+    ASSERT_TRUE(r[0].ok()) << r[0].message;
+  };
+  open(*leader_, "a");
+  ASSERT_TRUE(standby_->replicate(change_sets(*leader_, 1)).ok());
+  open(*standby_, "standby-only");  // txn 2 on the standby
+  open(*leader_, "b");              // txn 2 on the leader: another row
+  open(*leader_, "c");              // txn 3
+  Status s = standby_->replicate(change_sets(*leader_, 3));
+  EXPECT_EQ(s.kind(), Status::Kind::corruption);
+  EXPECT_NE(s.message().find("another path"), std::string::npos) << s.message();
+  EXPECT_FALSE(standby_->snapshot()->account("c").has_value());
+}
+
+// A set from a term below one the standby has applied (a deposed leader still streaming) is
+// refused.
+TEST_F(ReplicationTest, ASetFromAnOlderTermIsRefused) {
+  leader_->set_term(7);
+  leader_->submit_and_wait(batch(make_open_account(account("a", AccountKind::asset, {"USD"}))));
+  auto first = change_sets(*leader_, 1);
+  ASSERT_TRUE(standby_->replicate(first).ok());
+  // An old leader (term 3) that holds the same first transaction writes its own second.
+  LedgerOptions o;
+  o.replication_log = true;
+  o.extra_tables = {"market", "runs"};
+  auto old = open_ledger(dir_.sub("old"), o);
+  ASSERT_TRUE(old->replicate(first).ok());
+  old->set_term(3);
+  old->submit_and_wait(batch(make_open_account(account("b", AccountKind::asset, {"USD"}))));
+  Status s = standby_->replicate(change_sets(*old, 2));
+  EXPECT_EQ(s.kind(), Status::Kind::corruption);
+  EXPECT_NE(s.message().find("older than term 7"), std::string::npos) << s.message();
+  // The same from the current term applies.
+  leader_->submit_and_wait(batch(make_open_account(account("b", AccountKind::asset, {"USD"}))));
+  Status ok = standby_->replicate(change_sets(*leader_, 2));
+  EXPECT_TRUE(ok.ok()) << ok.message();
+}
+
+TEST_F(ReplicationTest, ALeaderThatMayNotAcknowledgeAnswersNotLeader) {
+  std::atomic<bool> may{true};
+  LedgerOptions o;
+  o.replication_log = true;
+  o.may_acknowledge = [&may] { return may.load(); };
+  auto l = open_ledger(dir_.sub("fenced"), o);
+  auto r = l->submit_and_wait(batch(make_open_account(account("a", AccountKind::asset, {"USD"}))));
+  EXPECT_TRUE(r[0].ok());
+  may.store(false);
+  r = l->submit_and_wait(batch(make_open_account(account("b", AccountKind::asset, {"USD"}))));
+  EXPECT_EQ(r[0].code, Code::not_leader) << r[0].message;
+  EXPECT_TRUE(l->snapshot()->account("b").has_value());  // committed, not acknowledged
 }
 
 TEST_F(ReplicationTest, TheLogKeepsTheLastTransactionsItIsToldTo) {

@@ -12,7 +12,7 @@ import type {
 
 export type AccountKind = (typeof AccountKindNames)[number];
 export type Side = (typeof SideNames)[number];
-export type Role = "poster" | "auditor" | "finance";
+export type Role = "poster" | "auditor" | "finance" | "replica"; // replica: a standby's own login
 export type CarryReason = (typeof CarryReasonNames)[number];
 export type RunState = (typeof RunStateNames)[number];
 export type Meta = Record<string, string>;
