@@ -450,11 +450,12 @@ TEST(ConfigTest, TokensAreChecked) {
 "has space" = ["auditor"]
 "t3" = "finance"
 )");
-  EXPECT_THAT(lines_of(msg),
-              ElementsAre("tokens.t1[1]: unknown role \"admin\" (poster | auditor | finance)",
-                          HasSubstr("tokens.t2: must grant at least one role"),
-                          HasSubstr("tokens.\"has space\": a token must be"),
-                          HasSubstr("tokens.t3: must be an array of role names, not a string")));
+  EXPECT_THAT(
+      lines_of(msg),
+      ElementsAre("tokens.t1[1]: unknown role \"admin\" (poster | auditor | finance | replica)",
+                  HasSubstr("tokens.t2: must grant at least one role"),
+                  HasSubstr("tokens.\"has space\": a token must be"),
+                  HasSubstr("tokens.t3: must be an array of role names, not a string")));
 }
 
 TEST(ConfigTest, TomlSyntaxErrorIsReportedWithItsPosition) {
