@@ -601,7 +601,10 @@ export class TallyClient {
   private need(s: Session, role: "poster"): w.Poster$Client;
   private need(s: Session, role: "auditor"): w.Auditor$Client;
   private need(s: Session, role: "finance"): w.Finance$Client;
-  private need(s: Session, role: t.Role): w.Poster$Client | w.Auditor$Client | w.Finance$Client {
+  private need(
+    s: Session,
+    role: "poster" | "auditor" | "finance",
+  ): w.Poster$Client | w.Auditor$Client | w.Finance$Client {
     const cap = s[role];
     if (!cap) {
       throw new TallyError(
