@@ -40,7 +40,8 @@ inline constexpr uint64_t map_grow_wait_ms = 5000;
 // Transactions the replication log keeps (ledger/replication.h): a standby further behind is
 // seeded again from a backup.
 inline constexpr uint64_t replog_txns_kept = 100000;
-inline constexpr unsigned sync_standbys_max = 8;  // tally serve --sync-standbys  // for readers to leave before growing
+inline constexpr unsigned sync_standbys_max =
+    8;  // tally serve --sync-standbys  // for readers to leave before growing
 // LMDB reports a write cut short by a full disk as EIO, not ENOSPC: a commit failing with EIO
 // while the data directory's filesystem has less than this free is store_full, not internal.
 inline constexpr uint64_t disk_free_bytes_full = uint64_t(1) << 20;

@@ -59,13 +59,14 @@ ServerMetrics::ServerMetrics(MetricsRegistry& r)
                               "The current or last settlement run: payees done so far.")),
       run_payees_planned(r.gauge("tally_settlement_run_payees_planned",
                                  "The current or last settlement run: payees to do.")),
-      replication_standbys(r.gauge("tally_replication_standbys",
-                                   "Leader: standbys streaming its replication log.")),
+      replication_standbys(
+          r.gauge("tally_replication_standbys", "Leader: standbys streaming its replication log.")),
       replication_lag_txns(r.gauge("tally_replication_lag_txns",
                                    "Leader: its last write transaction minus the highest one a "
                                    "standby has acknowledged.")),
-      replication_applied_txn(r.gauge("tally_replication_applied_txn",
-                                      "Standby: the last write transaction of the leader applied.")),
+      replication_applied_txn(
+          r.gauge("tally_replication_applied_txn",
+                  "Standby: the last write transaction of the leader applied.")),
       replication_lag_seconds(r.gauge("tally_replication_lag_seconds",
                                       "Standby: when the last change set was applied here minus "
                                       "when the leader committed it.",

@@ -526,8 +526,8 @@ kj::Promise<void> refuse(Ctx ctx, const Rejection& why) {
 
 // What a standby answers a write: the leader is elsewhere.
 Rejection not_leader(const RpcServerImpl& s) {
-  return reject(Code::not_leader, "this server is a standby of " + s.standby_of() +
-                                      ": send writes to the leader");
+  return reject(Code::not_leader,
+                "this server is a standby of " + s.standby_of() + ": send writes to the leader");
 }
 
 template <class Ctx>
@@ -614,8 +614,7 @@ class ReplicaImpl final : public wire::Replica::Server {
     auto p = ctx.getParams();
     return follow_changes(s_, p.getFromTxn(), p.getSink())
         .then([ctx](FollowChangesResult r) mutable {
-          if (!r.error.empty())
-            set_error(ctx.getResults(), reject(Code::bad_request, r.error));
+          if (!r.error.empty()) set_error(ctx.getResults(), reject(Code::bad_request, r.error));
           ctx.getResults().setLastTxn(r.last_txn);
         });
   }
