@@ -301,6 +301,9 @@ class Snapshot : public TableReader {
   virtual uint64_t last_txn() = 0;
   // The oldest transaction the replication log still holds (0: the log is empty).
   virtual uint64_t first_logged_txn() = 0;
+  // The highest leader term this store has written or applied (0: none, or no election). With
+  // last_txn, a failover candidate's position: a higher term wins over a longer log.
+  virtual int64_t last_term() = 0;
   // Visits the replication log's change sets from transaction `from_txn` in order while visit
   // returns true. The row's view lives for the call only.
   virtual void change_sets(

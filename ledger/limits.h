@@ -36,12 +36,14 @@ inline constexpr unsigned readers_max = 1024;       // LMDB reader slots: snapsh
 inline constexpr unsigned tables_max = 64;          // LMDB named databases: the ledger's and extras
 inline constexpr unsigned ledger_tables = 11;       // meta, accounts, account_names, books, ...
 inline constexpr size_t table_key_bytes_max = 511;  // LMDB's key limit (MDB_MAXKEYSIZE)
-inline constexpr uint64_t map_grow_wait_ms = 5000;
+inline constexpr uint64_t map_grow_wait_ms = 5000;  // for readers to leave before growing
 // Transactions the replication log keeps (ledger/replication.h): a standby further behind is
 // seeded again from a backup.
 inline constexpr uint64_t replog_txns_kept = 100000;
-inline constexpr unsigned sync_standbys_max =
-    8;  // tally serve --sync-standbys  // for readers to leave before growing
+inline constexpr unsigned sync_standbys_max = 8;  // tally serve --sync-standbys
+// Times one `tally serve --etcd` process sets a diverged store aside and rejoins empty before it
+// stops for a person (exit 4).
+inline constexpr unsigned serve_rejoins_max = 3;
 // LMDB reports a write cut short by a full disk as EIO, not ENOSPC: a commit failing with EIO
 // while the data directory's filesystem has less than this free is store_full, not internal.
 inline constexpr uint64_t disk_free_bytes_full = uint64_t(1) << 20;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ledger/change_log.h"
 #include "ledger/codec.h"
 
 namespace tally {
@@ -27,6 +28,7 @@ class SnapshotImpl final : public Snapshot {
     });
     return first;
   }
+  int64_t last_term() override { return replog_term(txn_, rd_); }
   void change_sets(uint64_t from_txn,
                    const std::function<bool(uint64_t, std::string_view)>& visit) override {
     std::string from;

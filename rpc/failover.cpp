@@ -4,6 +4,9 @@
 #include <kj/async-io.h>
 
 #include <algorithm>
+#include <charconv>
+#include <compare>
+#include <optional>
 #include <thread>
 
 #include "ops/election.h"
@@ -13,6 +16,35 @@
 namespace tally {
 
 namespace {
+
+// A failover candidate's position, compared term first.
+struct Position {
+  int64_t term = 0;
+  uint64_t txn = 0;
+  auto operator<=>(const Position&) const = default;
+  std::string text() const { return std::to_string(term) + ":" + std::to_string(txn); }
+  static std::optional<Position> parse(const std::string& text) {
+    Position p;
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    auto t = std::from_chars(text.data(), text.data() + colon, p.term);
+    auto x = std::from_chars(text.data() + colon + 1, text.data() + text.size(), p.txn);
+    if (t.ec != std::errc() || t.ptr != text.data() + colon || x.ec != std::errc() ||
+        x.ptr != text.data() + text.size())
+      return std::nullopt;
+    return p;
+  }
+};
+
+// Nullopt when the store cannot be read now (no reader slot free, damage): not a candidate.
+std::optional<Position> position(Ledger& ledger) {
+  try {
+    auto snap = ledger.snapshot();
+    return Position{snap->last_term(), snap->last_txn()};
+  } catch (const StoreFailure&) {
+    return std::nullopt;
+  }
+}
 
 // A standby's follower thread, started and stopped as the leader key changes.
 class Follower {
@@ -29,7 +61,8 @@ class Follower {
     StandbyOptions o = base_;
     o.leader = leader;
     thread_ = std::thread([this, o] {
-      if (!run_standby(ledger_, o, stop_, status_, log_, metrics_)) failed_.store(true);
+      const StandbyEnd end = run_standby(ledger_, o, stop_, status_, log_, metrics_);
+      if (end != StandbyEnd::stopped) end_.store(end);
     });
   }
   // Stops following; returns once no change set can arrive any more.
@@ -39,7 +72,9 @@ class Follower {
     thread_.join();
     leader_.clear();
   }
-  bool failed() const { return failed_.load(); }
+  // How following failed (stopped: it did not).
+  StandbyEnd failure() const { return end_.load(); }
+  bool failed() const { return end_.load() != StandbyEnd::stopped; }
 
  private:
   Ledger& ledger_;
@@ -48,7 +83,8 @@ class Follower {
   ServerMetrics* metrics_;
   std::string leader_;
   std::thread thread_;
-  std::atomic<bool> stop_{false}, failed_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<StandbyEnd> end_{StandbyEnd::stopped};
   StandbyStatus status_;
 };
 
@@ -80,8 +116,13 @@ int Failover::run(const std::atomic<bool>& stop) {
   auto sleep = [&](uint64_t ms) { timer.afterDelay(ms * kj::MILLISECONDS).wait(ws); };
   bool warned = false;
 
+  // After a failed follow: set the store aside and rejoin empty when it diverged (a deposed
+  // leader's unacknowledged tail), else stop for a person.
+  auto failed_code = [&] {
+    return follower.failure() == StandbyEnd::diverged && ledger_.last_txn() > 0 ? kServeRejoin : 4;
+  };
   while (!stop.load()) {
-    if (follower.failed()) return 4;
+    if (follower.failed()) return failed_code();
     auto l = election.leader().wait(ws);
     if (!l.ok()) {
       if (!warned) log_.warn("etcd unreachable; retrying", {{"error", l.error().to_string()}});
@@ -105,24 +146,28 @@ int Failover::run(const std::atomic<bool>& stop) {
     }
     // Nobody leads. No more change sets from the old leader, then compare positions.
     follower.stop();
-    if (follower.failed()) return 4;
-    const uint64_t mine = ledger_.last_txn();
+    if (follower.failed()) return failed_code();
+    // A candidate's position: the highest term its store holds, then its last txn. A longer log
+    // of an older term (a deposed leader's unacknowledged tail) must not win over a log that holds
+    // a newer leader's acknowledged transactions.
+    const std::optional<Position> read = position(ledger_);
+    if (!read) {
+      sleep(250);
+      continue;
+    }
+    const Position mine = *read;
     auto lease = etcd.lease_grant(o_.ttl_seconds).wait(ws);
     if (!lease.ok()) continue;
-    (void)etcd.put(candidates + o_.advertise, std::to_string(mine), lease->id).wait(ws);
+    (void)etcd.put(candidates + o_.advertise, mine.text(), lease->id).wait(ws);
     sleep(o_.settle_ms);
     auto all = etcd.get_prefix(candidates).wait(ws);
     bool best = all.ok();
     if (all.ok()) {
       for (const EtcdKeyValue& c : *all) {
         const std::string addr = c.key.substr(candidates.size());
-        uint64_t txn = 0;
-        try {
-          txn = std::stoull(c.value);
-        } catch (...) {  // not ours to judge: a value we did not write
-          continue;
-        }
-        if (addr != o_.advertise && (txn > mine || (txn == mine && addr < o_.advertise)))
+        const std::optional<Position> theirs = Position::parse(c.value);
+        if (!theirs) continue;  // not ours to judge: a value we did not write
+        if (addr != o_.advertise && (mine < *theirs || (mine == *theirs && addr < o_.advertise)))
           best = false;
       }
     }
@@ -146,7 +191,7 @@ int Failover::run(const std::atomic<bool>& stop) {
       metrics_->leader_term.set(election.term());
     }
     log_.info("leading", {{"term", std::to_string(election.term())},
-                          {"txn", std::to_string(mine)},
+                          {"txn", std::to_string(mine.txn)},
                           {"address", o_.advertise}});
     auto lost = election.when_lost().fork();
     while (!stop.load() && !lost.addBranch().poll(ws)) sleep(100);

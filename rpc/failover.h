@@ -1,15 +1,15 @@
 // Failover through etcd (`tally serve --etcd ENDPOINTS --cluster NAME --advertise ADDR`,
 // docs/operations.md "Failover"): every node of a cluster runs one. While someone else holds the
 // leader key (ops/election.h) the node is a standby of the address in it (rpc/standby.h). When
-// the key is gone, the standbys stop following, each publishes the last txn it holds under
-// /tally/<cluster>/candidates/<address> (with a lease), waits `settle_ms`, and only the one
-// holding the most (ties: the smallest address) campaigns: with --sync-standbys on the old
-// leader, every acknowledged transaction is on a standby, so the winner holds all of them. The
-// winner stamps its term (the key's create revision) into every later change set, so a standby
-// that has applied the new term refuses the old leader's sets, and it starts accepting writes.
-// A leader acknowledges only while its lease is certainly alive (may_acknowledge, checked by the
-// ledger right before results go out); when its tenure ends it stops (exit 5) and comes back,
-// restarted, as a standby.
+// the key is gone, the standbys stop following, each publishes its position (the highest term its
+// store holds, then its last txn: "term:txn") under /tally/<cluster>/candidates/<address> (with a
+// lease), waits `settle_ms`, and only the one furthest on (ties: the smallest address) campaigns:
+// with --sync-standbys on the old leader, every acknowledged transaction is on a standby, so the
+// winner holds all of them. The winner stamps its term (the key's create revision) into every later
+// change set, so a standby that has applied the new term refuses the old leader's sets, and it
+// starts accepting writes. A leader acknowledges only while its lease is certainly alive
+// (may_acknowledge, checked by the ledger right before results go out); when its tenure ends it
+// stops (exit 5) and comes back, restarted, as a standby.
 //
 // Thread safety: run() blocks on a thread of its own with its own event loop; may_acknowledge()
 // and leading() from any thread.
@@ -29,6 +29,10 @@ namespace tally {
 
 class LeaderElection;
 
+// Failover::run's code when this node's store diverged from the leader's (it led once and holds
+// transactions no standby acknowledged): `tally serve` sets the store aside and rejoins empty.
+inline constexpr int kServeRejoin = 6;
+
 struct FailoverOptions {
   std::vector<std::string> etcd_endpoints;  // host:port of every etcd member
   std::string cluster;                      // [a-z0-9][a-z0-9_.-]*
@@ -46,8 +50,8 @@ class Failover {
            ServerMetrics* metrics)
       : ledger_(ledger), o_(std::move(options)), role_(role), log_(log), metrics_(metrics) {}
 
-  // Runs until `stop` (returns 0, resigning when leading), the tenure ends (5) or the standby
-  // diverged from its leader (4).
+  // Runs until `stop` (returns 0, resigning when leading), the tenure ends (5), the store
+  // diverged from the leader's (kServeRejoin) or the leader cannot serve this standby (4).
   int run(const std::atomic<bool>& stop);
   // True only while this node leads with a lease certainly alive. Any thread.
   bool may_acknowledge() const;

@@ -134,7 +134,7 @@ kj::Promise<FollowChangesResult> follow_changes(RpcServerImpl& server, uint64_t 
   }
   if (from_txn > last + 1)
     return FollowChangesResult{"fromTxn: the standby is at txn " + std::to_string(from_txn - 1) +
-                                   ", ahead of this server's " + std::to_string(last) +
+                                   ", " + kStandbyAheadText + "'s " + std::to_string(last) +
                                    ": it does not follow this store",
                                0};
   if (from_txn <= last && (first == 0 || from_txn < first))

@@ -29,6 +29,9 @@ class Ledger;
 inline constexpr uint64_t replica_message_bytes_max = uint64_t(4) << 20;
 inline constexpr uint64_t replica_poll_ms = 1;
 inline constexpr uint64_t replica_heartbeat_ms = 1000;
+// In the refusal of a standby whose store holds transactions this server does not: how the
+// standby tells it diverged (rpc/standby.h) from a log that moved on.
+inline constexpr const char* kStandbyAheadText = "ahead of this server";
 
 // The acknowledgements of the standbys streaming from this server, and the release point they
 // make for a synchronous leader.

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <ostream>
 #include <thread>
 
+#include "ledger/limits.h"
 #include "ops/metrics_http.h"
 #include "rpc/failover.h"
 #include "rpc/server.h"
@@ -77,20 +79,27 @@ void check_books_at_start(Service& service, JsonLog& log, const std::atomic<bool
   }
 }
 
-}  // namespace
-
-int serve_main(const ServeOptions& o, std::ostream& err) {
-  if (o.data_dir.empty()) {
-    err << "tally serve: --data DIR is required\n";
-    return 2;
+// Sets a diverged store aside (renamed beside itself, kept for a person to read) so the node can
+// rejoin empty; false (logged) when the rename fails.
+bool set_store_aside(const std::string& data_dir, JsonLog& log) {
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string aside = dir + ".diverged-" + std::to_string(system_now_ns() / 1000000000);
+  std::error_code ec;
+  std::filesystem::rename(dir, aside, ec);
+  if (ec) {
+    log.error("cannot set the diverged store aside",
+              {{"data", dir}, {"to", aside}, {"error", ec.message()}});
+    return false;
   }
-  JsonLog log(err, o.log_level);
-  // Signals are captured before any thread exists (the ledger's writer), so only the event
-  // loop's thread receives them.
-  kj::UnixEventPort::captureSignal(SIGTERM);
-  kj::UnixEventPort::captureSignal(SIGINT);
-  ::signal(SIGPIPE, SIG_IGN);
+  log.error("store diverged from the leader's: set aside, rejoining empty",
+            {{"data", dir}, {"set_aside", aside}});
+  return true;
+}
 
+// One life of the server on one store: until a signal, or a failover node's divergence
+// (kServeRejoin).
+int serve_once(const ServeOptions& o, JsonLog& log) {
   MetricsRegistry registry;
   ServerMetrics metrics(registry);
 
@@ -208,7 +217,8 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
     sbo.tls_ca_file = o.tls_ca_file;
     follower =
         std::thread([&service, sbo, &stopping, &standby_status, &log, &metrics, &standby_failed] {
-          if (!run_standby(service->ledger(), sbo, stopping, standby_status, log, &metrics)) {
+          if (run_standby(service->ledger(), sbo, stopping, standby_status, log, &metrics) !=
+              StandbyEnd::stopped) {
             standby_failed.store(true);
             ::kill(::getpid(), SIGTERM);  // the event loop's thread takes it and drains
           }
@@ -275,8 +285,34 @@ int serve_main(const ServeOptions& o, std::ostream& err) {
   if (failover_code.load() != 0) code = failover_code.load();
   failover_ptr.store(nullptr);
   service.reset();  // the ledger drains anything still queued and closes the store
-  if (code == 0) log.info("stopped");
   return code;
+}
+
+}  // namespace
+
+int serve_main(const ServeOptions& o, std::ostream& err) {
+  if (o.data_dir.empty()) {
+    err << "tally serve: --data DIR is required\n";
+    return 2;
+  }
+  JsonLog log(err, o.log_level);
+  // Signals are captured before any thread exists (the ledger's writer), so only the event
+  // loop's thread receives them.
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  ::signal(SIGPIPE, SIG_IGN);
+  for (unsigned rejoins = 0;; ++rejoins) {
+    const int code = serve_once(o, log);
+    if (code == 0) log.info("stopped");
+    if (code != kServeRejoin) return code;
+    // A deposed leader's unacknowledged tail (docs/operations.md "Failover"): set the store
+    // aside and follow the leader from an empty one, a bounded number of times per process.
+    if (rejoins + 1 >= limits::serve_rejoins_max) {
+      log.error("diverged again after rejoining: stopped", {{"rejoins", std::to_string(rejoins)}});
+      return 4;
+    }
+    if (!set_store_aside(o.data_dir, log)) return 4;
+  }
 }
 
 }  // namespace tally

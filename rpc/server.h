@@ -177,7 +177,11 @@ struct ServeOptions {
 // start"); serves until SIGTERM or SIGINT, drains and returns 0. 2 for usage errors
 // (a config that does not load included), 3 when the data directory or an address cannot be used,
 // 4 when a standby stopped because it diverged from its leader or cannot follow it any more, 5
-// when a leader elected through etcd lost its tenure (restart it: it rejoins as a standby).
+// when a leader elected through etcd lost its tenure (restart it: it rejoins as a standby). A
+// node elected through etcd whose store diverged from the leader's (a deposed leader's
+// unacknowledged tail) sets the store aside as DATA.diverged-<unix seconds> and serves again
+// from an empty one, following the leader from its first txn (at most
+// limits::serve_rejoins_max times per process; then 4).
 int serve_main(const ServeOptions& options, std::ostream& err);
 
 }  // namespace tally

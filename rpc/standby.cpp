@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "rpc/client.h"
+#include "rpc/replica_stream.h"
 
 namespace tally {
 
@@ -20,8 +21,8 @@ void pause(uint64_t ms, const std::atomic<bool>& stop) {
 
 }  // namespace
 
-bool run_standby(Ledger& ledger, const StandbyOptions& o, const std::atomic<bool>& stop,
-                 StandbyStatus& status, JsonLog& log, ServerMetrics* metrics) {
+StandbyEnd run_standby(Ledger& ledger, const StandbyOptions& o, const std::atomic<bool>& stop,
+                       StandbyStatus& status, JsonLog& log, ServerMetrics* metrics) {
   uint64_t delay = o.retry_delay_ms_first;
   bool logged_down = false;
   status.applied_txn.store(ledger.last_txn());
@@ -46,7 +47,7 @@ bool run_standby(Ledger& ledger, const StandbyOptions& o, const std::atomic<bool
     if (!client->roles().count(Role::replica)) {
       log.error("standby's token has no replica role in the leader's config",
                 {{"leader", o.leader}});
-      return false;
+      return StandbyEnd::unservable;
     }
     const uint64_t from = ledger.last_txn() + 1;
     log.info("standby following", {{"leader", o.leader}, {"from_txn", std::to_string(from)}});
@@ -77,21 +78,22 @@ bool run_standby(Ledger& ledger, const StandbyOptions& o, const std::atomic<bool
     if (!diverged.empty()) {
       log.error("standby diverged from its leader: stopped",
                 {{"leader", o.leader}, {"error", diverged}});
-      return false;
+      return StandbyEnd::diverged;
     }
     if (stop.load()) break;
     if (r.rejected()) {
       // The leader cannot stream from here (its log moved on, or this store is ahead of it).
-      log.error("the leader cannot stream to this standby",
-                {{"leader", o.leader}, {"error", std::string(r.rejection().message)}});
-      return false;
+      const std::string why = r.rejection().message;
+      log.error("the leader cannot stream to this standby", {{"leader", o.leader}, {"error", why}});
+      return why.find(kStandbyAheadText) != std::string::npos ? StandbyEnd::diverged
+                                                              : StandbyEnd::unservable;
     }
     log.warn("standby lost its leader; reconnecting",
              {{"leader", o.leader}, {"error", r.failed() ? r.failure().message : std::string()}});
     pause(delay, stop);
     delay = std::min(delay * 2, o.retry_delay_ms_max);
   }
-  return true;
+  return StandbyEnd::stopped;
 }
 
 }  // namespace tally

@@ -31,11 +31,19 @@ struct StandbyStatus {
   std::atomic<uint64_t> applied_txn{0};
 };
 
-// Follows until `stop` is set (returns true) or the leader sent a change set this store cannot
-// take, or the leader's log no longer holds what this standby needs (logged at error level with
-// the reason; returns false: the standby diverged or must be seeded again, which needs a
-// person). `metrics` may be null.
-bool run_standby(Ledger& ledger, const StandbyOptions& options, const std::atomic<bool>& stop,
-                 StandbyStatus& status, JsonLog& log, ServerMetrics* metrics);
+// How a standby's following ended.
+enum class StandbyEnd : uint8_t {
+  stopped,     // `stop` was set
+  diverged,    // this store's history differs from the leader's: a change set did not follow or
+               // check, or this store holds transactions the leader does not (a deposed leader's
+               // unacknowledged tail). A failover node may set its store aside and rejoin empty.
+  unservable,  // the leader cannot serve this standby (its log no longer holds the next txn, or
+               // the token lacks the replica role): it needs a person (seed from a backup)
+};
+
+// Follows until `stop` is set or the stream cannot go on (logged at error level with the reason).
+// `metrics` may be null.
+StandbyEnd run_standby(Ledger& ledger, const StandbyOptions& options, const std::atomic<bool>& stop,
+                       StandbyStatus& status, JsonLog& log, ServerMetrics* metrics);
 
 }  // namespace tally

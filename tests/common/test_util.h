@@ -97,6 +97,14 @@ inline bool strict() {
     }                                                             \
   } while (0)
 
+// Whether this build runs under AddressSanitizer: its shadow memory and quarantine of freed
+// blocks make a process's RSS say little about what the program itself holds.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitized = true;
+#else
+inline constexpr bool kAddressSanitized = false;
+#endif
+
 // Whether the long forms of tests run (TALLY_LONG=1; scripts/test also lifts the `long` label).
 inline bool long_form() {
   const char* env = std::getenv("TALLY_LONG");

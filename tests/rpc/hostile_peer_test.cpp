@@ -190,6 +190,9 @@ TEST_F(HostilePeerTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {
 // a small allowance, and the server's memory stays small (it held ~60 MiB a peer before).
 TEST_F(HostilePeerTest, APeerSendingAHugeMessageBeforeLoginIsClosedAndCostsLittleMemory) {
   spawn();
+  // Growth, not the absolute figure: what a server holds at start (its allocator's arenas, the
+  // map's touched pages) differs from machine to machine.
+  const uint64_t rss_before = rss_kib(pid_);
   constexpr int kPeers = 12;
   constexpr size_t kChunk = size_t(1) << 20, kBody = size_t(60) << 20;
   const std::string zeros(kChunk, '\0');
@@ -209,10 +212,16 @@ TEST_F(HostilePeerTest, APeerSendingAHugeMessageBeforeLoginIsClosedAndCostsLittl
     EXPECT_LT(sent, kBody) << "peer " << i << ": the server read the whole message unauthenticated";
   }
   const uint64_t rss = rss_kib(pid_);
-  std::cerr << "server VmRSS " << rss << " KiB after " << kPeers
+  const uint64_t growth = rss > rss_before ? rss - rss_before : 0;
+  std::cerr << "server VmRSS " << rss_before << " KiB at start, " << rss << " KiB after " << kPeers
             << " peers each tried to send 60 MiB without logging in\n";
-  EXPECT_LT(rss, uint64_t(200) * 1024)
-      << "server RSS " << rss << " KiB after " << kPeers << " unauthenticated 60 MiB sends";
+  // Each peer may cost its 64 KiB allowance and a read buffer; holding their messages would cost
+  // 12 x 60 MiB. (Under ASan the shadow of the buffers a message's announced size reserves counts
+  // in RSS: the bound is for what production runs.)
+  if (!kAddressSanitized) {
+    EXPECT_LT(growth, uint64_t(64) * 1024) << "server RSS grew " << growth << " KiB after "
+                                           << kPeers << " unauthenticated 60 MiB sends";
+  }
   for (int fd : peers) ::close(fd);
   EXPECT_TRUE(log_shows("\"reason\":\"unauthenticated_bytes_max\"")) << serve_log();
   auto c = Client::connect(options("tok-auditor", 1));

@@ -17,79 +17,14 @@
 #include "common/test_util.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
+#include "rpc/serve_node.h"
 
 namespace tally {
 namespace {
 
 using namespace tally::testing;
 
-std::string config_with_replica() {
-  return std::string(kConfig) + "\"tok-replica\" = [\"replica\"]\n";
-}
-
-// One `tally serve` process.
-struct Node {
-  std::string dir, address;
-  pid_t pid = -1;
-
-  void start(const std::string& config, std::vector<std::string> extra, bool wait = true) {
-    pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      int log = ::open((dir + "/serve.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(log, 2);
-      std::string bin = tally_binary();
-      std::vector<std::string> args{bin,           "--token",  "tok-replica", "serve",    "--data",
-                                    dir + "/data", "--listen", address,       "--config", config};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    if (!wait) return;
-    for (int i = 0; i < 1000; ++i) {
-      if (Client::connect(options("tok-auditor", 1)).ok()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "tally serve did not come up: " << log();
-  }
-  ClientOptions options(const std::string& token, int attempts = 200) const {
-    ClientOptions o;
-    o.address = address;
-    o.token = token;
-    o.max_attempts = attempts;
-    o.retry_delay_ms = 5;
-    return o;
-  }
-  std::unique_ptr<Client> client(const std::string& token, int attempts = 200) const {
-    auto c = Client::connect(options(token, attempts));
-    EXPECT_TRUE(c.ok()) << "connect " << address;
-    return c.ok() ? std::move(c.value()) : nullptr;
-  }
-  void kill_nine() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    pid = -1;
-  }
-  int wait_exit(int seconds) {
-    for (int i = 0; i < seconds * 100; ++i) {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
-  std::string log() const {
-    std::ifstream in(dir + "/serve.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-};
+using Node = ServeNode;
 
 class StandbyTest : public ::testing::Test {
  protected:
