@@ -182,7 +182,9 @@ Result<tally::EntryView> decode(EntryView::Reader r) {
   if (!when) return when.error();
   v.entry.at = *when;
   v.entry.kind = text(er.getKind());
-  v.entry.meta = decode_meta(er.getMeta());
+  auto meta = decode_meta(er.getMeta(), "entry.meta");
+  if (!meta) return meta.error();
+  v.entry.meta = std::move(*meta);
   auto ps = er.getPostings();
   for (size_t i = 0; i < ps.size(); ++i) {
     auto p = ps[static_cast<unsigned>(i)];

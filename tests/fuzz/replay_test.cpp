@@ -37,7 +37,7 @@ const fs::path kSource = TALLY_SOURCE_DIR;
 // the fixtures lack).
 std::vector<std::string> json_seed_lines() {
   std::vector<std::string> out;
-  for (const fs::path f :
+  for (const fs::path& f :
        {kSource / "fixtures" / "shop.jsonl", kSource / "fixtures" / "shopper.jsonl",
         kSource / "fixtures" / "fulfil.jsonl", kSource / "fuzz" / "seeds" / "items.jsonl"}) {
     std::istringstream lines(slurp(f));
