@@ -239,6 +239,26 @@ TEST_F(HostilePeerTest, AFollowInProgressOutlivesTheIdleTimeout) {
   EXPECT_EQ(idle_closes, 1u) << log;
 }
 
+// server-info reports what one connection may do as this server was started: the limits its
+// options set, and the built-in ones for the rest.
+TEST_F(HostilePeerTest, ServerInfoReportsTheLimitsServeWasGiven) {
+  serve_args_ = {"--connections-max", "7",    "--login-timeout-ms", "4321",
+                 "--idle-timeout-ms", "98765"};
+  spawn();
+  auto c = Client::connect(options("tok-auditor", 1));
+  ASSERT_TRUE(c.ok()) << why(c);
+  auto i = c.value()->server_info();
+  ASSERT_TRUE(i.ok()) << why(i);
+  EXPECT_EQ(i->connections_max, 7u);
+  EXPECT_EQ(i->login_timeout_ms, 4321u);
+  EXPECT_EQ(i->idle_timeout_ms, 98765u);
+  EXPECT_EQ(i->unauthenticated_bytes_max, limits::unauthenticated_bytes_max);
+  EXPECT_EQ(i->calls_in_flight_max, limits::calls_in_flight_max);
+  EXPECT_EQ(i->reply_queued_bytes_max, limits::reply_queued_bytes_max);
+  EXPECT_EQ(i->call_words_in_flight_max, limits::call_words_in_flight_max);
+  EXPECT_EQ(i->batch_items_max, limits::batch_items_max);
+}
+
 // Peers that announce a 64 MiB message and send most of it without logging in are closed after
 // a small allowance, and the server's memory stays small (it held ~60 MiB a peer before).
 TEST_F(HostilePeerTest, APeerSendingAHugeMessageBeforeLoginIsClosedAndCostsLittleMemory) {
