@@ -40,8 +40,9 @@ std::string post_result_line(uint64_t line, const ItemResult& r);
 // Finds a currency by code (the ledger's built-ins and declared assets).
 using CurrencyLookup = std::function<std::optional<Currency>(std::string_view code)>;
 
-// What could be read of a line even when it is rejected: its id (for the result line) and its
-// `linked` flag (a rejected line still sinks the linked chain it belongs to).
+// What could be read of a line even when it is rejected: its id (for the result line; cut to
+// limits::entry_id_bytes_max bytes, as the server cuts the ids it echoes) and its `linked` flag
+// (a rejected line still sinks the linked chain it belongs to).
 struct LineInfo {
   std::string id;
   bool linked = false;
@@ -56,8 +57,9 @@ class LineParser {
   LineParser& operator=(const LineParser&) = delete;
 
   // The item, or a rejection naming the field (bad_request for shape and type problems,
-  // bad_amount, bad_currency, bad_time, bad_meta...). `info` (optional) receives the line's id
-  // and linked flag as far as they were readable, whether the line is accepted or not.
+  // bad_amount, bad_currency, bad_time, bad_meta, bad_id for an id over the limit...). `info`
+  // (optional) receives the line's id and linked flag as far as they were readable, whether the
+  // line is accepted or not.
   Result<PostItem> parse(std::string_view line, LineInfo* info = nullptr);
 
  private:

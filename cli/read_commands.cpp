@@ -266,7 +266,13 @@ int cmd_server_info(Ctx& c, const std::vector<std::string>& args) {
       {"message_words_max", i.message_words_max},
       {"connections_max", i.connections_max},
       {"long_reads_max", i.long_reads_max},
-      {"stream_calls_in_flight_max", i.stream_calls_in_flight_max}};
+      {"stream_calls_in_flight_max", i.stream_calls_in_flight_max},
+      {"login_timeout_ms", i.login_timeout_ms},
+      {"idle_timeout_ms", i.idle_timeout_ms},
+      {"unauthenticated_bytes_max", i.unauthenticated_bytes_max},
+      {"calls_in_flight_max", i.calls_in_flight_max},
+      {"reply_queued_bytes_max", i.reply_queued_bytes_max},
+      {"call_words_in_flight_max", i.call_words_in_flight_max}};
   if (c.g.json) {
     JsonWriter w;
     w.begin_object().field("version", i.version).key("limits").begin_object();

@@ -41,6 +41,12 @@ kj::Promise<void> answer_server(RpcServerImpl& s, Ctx ctx) {
   i.connections_max = l.connections_max;
   i.long_reads_max = l.long_reads_max;
   i.stream_calls_in_flight_max = SendWindow::kCallsInFlightMax;
+  i.login_timeout_ms = l.login_timeout_ms;
+  i.idle_timeout_ms = l.idle_timeout_ms;
+  i.unauthenticated_bytes_max = l.unauthenticated_bytes_max;
+  i.calls_in_flight_max = l.calls_in_flight_max;
+  i.reply_queued_bytes_max = l.reply_queued_bytes_max;
+  i.call_words_in_flight_max = l.call_words_in_flight_max;
   wire::encode(ctx.getResults().initResult(), i);
   return kj::READY_NOW;
 }

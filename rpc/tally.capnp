@@ -444,6 +444,13 @@ struct ServerInfo {
   connectionsMax @6 :UInt64;
   longReadsMax @7 :UInt64;           # exports, verify, balances, settlement at once (more wait)
   streamCallsInFlightMax @8 :UInt64; # sink calls unacknowledged per streamed call
+  # The limits `tally serve` was given (or its defaults; docs/operations.md, "Hostile peers").
+  loginTimeoutMs @9 :UInt64;           # not logged in after this: closed
+  idleTimeoutMs @10 :UInt64;           # no call in progress for this long: closed (0: never)
+  unauthenticatedBytesMax @11 :UInt64; # bytes before a login succeeds (more: closed)
+  callsInFlightMax @12 :UInt64;        # calls in progress on one connection (more: overloaded)
+  replyQueuedBytesMax @13 :UInt64;     # unread replies past which no further call is read
+  callWordsInFlightMax @14 :UInt64;    # words of calls in flight before reading pauses
 }
 
 # --- finance ----------------------------------------------------------------------------------

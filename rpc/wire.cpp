@@ -151,7 +151,22 @@ void encode_meta(capnp::List<KeyValue>::Builder b,
   }
 }
 
-std::vector<std::pair<std::string, std::string>> decode_meta(capnp::List<KeyValue>::Reader r) {
+Result<std::vector<std::pair<std::string, std::string>>> decode_meta(
+    capnp::List<KeyValue>::Reader r, std::string_view field) {
+  // Sized before anything is copied: a list of empty structs costs its sender a few bytes
+  // whatever its length, so its length alone must not decide what the reader allocates. Keys
+  // are non-empty, so no valid meta has more entries than bytes.
+  const std::string f(field);
+  if (r.size() > limits::meta_bytes_max)
+    return reject(Code::bad_meta, f + ": " + std::to_string(r.size()) + " keys, at most " +
+                                      std::to_string(limits::meta_bytes_max) +
+                                      " bytes of keys and values allowed");
+  size_t bytes = 0;
+  for (auto kv : r) bytes += kv.getKey().size() + kv.getValue().size();
+  if (bytes > limits::meta_bytes_max)
+    return reject(Code::bad_meta, f + ": " + std::to_string(bytes) +
+                                      " bytes of keys and values, at most " +
+                                      std::to_string(limits::meta_bytes_max) + " allowed");
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(r.size());
   for (auto kv : r) out.emplace_back(text(kv.getKey()), text(kv.getValue()));

@@ -127,7 +127,9 @@ Result<tally::Event> decode_event(Event::Reader r) {
   if (!t) return t.error();
   e.header.at = *t;
   e.header.marketplace = text(r.getMarketplace());
-  e.header.meta = decode_meta(r.getMeta());
+  auto meta = decode_meta(r.getMeta(), "meta");
+  if (!meta) return meta.error();
+  e.header.meta = std::move(*meta);
   switch (r.which()) {
     case Event::SALE: {
       auto s = r.getSale();
@@ -210,7 +212,14 @@ Result<tally::Event> decode_event(Event::Reader r) {
       if (s.hasReserve())
         terms.reserve =
             PayeeTermsEvent::Reserve{text(s.getReserve().getRate()), s.getReserve().getDays()};
-      for (auto m : s.getMinimumBalance())
+      // A payee's account holds at most currencies_per_account_max currencies: a longer list
+      // (a list of empty structs costs its sender nothing) is refused before it is copied.
+      auto mins = s.getMinimumBalance();
+      if (mins.size() > limits::currencies_per_account_max)
+        return reject(Code::bad_request, "minimum_balance: " + std::to_string(mins.size()) +
+                                             " currencies, at most " +
+                                             std::to_string(limits::currencies_per_account_max));
+      for (auto m : mins)
         terms.minimum_balance.emplace_back(text(m.getCurrency()), text(m.getAmount()));
       e.body = std::move(terms);
       return e;
@@ -307,7 +316,9 @@ Result<tally::Entry> decode(Entry::Reader r, const FindCurrency& find) {
   if (!t) return t.error();
   e.at = *t;
   e.kind = text(r.getKind());
-  e.meta = decode_meta(r.getMeta());
+  auto meta = decode_meta(r.getMeta(), "meta");
+  if (!meta) return meta.error();
+  e.meta = std::move(*meta);
   auto ps = r.getPostings();
   if (ps.size() > limits::postings_per_entry_max)
     return reject(Code::too_many_postings, "postings: " + std::to_string(ps.size()) +

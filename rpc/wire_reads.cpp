@@ -182,7 +182,9 @@ Result<tally::EntryView> decode(EntryView::Reader r) {
   if (!when) return when.error();
   v.entry.at = *when;
   v.entry.kind = text(er.getKind());
-  v.entry.meta = decode_meta(er.getMeta());
+  auto meta = decode_meta(er.getMeta(), "entry.meta");
+  if (!meta) return meta.error();
+  v.entry.meta = std::move(*meta);
   auto ps = er.getPostings();
   for (size_t i = 0; i < ps.size(); ++i) {
     auto p = ps[static_cast<unsigned>(i)];
@@ -254,6 +256,12 @@ void encode(ServerInfo::Builder b, const tally::ServerInfo& v) {
   b.setConnectionsMax(v.connections_max);
   b.setLongReadsMax(v.long_reads_max);
   b.setStreamCallsInFlightMax(v.stream_calls_in_flight_max);
+  b.setLoginTimeoutMs(v.login_timeout_ms);
+  b.setIdleTimeoutMs(v.idle_timeout_ms);
+  b.setUnauthenticatedBytesMax(v.unauthenticated_bytes_max);
+  b.setCallsInFlightMax(v.calls_in_flight_max);
+  b.setReplyQueuedBytesMax(v.reply_queued_bytes_max);
+  b.setCallWordsInFlightMax(v.call_words_in_flight_max);
 }
 
 tally::ServerInfo decode(ServerInfo::Reader r) {
@@ -267,6 +275,12 @@ tally::ServerInfo decode(ServerInfo::Reader r) {
   v.connections_max = r.getConnectionsMax();
   v.long_reads_max = r.getLongReadsMax();
   v.stream_calls_in_flight_max = r.getStreamCallsInFlightMax();
+  v.login_timeout_ms = r.getLoginTimeoutMs();
+  v.idle_timeout_ms = r.getIdleTimeoutMs();
+  v.unauthenticated_bytes_max = r.getUnauthenticatedBytesMax();
+  v.calls_in_flight_max = r.getCallsInFlightMax();
+  v.reply_queued_bytes_max = r.getReplyQueuedBytesMax();
+  v.call_words_in_flight_max = r.getCallWordsInFlightMax();
   return v;
 }
 

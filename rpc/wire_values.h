@@ -30,7 +30,10 @@ Result<tally::Side> side_from_wire(::tally::wire::Side s, std::string_view field
 
 void encode_meta(capnp::List<KeyValue>::Builder b,
                  const std::vector<std::pair<std::string, std::string>>& meta);
-std::vector<std::pair<std::string, std::string>> decode_meta(capnp::List<KeyValue>::Reader r);
+// Meta as sent: more keys or more bytes of keys and values than limits::meta_bytes_max is
+// bad_meta naming `field` before anything is copied (validate_meta checks the rest).
+Result<std::vector<std::pair<std::string, std::string>>> decode_meta(
+    capnp::List<KeyValue>::Reader r, std::string_view field);
 // Optional text: a null pointer is absent.
 std::optional<std::string> opt_text(bool has, capnp::Text::Reader r);
 

@@ -20,6 +20,12 @@ ServerInfo builtin_server_info() {
   i.connections_max = limits::connections_max;
   i.long_reads_max = limits::long_reads_max;
   i.stream_calls_in_flight_max = 8;  // rpc/server_channel.h SendWindow::kCallsInFlightMax
+  i.login_timeout_ms = limits::login_timeout_ms;
+  i.idle_timeout_ms = limits::idle_timeout_ms;
+  i.unauthenticated_bytes_max = limits::unauthenticated_bytes_max;
+  i.calls_in_flight_max = limits::calls_in_flight_max;
+  i.reply_queued_bytes_max = limits::reply_queued_bytes_max;
+  i.call_words_in_flight_max = limits::call_words_in_flight_max;
   return i;
 }
 

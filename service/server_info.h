@@ -20,6 +20,13 @@ struct ServerInfo {
   uint64_t connections_max = 0;             // connections at once
   uint64_t long_reads_max = 0;              // exports, verify, balances, settlement at once
   uint64_t stream_calls_in_flight_max = 0;  // sink writes unacknowledged per streamed call
+  // What one connection may do (docs/operations.md, "Hostile peers and limits").
+  uint64_t login_timeout_ms = 0;           // not logged in after this: closed
+  uint64_t idle_timeout_ms = 0;            // no call in progress for this long: closed (0: never)
+  uint64_t unauthenticated_bytes_max = 0;  // bytes before a login succeeds
+  uint64_t calls_in_flight_max = 0;        // calls in progress on one connection
+  uint64_t reply_queued_bytes_max = 0;     // unread replies past which no further call is read
+  uint64_t call_words_in_flight_max = 0;   // words of calls read and not answered
 };
 
 // This build's version and its built-in limits (ledger/limits.h); a server overrides the ones

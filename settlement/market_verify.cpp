@@ -92,10 +92,11 @@ MarketVerifyReport verify_marketplace_tables(Snapshot& snap, const tables::Handl
       // In transit against the payouts that have not left it.
       std::map<std::string, i128> open;
       std::string problem;
+      const std::string& marketplace = name;  // a lambda cannot capture a binding in clang 14
       tables::visit_payouts(
           snap, h, name + ":", "", [&](std::string_view id, const tables::PayoutValue& v) {
             ++r.payouts;
-            if (v.marketplace != name) return true;
+            if (v.marketplace != marketplace) return true;
             if (v.state == tables::PayoutState::instructed || v.state == tables::PayoutState::sent)
               open[v.currency] += v.amount;
             if (v.state == tables::PayoutState::sent && v.file.empty()) {

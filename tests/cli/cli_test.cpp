@@ -381,6 +381,8 @@ TEST_F(CliTest, ServerInfoShowsTheVersionAndLimits) {
   EXPECT_FALSE(std::string_view(e["version"]).empty());
   EXPECT_EQ(uint64_t(e["limits"]["batch_items_max"]), limits::batch_items_max);
   EXPECT_EQ(uint64_t(e["limits"]["id_bytes_max"]), limits::entry_id_bytes_max);
+  EXPECT_EQ(uint64_t(e["limits"]["idle_timeout_ms"]), limits::idle_timeout_ms);
+  EXPECT_EQ(uint64_t(e["limits"]["calls_in_flight_max"]), limits::calls_in_flight_max);
   EXPECT_EQ(run({"server-info", "extra"}).code, 2);
 }
 

@@ -277,6 +277,28 @@ TEST_F(JsonTest, RejectedLineStillReportsIdAndLinked) {
   EXPECT_FALSE(info.linked);
 }
 
+// An id over the limit is refused by the reader, as the wire refuses it (a fuzzer found events'
+// were not), and is reported cut to the limit, never whole.
+TEST_F(JsonTest, IdOverTheLimitIsRefusedAndNotEchoedWhole) {
+  const std::string id(limits::entry_id_bytes_max + 1, 'x');
+  const std::string sale =
+      R"({"type":"sale","id":")" + id +
+      R"(","at":"2026-01-05T10:00:00Z","marketplace":"shop","seller":"p1","amount":"1.00","currency":"EUR","category":"c"})";
+  const std::string entry = R"({"type":"entry","id":")" + id +
+                            R"(","at":"2026-01-05T10:00:00Z","kind":"k","postings":[]})";
+  for (const std::string& line : {sale, entry}) {
+    LineInfo info;
+    auto r = parser_.parse(line, &info);
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.error().code, Code::bad_id);
+    EXPECT_EQ(r.error().message, "id: 129 bytes, at most 128");
+    EXPECT_EQ(info.id, id.substr(0, limits::entry_id_bytes_max));
+  }
+  // At the limit it reads.
+  ok(R"({"type":"delivered","id":")" + std::string(limits::entry_id_bytes_max, 'x') +
+     R"(","at":"2026-01-05T10:00:00Z","marketplace":"shop","sale":"s1"})");
+}
+
 TEST_F(JsonTest, DeclaredAssetsComeFromTheLookup) {
   auto item = ok(
       R"({"type":"entry","id":"x","at":"2026-01-05T10:00:00Z","kind":"k","postings":[{"account":"a","currency":"ABC1","side":"debit","amount":"0.000001"},{"account":"b","currency":"ABC1","side":"credit","amount":"0.000001"}]})");

@@ -33,14 +33,26 @@ std::vector<std::string> files_in(const fs::path& dir) {
 
 const fs::path kSource = TALLY_SOURCE_DIR;
 
-// The seeds scripts/fuzz starts each fuzzer from.
+// The lines of the JSON Lines seeds: the fixtures' and fuzz/seeds/items.jsonl (the item types
+// the fixtures lack).
+std::vector<std::string> json_seed_lines() {
+  std::vector<std::string> out;
+  for (const fs::path& f :
+       {kSource / "fixtures" / "shop.jsonl", kSource / "fixtures" / "shopper.jsonl",
+        kSource / "fixtures" / "fulfil.jsonl", kSource / "fuzz" / "seeds" / "items.jsonl"}) {
+    std::istringstream lines(slurp(f));
+    for (std::string l; std::getline(lines, l);) out.push_back(l);
+  }
+  return out;
+}
+
+// The seeds scripts/fuzz starts each fuzzer from (fuzz/seeds/README.md).
 std::vector<std::string> seeds(std::string_view harness) {
   std::vector<std::string> out;
   if (harness == "json_line") {
-    for (const char* f : {"shop.jsonl", "shopper.jsonl", "fulfil.jsonl"}) {
-      std::istringstream lines(slurp(kSource / "fixtures" / f));
-      for (std::string l; std::getline(lines, l);) out.push_back(l);
-    }
+    out = json_seed_lines();
+  } else if (harness == "wire_item") {
+    for (const auto& l : json_seed_lines()) out.push_back(fuzz::wire_item_seed(l));
   } else if (harness == "config_toml") {
     out.push_back(slurp(kSource / "fixtures" / "marketplaces.toml"));
     out.push_back(slurp(kSource / "fixtures" / "schedules.toml"));
@@ -57,12 +69,16 @@ std::vector<std::string> seeds(std::string_view harness) {
 TEST(FuzzReplay, EveryHarnessTakesItsSeedsAndEveryInputAFuzzerCrashedOn) {
   for (const auto& h : fuzz::kHarnesses) {
     auto inputs = seeds(h.name);
-    if (std::string_view(h.name) != "wire_item") {
-      EXPECT_FALSE(inputs.empty()) << h.name << ": no seeds (fixtures moved?)";
-    }
+    EXPECT_FALSE(inputs.empty()) << h.name << ": no seeds (fixtures moved?)";
     for (auto& r : files_in(kSource / "fuzz" / "regressions" / h.name)) inputs.push_back(r);
     for (const auto& in : inputs) h.run(in);
   }
+}
+
+// Every JSON Lines seed is an item the reader accepts, so each makes a wire_item seed: a seed the
+// reader refuses would leave the fuzzer that much further from the items it should explore.
+TEST(FuzzReplay, EveryJsonSeedIsAnItemAndAWireSeed) {
+  for (const auto& l : json_seed_lines()) EXPECT_FALSE(fuzz::wire_item_seed(l).empty()) << l;
 }
 
 // Inputs that must be refused, not crash, whatever the harness: empty, NUL bytes, a lone quote,

@@ -14,12 +14,14 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/test_util.h"
@@ -184,6 +186,77 @@ TEST_F(HostilePeerTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_TRUE(log_shows("\"reason\":\"idle_timeout\"")) << serve_log();
   auto c = Client::connect(options("tok-auditor", 1));
   ASSERT_TRUE(c.ok()) << why(c);
+}
+
+// A follow waiting for commits is a call in progress, never idle: it outlives the idle timeout
+// that closes a connection making no call, and still receives the next commit. No duration is
+// measured: a peer logged in after the follow began is closed as idle first, so the follow has
+// waited at least as long without a call of its own.
+TEST_F(HostilePeerTest, AFollowInProgressOutlivesTheIdleTimeout) {
+  serve_args_ = {"--idle-timeout-ms", "300"};
+  spawn();
+  auto poster = Client::connect(options("tok-poster", 1));
+  ASSERT_TRUE(poster.ok()) << why(poster);
+  auto opened = poster.value()->post({open_item("ops:bank", AccountKind::asset, {"USD"}),
+                                      open_item("ops:wallet", AccountKind::liability, {"USD"}),
+                                      entry_item("before")});
+  ASSERT_TRUE(opened.ok()) << why(opened);
+  poster.value().reset();  // a connection of its own would be closed as idle meanwhile
+
+  auto follower = Client::connect(options("tok-auditor", 1));
+  ASSERT_TRUE(follower.ok()) << why(follower);
+  std::atomic<bool> caught_up{false};
+  std::string last_id;
+  Reply<uint64_t> followed = Failure{Failure::Kind::server_error, "not followed"};
+  std::thread follow([&] {
+    followed = follower.value()->follow(1, 0, [&](const EntryView& v) {
+      last_id = v.entry.id;
+      if (v.entry.id == "before") caught_up = true;
+      return v.entry.id != "after";
+    });
+  });
+  for (int waited = 0; waited <= 60000 && !caught_up; waited += 20)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(caught_up) << "the follow never delivered the first entry";
+
+  RawPeer idle(*io_, address_);
+  ASSERT_EQ(idle.login("tok-auditor"), RawPeer::Login::granted);
+  EXPECT_TRUE(idle.closed_within(60)) << "the idle connection stayed open";
+
+  auto late = Client::connect(options("tok-poster", 1));
+  ASSERT_TRUE(late.ok()) << why(late);
+  auto r = late.value()->post({entry_item("after")});
+  ASSERT_TRUE(r.ok()) << why(r);
+  follow.join();
+  ASSERT_TRUE(followed.ok()) << "the follow ended: " << why(followed) << "\n" << serve_log();
+  EXPECT_EQ(last_id, "after");
+  // One connection closed as idle: the peer that made no call.
+  const std::string log = serve_log();
+  size_t idle_closes = 0;
+  for (size_t at = log.find("\"reason\":\"idle_timeout\""); at != std::string::npos;
+       at = log.find("\"reason\":\"idle_timeout\"", at + 1))
+    ++idle_closes;
+  EXPECT_EQ(idle_closes, 1u) << log;
+}
+
+// server-info reports what one connection may do as this server was started: the limits its
+// options set, and the built-in ones for the rest.
+TEST_F(HostilePeerTest, ServerInfoReportsTheLimitsServeWasGiven) {
+  serve_args_ = {"--connections-max", "7",    "--login-timeout-ms", "4321",
+                 "--idle-timeout-ms", "98765"};
+  spawn();
+  auto c = Client::connect(options("tok-auditor", 1));
+  ASSERT_TRUE(c.ok()) << why(c);
+  auto i = c.value()->server_info();
+  ASSERT_TRUE(i.ok()) << why(i);
+  EXPECT_EQ(i->connections_max, 7u);
+  EXPECT_EQ(i->login_timeout_ms, 4321u);
+  EXPECT_EQ(i->idle_timeout_ms, 98765u);
+  EXPECT_EQ(i->unauthenticated_bytes_max, limits::unauthenticated_bytes_max);
+  EXPECT_EQ(i->calls_in_flight_max, limits::calls_in_flight_max);
+  EXPECT_EQ(i->reply_queued_bytes_max, limits::reply_queued_bytes_max);
+  EXPECT_EQ(i->call_words_in_flight_max, limits::call_words_in_flight_max);
+  EXPECT_EQ(i->batch_items_max, limits::batch_items_max);
 }
 
 // Peers that announce a 64 MiB message and send most of it without logging in are closed after

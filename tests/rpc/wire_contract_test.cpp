@@ -151,6 +151,50 @@ TEST_F(WireContractTest, AnOversizedIdIsBadIdAndEchoedCutToItsLimit) {
   EXPECT_EQ(entries_in_ledger(), 0u);
 }
 
+// Lists are sized before they are copied (a fuzzer found a 287-byte payee_terms event whose
+// minimum_balance, a list of empty structs, made the server build ~8 million entries): more
+// entries than the limit allows is an error naming the field.
+TEST_F(WireContractTest, ListsOverTheirLimitAreRefusedNamingTheField) {
+  auto finance = login("tok-finance").getFinance();
+  auto treq = finance.postRequest();
+  auto terms = treq.initItems(1)[0].initEvent();
+  terms.setId("terms-1");
+  terms.setAt("2026-01-05T10:00:00Z");
+  terms.setMarketplace("shop");
+  terms.initPayeeTerms().initMinimumBalance(limits::currencies_per_account_max + 1);
+  auto tr = treq.send().wait(io_->waitScope);
+  ASSERT_EQ(tr.getResults().size(), 1u);
+  EXPECT_EQ(tr.getResults()[0].getCode(), wire::ErrorCode::BAD_REQUEST);
+  EXPECT_STREQ(tr.getResults()[0].getMessage().cStr(),
+               "minimum_balance: 65 currencies, at most 64");
+
+  auto poster = login("tok-poster").getPoster();
+  auto req = poster.postRequest();
+  auto items = req.initItems(2);
+  auto meta = items[0].initEvent();
+  meta.setId("meta-keys");
+  meta.setAt("2026-01-05T10:00:00Z");
+  meta.setMarketplace("shop");
+  meta.initMeta(limits::meta_bytes_max + 1);
+  meta.initDelivered().setSale("o-1");
+  auto entry = items[1].initEntry();
+  fill_entry(entry, "meta-bytes", "2026-01-05T10:00:00Z");
+  auto kv = entry.initMeta(2);
+  kv[0].setKey("a");
+  kv[0].setValue(std::string(limits::meta_bytes_max, 'v'));
+  kv[1].setKey("b");
+  auto r = req.send().wait(io_->waitScope);
+  ASSERT_EQ(r.getResults().size(), 2u);
+  auto res = r.getResults();
+  EXPECT_EQ(res[0].getCode(), wire::ErrorCode::BAD_META);
+  EXPECT_STREQ(res[0].getMessage().cStr(),
+               "meta: 4097 keys, at most 4096 bytes of keys and values allowed");
+  EXPECT_EQ(res[1].getCode(), wire::ErrorCode::BAD_META);
+  EXPECT_STREQ(res[1].getMessage().cStr(),
+               "meta: 4098 bytes of keys and values, at most 4096 allowed");
+  EXPECT_EQ(entries_in_ledger(), 0u);
+}
+
 TEST_F(WireContractTest, QueryTimesAreRfc3339AndAnEmptyOrBadOneIsBadTime) {
   auto aud = login("tok-auditor").getAuditor();
   {
