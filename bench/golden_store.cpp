@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <string>
 
+#include "settlement/example_shop.h"
 #include "settlement/rules.h"
 #include "settlement/tables.h"
 
@@ -58,28 +60,13 @@ uint64_t hold_count() {
 }
 
 const char* config_text() {
-  return R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%", service = "20%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "sale"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = []
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-
+  static const std::string text = example_shop_toml({.hold_from = "sale"}) + R"toml(
 [tokens]
 "bench-poster" = ["poster"]
 "bench-finance" = ["finance"]
 "bench-auditor" = ["auditor"]
 )toml";
+  return text.c_str();
 }
 
 const Config& config() {

@@ -53,6 +53,7 @@
 
 #include "ledger/ledger.h"
 #include "settlement/config.h"
+#include "settlement/example_shop.h"
 #include "settlement/rules.h"
 #include "settlement/tables.h"
 
@@ -340,23 +341,7 @@ BENCHMARK(BM_PostVsRawLmdb)
 
 // --- BM_SalesVsRawLmdb -------------------------------------------------------------------------
 
-constexpr const char* kShopConfig = R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%", service = "20%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "sale"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = []
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-)toml";
+const std::string kShopConfig = example_shop_toml({.hold_from = "sale"});
 
 constexpr int kSellers = 10000, kAffiliates = 1000;
 std::string seller_name(uint64_t i) {

@@ -41,27 +41,13 @@
 #include "rpc/client.h"
 #include "rpc/server.h"
 #include "service/service.h"
+#include "settlement/example_shop.h"
 
 namespace tally {
 namespace {
 
-constexpr const char* kConfig = R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "sale"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = []
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-
+const std::string kConfig =
+    example_shop_toml({.hold_from = "sale", .commission_rate = R"({ product = "10%" })"}) + R"toml(
 [tokens]
 "bench-poster" = ["poster"]
 )toml";

@@ -10,34 +10,23 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "rpc/server.h"
+#include "settlement/example_shop.h"
 
 namespace tally {
 
 namespace {
 
-// The example marketplaces of fixtures/marketplaces.toml, trimmed to what the demo uses.
-constexpr const char* kDemoConfig = R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%", service = "20%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "delivery"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = ["2026-04-06", "2026-05-01", "2026-05-25", "2026-12-25"]
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-
+// The example shop marketplace (settlement/example_shop.h) with the holidays of
+// fixtures/marketplaces.toml, and the demo's tokens.
+const std::string kDemoConfig =
+    example_shop_toml({.holidays = R"(["2026-04-06", "2026-05-01", "2026-05-25", "2026-12-25"])"}) +
+    R"toml(
 [tokens]
 "demo-poster" = ["poster"]
 "demo-auditor" = ["auditor"]

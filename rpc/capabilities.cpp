@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "rpc/auditor_reads.h"
+#include "rpc/counted_calls.h"
+#include "rpc/denied_capabilities.h"
 #include "rpc/follow.h"
 #include "rpc/replica_stream.h"
 #include "rpc/server_impl.h"
@@ -509,109 +511,6 @@ class FinanceImpl final : public wire::Finance::Server {
   RpcServerImpl& s_;
 };
 
-// --- the capabilities of roles a token lacks
-// ------------------------------------------------------ Never a null capability (outside
-// implementations trip on calling one): these answer every call with not_allowed, as a result's
-// error (each item's, for a post). The roles list login returns is what a client should trust.
-
-Rejection role_refused(std::string_view role) {
-  return reject(Code::not_allowed, "not allowed: the token has no " + std::string(role) +
-                                       " role (check the roles login granted)");
-}
-
-template <class Ctx>
-kj::Promise<void> refuse(Ctx ctx, std::string_view role) {
-  set_error(ctx.getResults(), role_refused(role));
-  return kj::READY_NOW;
-}
-template <class Ctx>
-kj::Promise<void> refuse(Ctx ctx, const Rejection& why) {
-  set_error(ctx.getResults(), why);
-  return kj::READY_NOW;
-}
-
-// What a standby answers a write: the leader is elsewhere.
-Rejection not_leader(const RpcServerImpl& s) {
-  return reject(Code::not_leader,
-                "this server is a standby of " + s.standby_of() + ": send writes to the leader");
-}
-
-template <class Ctx>
-kj::Promise<void> refuse_post(Ctx ctx, const Rejection& why) {
-  auto items = ctx.getParams().getItems();
-  auto out = ctx.getResults().initResults(items.size());
-  for (unsigned i = 0; i < items.size(); ++i) {
-    auto item = items[i];
-    std::string id = item.isEntry()   ? wire::text(item.getEntry().getId())
-                     : item.isEvent() ? wire::text(item.getEvent().getId())
-                                      : std::string();
-    wire::encode_result(out[i], ItemResult::error(why, std::move(id)));
-  }
-  return kj::READY_NOW;
-}
-
-// A poster capability that refuses every call with `why` (the role is missing, or this server
-// is a standby).
-class DeniedPoster final : public wire::Poster::Server {
- public:
-  explicit DeniedPoster(Rejection why = role_refused("poster")) : why_(std::move(why)) {}
-  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, why_); }
-  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, why_); }
-
- private:
-  Rejection why_;
-};
-
-class DeniedAuditor final : public wire::Auditor::Server {
- public:
-  kj::Promise<void> balance(BalanceContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> balances(BalancesContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> statement(StatementContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> entry(EntryContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> trialBalance(TrialBalanceContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> verify(VerifyContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> exportJournal(ExportJournalContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> follow(FollowContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> runPayouts(RunPayoutsContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> payoutsByState(PayoutsByStateContext ctx) override {
-    return refuse(ctx, kRole);
-  }
-  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> marketplace(MarketplaceContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> payee(PayeeContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> accounts(AccountsContext ctx) override { return refuse(ctx, kRole); }
-  kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, kRole); }
-
- private:
-  static constexpr const char* kRole = "auditor";
-};
-
-class DeniedFinance final : public wire::Finance::Server {
- public:
-  explicit DeniedFinance(Rejection why = role_refused("finance")) : why_(std::move(why)) {}
-  kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, why_); }
-  kj::Promise<void> closePeriod(ClosePeriodContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> settle(SettleContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> importReport(ImportReportContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, why_); }
-
- private:
-  Rejection why_;
-};
-
-class DeniedReplica final : public wire::Replica::Server {
- public:
-  kj::Promise<void> follow(FollowContext ctx) override { return refuse(ctx, "replica"); }
-  kj::Promise<void> server(ServerContext ctx) override { return refuse(ctx, "replica"); }
-};
-
 // Role replica: a standby follows this server's replication log (rpc/replica_stream.h).
 class ReplicaImpl final : public wire::Replica::Server {
  public:
@@ -630,46 +529,12 @@ class ReplicaImpl final : public wire::Replica::Server {
   RpcServerImpl& s_;
 };
 
-// Counts a capability's calls in progress on its connection and stamps the last one's start and
-// end (the idle timeout), then hands the call to the capability it wraps.
-class CountedCalls final : public capnp::Capability::Server {
- public:
-  CountedCalls(kj::Own<capnp::Capability::Server> inner, std::shared_ptr<ConnectionInfo> c,
-               kj::Timer& timer, size_t calls_max)
-      : inner_(kj::mv(inner)), c_(std::move(c)), timer_(timer), calls_max_(calls_max) {}
-  DispatchCallResult dispatchCall(
-      uint64_t interface_id, uint16_t method_id,
-      capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
-    // One connection may not make the server hold more than calls_max_ calls (and their
-    // replies): one more is refused at once, with an error the client may retry on.
-    if (c_->calls >= calls_max_)
-      return {KJ_EXCEPTION(OVERLOADED, "unavailable: calls_in_flight_max (",
-                           static_cast<uint64_t>(calls_max_),
-                           ") calls already in progress on this connection; retry"),
-              false};
-    ++c_->calls;
-    c_->last_call = timer_.now();
-    auto r = inner_->dispatchCall(interface_id, method_id, context);
-    return {r.promise.attach(kj::defer([c = c_, &timer = timer_] {
-              --c->calls;
-              c->last_call = timer.now();
-            })),
-            r.isStreaming};
-  }
-
- private:
-  kj::Own<capnp::Capability::Server> inner_;
-  std::shared_ptr<ConnectionInfo> c_;
-  kj::Timer& timer_;
-  size_t calls_max_;
-};
-
 template <class Iface>
 typename Iface::Client counted(kj::Own<typename Iface::Server> server, RpcServerImpl& s,
                                const std::shared_ptr<ConnectionInfo>& c) {
-  return capnp::Capability::Client(
-             kj::heap<CountedCalls>(kj::mv(server), c, s.timer(), s.limits().calls_in_flight_max))
-      .castAs<Iface>();
+  capnp::Capability::Client client =
+      counted_calls(kj::mv(server), c, s.timer(), s.limits().calls_in_flight_max);
+  return client.castAs<Iface>();
 }
 
 class TallyImpl final : public wire::Tally::Server {
@@ -717,25 +582,25 @@ class TallyImpl final : public wire::Tally::Server {
       }
     }
     if (roles->count(Role::poster) && s_.standby())
-      res.setPoster(kj::heap<DeniedPoster>(not_leader(s_)));
+      res.setPoster(denied_poster(not_leader(s_)));
     else if (roles->count(Role::poster))
       res.setPoster(counted<wire::Poster>(kj::heap<PosterImpl>(s_), s_, c_));
     else
-      res.setPoster(kj::heap<DeniedPoster>());
+      res.setPoster(denied_poster());
     if (roles->count(Role::auditor))
       res.setAuditor(counted<wire::Auditor>(kj::heap<AuditorImpl>(s_), s_, c_));
     else
-      res.setAuditor(kj::heap<DeniedAuditor>());
+      res.setAuditor(denied_auditor());
     if (roles->count(Role::finance) && s_.standby())
-      res.setFinance(kj::heap<DeniedFinance>(not_leader(s_)));
+      res.setFinance(denied_finance(not_leader(s_)));
     else if (roles->count(Role::finance))
       res.setFinance(counted<wire::Finance>(kj::heap<FinanceImpl>(s_), s_, c_));
     else
-      res.setFinance(kj::heap<DeniedFinance>());
+      res.setFinance(denied_finance());
     if (roles->count(Role::replica))
       res.setReplica(counted<wire::Replica>(kj::heap<ReplicaImpl>(s_), s_, c_));
     else
-      res.setReplica(kj::heap<DeniedReplica>());
+      res.setReplica(denied_replica());
     return kj::READY_NOW;
   }
 
@@ -756,9 +621,8 @@ uint64_t login_delay_ms(unsigned failures) {
 
 capnp::Capability::Client make_bootstrap(RpcServerImpl& server,
                                          std::shared_ptr<ConnectionInfo> connection) {
-  return capnp::Capability::Client(kj::heap<CountedCalls>(kj::heap<TallyImpl>(server, connection),
-                                                          connection, server.timer(),
-                                                          server.limits().calls_in_flight_max));
+  return counted_calls(kj::heap<TallyImpl>(server, connection), connection, server.timer(),
+                       server.limits().calls_in_flight_max);
 }
 
 }  // namespace tally

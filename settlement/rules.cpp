@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "ledger/codec.h"
+#include "settlement/breakdown.h"
 #include "settlement/chart.h"
 #include "settlement/payout_lifecycle.h"
 
@@ -18,21 +19,6 @@ using tables::Hold;
 using tables::HoldValue;
 using tables::kNoRelease;
 using tables::SaleValue;
-
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      o += '\\', o += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else
-      o += c;
-  }
-  return o + "\"";
-}
 
 // Accumulates an entry's postings, skipping zero amounts (a posting is > 0 by definition: a
 // sale without affiliate has no affiliate line).
@@ -57,59 +43,6 @@ class EntryBuilder {
 
 using AccountSpec = ChartAccount;
 
-// --- breakdowns ---------------------------------------------------------------------------------
-// The one owner of each breakdown (an item's `detail`): a fresh post and its duplicate both build
-// it here, from the same numbers (the duplicate's from the sale record and the breakdowns table).
-
-std::string money(i128 minor, const Currency& c) {
-  return json_str(format_amount(Amount::from_minor(minor), c));
-}
-
-// A sale's split, from its sale record.
-std::string sale_detail(const SaleValue& sv, const Currency& c) {
-  const i128 seller = sv.amount - sv.commission - (sv.fee_on_payee ? sv.fee : 0);
-  return "{\"commission\":" + money(sv.commission, c) +
-         ",\"affiliate\":" + money(sv.affiliate_share, c) + ",\"fee\":" + money(sv.fee, c) +
-         ",\"seller\":" + money(seller, c) + ",\"currency\":" + json_str(c.code()) + "}";
-}
-
-// A refund's (or chargeback's) split of `amount` into the seller's, the platform's and the
-// affiliate's shares: the allocation of the cumulative refunded `total` (this one included) minus
-// the allocation of what was refunded before, so any sequence of partial refunds adding up to the
-// sale reverses every part exactly. `total` <= the sale's amount, `amount` <= `total`.
-std::array<i128, 3> refund_split(const SaleValue& sale, i128 total, i128 amount) {
-  const std::array<Amount, 3> weights = {Amount::from_minor(sale.amount - sale.commission),
-                                         Amount::from_minor(sale.commission - sale.affiliate_share),
-                                         Amount::from_minor(sale.affiliate_share)};
-  auto now = allocate(Amount::from_minor(total), weights);
-  auto before = allocate(Amount::from_minor(total - amount), weights);
-  TALLY_ASSERT(now.ok() && before.ok(), "weights of a recorded sale sum to its amount > 0");
-  std::array<i128, 3> share;
-  for (size_t i = 0; i < 3; ++i) share[i] = (*now)[i].minor() - (*before)[i].minor();
-  TALLY_ASSERT(
-      share[0] >= 0 && share[1] >= 0 && share[2] >= 0 && share[0] + share[1] + share[2] == amount,
-      "refund split sums to the refund");
-  return share;
-}
-
-std::string refund_detail(const std::array<i128, 3>& share, i128 total, const Currency& c) {
-  return "{\"seller\":" + money(share[0], c) + ",\"platform\":" + money(share[1], c) +
-         ",\"affiliate\":" + money(share[2], c) + ",\"refunded_total\":" + money(total, c) +
-         ",\"currency\":" + json_str(c.code()) + "}";
-}
-
-// What an earning pays: the rule's rate applied to the basis, or its minimum when larger.
-Amount earning_paid(const Amount& earned, const Amount& minimum) {
-  return std::max(earned, minimum);
-}
-
-std::string earning_detail(const Amount& earned, const Amount& minimum, const Currency& c) {
-  return "{\"earned\":" + json_str(format_amount(earned, c)) +
-         ",\"minimum\":" + json_str(format_amount(minimum, c)) +
-         ",\"paid\":" + json_str(format_amount(earning_paid(earned, minimum), c)) +
-         ",\"currency\":" + json_str(c.code()) + "}";
-}
-
 class EventOp final : public WriteOp {
  public:
   EventOp(const Rules& rules, Event ev)
@@ -125,7 +58,7 @@ class EventOp final : public WriteOp {
     if (auto r = validate_meta(hd.meta, "meta"); !r) return fail(r.error());
     if (auto dup = t.check_id(hd.id, digest_)) {
       // The same content: the original's seq, commit time and breakdown.
-      if (dup->status == ItemStatus::duplicate) dup->detail = original_detail(t);
+      if (dup->status == ItemStatus::duplicate) dup->detail = original_detail(t, h_, ev_);
       return *dup;
     }
     if (auto v = t.get(h_.events, hd.id)) {
@@ -148,57 +81,6 @@ class EventOp final : public WriteOp {
 
  private:
   ItemResult fail(Rejection r) const { return ItemResult::error(std::move(r), ev_.header.id); }
-
-  // The breakdown the first post of this (already committed) event answered, rebuilt by the same
-  // functions from what it stored; empty for an event without one, or one stored before the
-  // breakdowns table (tables.h).
-  std::string original_detail(WriteTxn& t) const {
-    auto sale_of = [&](const std::string& id) -> std::optional<SaleValue> {
-      auto v = t.get(h_.sales, id);
-      SaleValue sv;
-      if (!v) return std::nullopt;
-      if (!tables::decode_sale(*v, sv)) throw StoreCorruption("sale " + id);
-      return sv;
-    };
-    auto breakdown = [&](tables::BreakdownKind kind) -> std::optional<tables::BreakdownValue> {
-      auto v = t.get(h_.breakdowns, ev_.header.id);
-      if (!v) return std::nullopt;
-      tables::BreakdownValue bv;
-      if (!tables::decode_breakdown(*v, bv) || bv.kind != static_cast<uint8_t>(kind))
-        throw StoreCorruption("breakdown of " + ev_.header.id);
-      return bv;
-    };
-    auto refund = [&](const std::string& sale_id) -> std::string {
-      auto bv = breakdown(tables::BreakdownKind::refund);
-      auto sale = bv ? sale_of(sale_id) : std::nullopt;
-      auto c = sale ? t.currency(sale->currency) : std::nullopt;
-      if (!c) return {};
-      // What refund_split requires; a row that breaks it is a damaged store, not our bug.
-      if (bv->second <= 0 || bv->second > bv->first || bv->first > sale->amount)
-        throw StoreCorruption("breakdown of " + ev_.header.id + " does not fit sale " + sale_id);
-      return refund_detail(refund_split(*sale, bv->first, bv->second), bv->first, *c);
-    };
-    if (std::holds_alternative<SaleEvent>(ev_.body)) {
-      auto sale = sale_of(ev_.header.id);
-      auto c = sale ? t.currency(sale->currency) : std::nullopt;
-      return c ? sale_detail(*sale, *c) : std::string();
-    }
-    if (const auto* r = std::get_if<RefundEvent>(&ev_.body)) return refund(r->sale);
-    if (const auto* r = std::get_if<ChargebackEvent>(&ev_.body)) return refund(r->sale);
-    if (const auto* e = std::get_if<EarningEvent>(&ev_.body)) {
-      auto bv = breakdown(tables::BreakdownKind::earning);
-      auto c = bv ? t.currency(e->currency) : std::nullopt;
-      if (!c) return {};
-      return earning_detail(Amount::from_minor(bv->first), Amount::from_minor(bv->second), *c);
-    }
-    return {};
-  }
-
-  void put_breakdown(WriteTxn& t, tables::BreakdownKind kind, i128 first, i128 second) {
-    tables::BreakdownValue v{};
-    v.first = first, v.second = second, v.kind = static_cast<uint8_t>(kind);
-    t.put(h_.breakdowns, ev_.header.id, tables::encode_breakdown(v));
-  }
 
   static Result<bool> check_segment(std::string_view v, std::string_view field) {
     bool ok = !v.empty() && v.size() <= 64 && v.find(':') == std::string_view::npos;
@@ -530,7 +412,7 @@ class EventOp final : public WriteOp {
           }
           sale->refunded = total;
           t.put(h_.sales, sale_id, tables::encode_sale(*sale));
-          put_breakdown(t, tables::BreakdownKind::refund, total, r->minor());
+          put_breakdown(t, h_, ev_.header.id, tables::BreakdownKind::refund, total, r->minor());
         },
         std::move(detail));
   }
@@ -576,7 +458,8 @@ class EventOp final : public WriteOp {
         t, specs, std::move(b.entry()),
         [&] {
           put_hold(t, e.payee, *c, ev_.header.id, pay.minor(), release_from(ev_.header.at));
-          put_breakdown(t, tables::BreakdownKind::earning, earned->minor(), minimum.minor());
+          put_breakdown(t, h_, ev_.header.id, tables::BreakdownKind::earning, earned->minor(),
+                        minimum.minor());
         },
         std::move(detail));
   }

@@ -18,26 +18,11 @@
 #include "common/test_util.h"
 #include "rpc/client.h"
 #include "service/service.h"
+#include "settlement/example_shop.h"
 
 namespace tally::testing {
 
-inline constexpr const char* kConfig = R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%", service = "20%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "sale"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = []
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-
+inline const std::string kConfig = example_shop_toml({.hold_from = "sale"}) + R"toml(
 [tokens]
 "tok-poster" = ["poster"]
 "tok-auditor" = ["auditor"]

@@ -12,29 +12,14 @@
 #include <thread>
 
 #include "common/test_util.h"
+#include "settlement/example_shop.h"
 
 namespace tally {
 namespace {
 
 using namespace tally::testing;
 
-constexpr const char* kConfig = R"toml(
-[marketplaces.shop]
-currencies = ["EUR"]
-timezone = "Europe/Paris"
-rounding = "half_even"
-commission_rate = { product = "10%", service = "20%" }
-affiliate_rate = "7%"
-fee_rate = "2.9%"
-fee_fixed = "0.25"
-fee_payer = "payee"
-hold_days = 14
-hold_from = "delivery"
-schedule = { every_days = 7, anchor = "2026-01-05" }
-minimum_payout = "10.00"
-holidays = ["2026-02-02"]
-payout_account = { name = "Shop SAS", iban = "FR7630006000011234567890189", bic = "AGRIFRPPXXX" }
-)toml";
+const std::string kConfig = example_shop_toml({.holidays = R"(["2026-02-02"])"});
 
 constexpr const char* kIban = "FR7630006000011234567890189";
 const TimeNs kJan5 = TimeNs(1'767'607'200) * kNsPerSecond;  // Mon 2026-01-05T10:00:00Z

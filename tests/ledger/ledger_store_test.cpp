@@ -1,0 +1,291 @@
+// The ledger's store: reopening, verify finding corruption, concurrent retries, map growth,
+// durability across a SIGKILL.
+#include "ledger/ledger.h"
+
+#include <lmdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/test_util.h"
+
+namespace tally {
+namespace {
+
+using namespace tally::testing;
+
+TEST(LedgerStore, ReopenGivesSameBalancesAndRefusesOtherSchemaVersion) {
+  TempDir dir;
+  {
+    auto l = open_ledger(dir.sub("d"));
+    l->submit_and_wait(batch(make_open_account(account("x:a", AccountKind::asset, {"EUR"})),
+                             make_open_account(account("x:b", AccountKind::equity, {"EUR"}))));
+    auto r = l->submit_and_wait(batch(
+        make_post_entry(entry("e1", {debit("x:a", "7.50", "EUR"), credit("x:b", "7.50", "EUR")}))));
+    ASSERT_TRUE(r[0].ok());
+  }
+  {
+    auto l = open_ledger(dir.sub("d"));
+    EXPECT_EQ(*l->snapshot()->balance("x:a", "EUR"), amt("7.50", "EUR"));
+    EXPECT_TRUE(l->snapshot()->verify().ok);
+  }
+  // Rewrite the version with raw LMDB, as a future tally would have written it.
+  {
+    MDB_env* env;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    ASSERT_EQ(mdb_env_open(env, dir.sub("d").c_str(), 0, 0644), 0);
+    MDB_txn* txn;
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    uint32_t v = 99;
+    MDB_val k{14, const_cast<char*>("schema_version")}, val{4, &v};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &val, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  std::unique_ptr<Ledger> l;
+  LedgerOptions o;
+  o.dir = dir.sub("d");
+  Status s = Ledger::open(o, &l);
+  EXPECT_EQ(s.kind(), Status::Kind::version_mismatch) << s.to_string();
+  EXPECT_NE(s.message().find("schema version 99"), std::string::npos);
+}
+
+// Corrupts one record of a copy of a store with raw LMDB and expects verify to find it.
+class VerifyCorruption : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto l = open_ledger(dir_.sub("d"));
+    l->submit_and_wait(batch(make_open_account(account("x:a", AccountKind::asset, {"USD"})),
+                             make_open_account(account("x:b", AccountKind::revenue, {"USD"}))));
+    Batch b;
+    for (int i = 0; i < 20; ++i)
+      b.push_back(make_post_entry(
+          entry("e" + std::to_string(i), {debit("x:a", "1.25"), credit("x:b", "1.25")})));
+    for (auto& r : l->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(l->snapshot()->verify().ok);
+  }
+  // Calls f(txn, dbi) on table `name` of the closed store.
+  void tamper(const char* name, const std::function<void(MDB_txn*, MDB_dbi)>& f) {
+    MDB_env* env;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    ASSERT_EQ(mdb_env_open(env, dir_.sub("d").c_str(), 0, 0644), 0);
+    MDB_txn* txn;
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    f(txn, dbi);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  VerifyReport verify() { return open_ledger(dir_.sub("d"))->snapshot()->verify(); }
+  TempDir dir_;
+};
+
+TEST_F(VerifyCorruption, FlippedByteInAnEntryBreaksTheChain) {
+  tamper("entries", [](MDB_txn* txn, MDB_dbi dbi) {
+    std::string key(8, '\0');
+    key[7] = 7;  // seq 7
+    MDB_val k{8, key.data()}, v;
+    ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+    std::string val(static_cast<char*>(v.mv_data), v.mv_size);
+    val[val.size() - 3] ^= 0x01;  // inside the last posting's amount
+    MDB_val nv{val.size(), val.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
+  });
+  auto rep = verify();
+  EXPECT_FALSE(rep.ok);
+  EXPECT_NE(rep.problem.find("entry seq 7"), std::string::npos) << rep.problem;
+}
+
+TEST_F(VerifyCorruption, WrongStoredBalanceIsFound) {
+  tamper("books", [](MDB_txn* txn, MDB_dbi dbi) {
+    std::string key(8, '\0');
+    key[7] = 1;  // the first book: x:a USD
+    MDB_val k{8, key.data()}, v;
+    ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+    std::string val(static_cast<char*>(v.mv_data), v.mv_size);
+    val[32] ^= 0x01;  // low byte of the balance
+    MDB_val nv{val.size(), val.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
+  });
+  auto rep = verify();
+  EXPECT_FALSE(rep.ok);
+  EXPECT_NE(rep.problem.find("account x:a USD: stored balance"), std::string::npos) << rep.problem;
+}
+
+TEST_F(VerifyCorruption, WrongRunningBalanceIsFound) {
+  tamper("postings", [](MDB_txn* txn, MDB_dbi dbi) {
+    MDB_cursor* c;
+    ASSERT_EQ(mdb_cursor_open(txn, dbi, &c), 0);
+    MDB_val k, v;
+    ASSERT_EQ(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    ASSERT_EQ(mdb_cursor_get(c, &k, &v, MDB_NEXT), 0);
+    std::string val(static_cast<char*>(v.mv_data), v.mv_size);
+    val[16] ^= 0x04;  // balance_after
+    MDB_val nv{val.size(), val.data()};
+    ASSERT_EQ(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
+    mdb_cursor_close(c);
+  });
+  auto rep = verify();
+  EXPECT_FALSE(rep.ok);
+  EXPECT_NE(rep.problem.find("records balance"), std::string::npos) << rep.problem;
+}
+
+TEST(LedgerConcurrency, RetriesFromManyThreadsPostEachIdOnce) {
+  TempDir dir;
+  auto l = open_ledger(dir.sub("d"));
+  l->submit_and_wait(batch(make_open_account(account("c:bank", AccountKind::asset, {"USD"})),
+                           make_open_account(account("c:rev", AccountKind::revenue, {"USD"}))));
+  constexpr int kThreads = 8, kIds = 200;
+  std::atomic<int> ok{0}, dup{0}, other{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int round = 0; round < 4; ++round) {
+        Batch b;
+        for (int i = 0; i < kIds / 4; ++i) {
+          int id = (i * 4 + round + t) % kIds;  // every thread retries every id
+          b.push_back(make_post_entry(entry("id" + std::to_string(id),
+                                            {debit("c:bank", "1.00"), credit("c:rev", "1.00")})));
+        }
+        for (auto& r : l->submit_and_wait(std::move(b))) {
+          if (r.status == ItemStatus::ok)
+            ++ok;
+          else if (r.status == ItemStatus::duplicate)
+            ++dup;
+          else
+            ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok.load() + dup.load(), kThreads * kIds);
+  EXPECT_EQ(*l->snapshot()->balance("c:bank", "USD"),
+            Amount::from_minor(100 * static_cast<i128>(ok.load())));
+  EXPECT_LE(ok.load(), kIds);
+  EXPECT_LT(l->commits(),
+            static_cast<uint64_t>(kThreads * 4 + 1));  // batches were grouped at most 1:1
+  EXPECT_TRUE(l->snapshot()->verify().ok);
+}
+
+TEST(LedgerStore, MapGrowsInPlaceThenFailsCleanlyWhenItMayNotGrow) {
+  TempDir dir;
+  LedgerOptions o;
+  o.map_size_bytes = 1 << 20;
+  o.map_size_max_bytes = 8 << 20;
+  auto l = open_ledger(dir.sub("d"), o);
+  l->submit_and_wait(batch(make_open_account(account("m:a", AccountKind::asset, {"USD"})),
+                           make_open_account(account("m:b", AccountKind::revenue, {"USD"}))));
+  int posted = 0;
+  bool full = false;
+  for (int round = 0; round < 200 && !full; ++round) {
+    Batch b;
+    for (int i = 0; i < 500; ++i) {
+      Entry e = entry("g" + std::to_string(round) + "-" + std::to_string(i),
+                      {debit("m:a", "1.00"), credit("m:b", "1.00")});
+      e.meta = {{"pad", std::string(200, 'x')}};
+      b.push_back(make_post_entry(std::move(e)));
+    }
+    for (auto& r : l->submit_and_wait(std::move(b))) {
+      if (r.ok())
+        ++posted;
+      else {
+        EXPECT_EQ(r.code, Code::store_full) << r.message;
+        full = true;
+      }
+    }
+  }
+  EXPECT_TRUE(full);
+  EXPECT_GT(posted, 2000);  // well past what 1 MiB holds: the map grew
+  EXPECT_EQ(*l->snapshot()->balance("m:a", "USD"),
+            Amount::from_minor(100 * static_cast<i128>(posted)));
+  EXPECT_TRUE(l->snapshot()->verify().ok);
+}
+
+// A child process posts batches and reports each acknowledged id through a pipe; the parent
+// kills it with SIGKILL at a random moment, reopens the store and checks that every acknowledged
+// id is there, nothing is half-applied, and verify passes.
+TEST(LedgerCrash, KillNineLosesNothingAcknowledged) {
+  TempDir dir;
+  std::mt19937_64 rng(7);
+  std::set<std::string> acked;
+  for (int round = 0; round < 6; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      LedgerOptions o;
+      o.dir = dir.sub("d");
+      std::unique_ptr<Ledger> l;
+      if (!Ledger::open(o, &l).ok()) _exit(3);
+      l->submit_and_wait(batch(make_open_account(account("k:a", AccountKind::asset, {"USD"})),
+                               make_open_account(account("k:b", AccountKind::revenue, {"USD"}))));
+      for (int i = 0;; ++i) {
+        Batch b;
+        std::vector<std::string> ids;
+        for (int j = 0; j < 50; ++j) {
+          ids.push_back("r" + std::to_string(round) + "-" + std::to_string(i) + "-" +
+                        std::to_string(j));
+          b.push_back(
+              make_post_entry(entry(ids.back(), {debit("k:a", "0.01"), credit("k:b", "0.01")})));
+        }
+        auto res = l->submit_and_wait(std::move(b));
+        std::string line;
+        for (size_t j = 0; j < res.size(); ++j)
+          if (res[j].status == ItemStatus::ok) line += ids[j] + "\n";
+        if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+      }
+    }
+    close(fds[1]);
+    // Kill at a random moment after the child's first acknowledgement (slow builds, such as the
+    // sanitizer one, take a while to get there); wait at most 20 s for it.
+    std::string got;
+    char buf[4096];
+    pollfd pfd{fds[0], POLLIN, 0};
+    if (poll(&pfd, 1, 20000) == 1) {
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) got.append(buf, static_cast<size_t>(n));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
+    kill(pid, SIGKILL);
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+      got.append(buf, static_cast<size_t>(n));
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    size_t start = 0;
+    for (size_t nl; (nl = got.find('\n', start)) != std::string::npos; start = nl + 1)
+      acked.insert(got.substr(start, nl - start));
+    auto l = open_ledger(dir.sub("d"));
+    auto snap = l->snapshot();
+    for (const auto& id : acked)
+      ASSERT_TRUE(snap->entry(id).has_value()) << "lost acknowledged " << id;
+    auto v = snap->verify();
+    ASSERT_TRUE(v.ok) << v.problem;
+    // A child killed before it opened its accounts has posted nothing.
+    auto b = snap->balance("k:a", "USD");
+    if (!b.ok())
+      EXPECT_EQ(v.entries, 0u) << b.error().message;
+    else
+      EXPECT_EQ(*b, Amount::from_minor(static_cast<i128>(v.entries)));
+  }
+  EXPECT_GT(acked.size(), 100u);
+}
+
+}  // namespace
+}  // namespace tally
