@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -173,6 +174,12 @@ void tally_results(const PostOutcome& r, uint64_t& ok, std::string& first_error)
   }
 }
 
+// The writer's time, in process (LedgerOptions::on_commit): whole commit groups, and
+// mdb_txn_commit alone (LMDB writing the dirty pages and its two fsyncs).
+struct WriterTimes {
+  std::atomic<uint64_t> groups{0}, group_ns{0}, commit_ns{0};
+};
+
 }  // namespace
 
 int run_benchmark_command(const CliGlobals& globals, std::span<const std::string> args,
@@ -217,9 +224,15 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
 
   std::unique_ptr<BenchServer> server;
   std::unique_ptr<Backend> backend;
+  auto writer = std::make_shared<WriterTimes>();
   if (o.in_process) {
     EmbeddedOptions eo;
     eo.data_dir = data;
+    eo.ledger.on_commit = [writer](const CommitTiming& t) {
+      writer->groups += 1;
+      writer->group_ns += static_cast<uint64_t>(std::max<int64_t>(t.group_ns, 0));
+      writer->commit_ns += static_cast<uint64_t>(std::max<int64_t>(t.fsync_ns, 0));
+    };
     auto b = EmbeddedBackend::open(std::move(eo));
     if (!b.ok()) {
       err << "tally benchmark: " << b.failure().message << "\n";
@@ -281,6 +294,10 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
   uint64_t posted = 0, generate_ns = 0;
   std::string first_error;
   AnonPeaks peaks;
+  const pid_t writer_pid = server ? server_pid : 0;  // the process whose writer commits
+  const uint64_t written0 = proc_write_bytes(writer_pid).value_or(0);
+  const uint64_t groups0 = writer->groups, group_ns0 = writer->group_ns,
+                 commit_ns0 = writer->commit_ns;
   const uint64_t report_every = std::max<uint64_t>(o.entries / 10, 1);
   uint64_t next_report = report_every;
   const auto t0 = SteadyClock::now();
@@ -322,6 +339,15 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
   out << "client generation = " << fixed2(generate_ns, 1'000'000'000)
       << " s of that (building the items)\n";
   print_percentiles(out, "batch", batch_ns, 1'000'000, "ms");
+  if (auto w1 = proc_write_bytes(writer_pid); w1 && !batch_ns.empty())
+    out << "storage writes = " << mib(*w1 - written0) << " ("
+        << (*w1 - written0) / batch_ns.size() / 1024 << " KiB per batch, "
+        << (*w1 - written0) / std::max<uint64_t>(posted, 1) << " bytes per entry)\n";
+  if (o.in_process && writer->groups > groups0)
+    out << "writer = " << writer->groups - groups0 << " commits, "
+        << fixed2(writer->group_ns - group_ns0, 1'000'000'000) << " s committing, of which "
+        << fixed2(writer->commit_ns - commit_ns0, 1'000'000'000)
+        << " s in mdb_txn_commit (dirty pages written, fsync)\n";
 
   // Queries: the balance of a random account, one at a time.
   std::vector<uint64_t> query_ns;

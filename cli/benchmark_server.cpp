@@ -54,6 +54,13 @@ std::optional<ProcMemory> proc_memory(pid_t pid) {
   return m;
 }
 
+std::optional<uint64_t> proc_write_bytes(pid_t pid) {
+  std::ifstream f(pid == 0 ? std::string("/proc/self/io") : "/proc/" + std::to_string(pid) + "/io");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("write_bytes:", 0) == 0) return std::strtoull(line.c_str() + 12, nullptr, 10);
+  return std::nullopt;
+}
+
 std::unique_ptr<BenchServer> BenchServer::start(const std::string& tally_bin,
                                                 const std::string& data_dir,
                                                 const std::string& work, std::string* error) {

@@ -25,6 +25,9 @@ struct ProcMemory {
 };
 // pid 0: this process. nullopt when the process is gone or /proc cannot be read.
 std::optional<ProcMemory> proc_memory(pid_t pid = 0);
+// Bytes the process caused to be written to storage so far (/proc/PID/io write_bytes: what its
+// writes and fsyncs sent to the disk); pid 0: this process. nullopt when it cannot be read.
+std::optional<uint64_t> proc_write_bytes(pid_t pid = 0);
 
 class BenchServer {
  public:
