@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,7 +81,9 @@ std::unique_ptr<BenchServer> BenchServer::start(const std::string& tally_bin,
     return nullptr;
   }
   if (pid == 0) {
-    // The child: its own output to the log, then the server. Only async-signal-safe calls.
+    // The child: its own output to the log, then the server. Only async-signal-safe calls. It
+    // gets SIGTERM (and drains) if the benchmark dies first.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = ::open(s->log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd >= 0) {
       ::dup2(fd, 1);
