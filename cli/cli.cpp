@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/benchmark.h"
 #include "cli/command_context.h"
 
 namespace tally {
@@ -50,6 +51,9 @@ Commands:
   restore SRC                       restore a backup into --data DIR, verified first
   token hash [TOKEN]                the sha256: form of a token (read from stdin if not given)
   demo
+  benchmark [--accounts N] [--entries M] [--batch B] [--id-order sequential|random]
+            [--queries Q] [--seed S] [--rate R] [--in-process] [--verify]
+                                    TigerBeetle's benchmark on tally (docs/performance.md)
 
 Exit codes: 0 ok, 1 rejected input, 2 usage, 3 cannot connect or not allowed.
 See docs/cli.md.
@@ -126,6 +130,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   const std::string& cmd = c.command;
   if (cmd == "serve") return run_serve_command(c.g, args, in, out, err);
   if (cmd == "demo") return run_demo_command(c.g, args, in, out, err);
+  if (cmd == "benchmark") return run_benchmark_command(c.g, args, out, err);
   for (auto& a : args)
     if (a == "--help" || a == "-h") {
       out << kUsage;
