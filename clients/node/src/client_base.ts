@@ -1,6 +1,6 @@
-// The base of TallyClient (contract in client.ts): its options, the connection and login, timeouts,
-// currencies, the role check, and the helpers of the role methods (poster.ts, auditor.ts,
-// finance.ts).
+// The base of TallyClient (contract in client.ts): its options, the connection and login, the
+// address list and moving past a standby, timeouts, currencies, serverInfo, the role check, and
+// the helpers of the role methods (poster.ts, auditor.ts, finance.ts).
 
 import * as w from "./gen/tally.js";
 import { TallyError } from "./errors.js";
