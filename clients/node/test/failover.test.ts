@@ -130,3 +130,22 @@ test("postAll through standby,leader: every batch lands on the leader", async ()
     c.close();
   }
 });
+
+test("a finance call a standby refuses (not_leader) is made again at the leader", async () => {
+  const c = await TallyClient.connect({
+    address: `${standby.address},${leader.address}`,
+    token: tokens.finance,
+  });
+  try {
+    assert.equal(c.address, standby.address);
+    // Reads stay on the standby (it answers them).
+    const info = await c.serverInfo();
+    assert.ok(info.batchItemsMax > 0);
+    assert.equal(c.address, standby.address);
+    const closed = await c.closePeriod("2020-01-01");
+    assert.equal(closed.through, "2020-01-01");
+    assert.equal(c.address, leader.address);
+  } finally {
+    c.close();
+  }
+});
