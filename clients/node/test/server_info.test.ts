@@ -47,7 +47,8 @@ test("serverInfo answers every field on every role, with the server's own limits
       for (const f of fields) {
         assert.equal(typeof info[f], "number", f);
         const snake = f.replace(/[A-Z]/g, (ch) => "_" + ch.toLowerCase());
-        if (snake in limits) assert.equal(info[f], limits[snake], f);
+        assert.ok(snake in limits, `tally server-info has no ${snake}`);
+        assert.equal(info[f], limits[snake], f);
       }
       assert.ok(info.batchItemsMax > 0 && info.callsInFlightMax > 0);
     } finally {
