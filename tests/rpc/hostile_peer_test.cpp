@@ -289,8 +289,9 @@ TEST_F(HostilePeerTest, APeerSendingAHugeMessageBeforeLoginIsClosedAndCostsLittl
   std::cerr << "server VmRSS " << rss_before << " KiB at start, " << rss << " KiB after " << kPeers
             << " peers each tried to send 60 MiB without logging in\n";
   // Each peer may cost its 64 KiB allowance and a read buffer; holding their messages would cost
-  // 12 x 60 MiB. (Under ASan the shadow of the buffers a message's announced size reserves counts
-  // in RSS: the bound is for what production runs.)
+  // 12 x 60 MiB. Not under ASan: its shadow memory and quarantine count in RSS (a server under
+  // ASan holds about 260 MiB at start; CI once saw 217 MiB there): the bound is for what
+  // production runs.
   if (!kAddressSanitized) {
     EXPECT_LT(growth, uint64_t(64) * 1024) << "server RSS grew " << growth << " KiB after "
                                            << kPeers << " unauthenticated 60 MiB sends";
@@ -396,8 +397,12 @@ TEST_F(HostilePeerTest, APeerThatNeverReadsItsRepliesCannotGrowTheServer) {
   std::cerr << "server VmRSS before " << rss_before << " KiB, at most " << rss_max
             << " KiB while a peer sent " << sent << " of " << out.size()
             << " bytes of 400 balances calls and read nothing\n";
-  EXPECT_LT(rss_max, rss_before + uint64_t(300) * 1024)
-      << "the server grew by more than 300 MiB for a peer that reads nothing";
+  // Not under ASan: its quarantine keeps freed replies resident (measured here: 263 MiB at start,
+  // 643 MiB at most, where the release build stays under 200 MiB).
+  if (!kAddressSanitized) {
+    EXPECT_LT(rss_max, rss_before + uint64_t(300) * 1024)
+        << "the server grew by more than 300 MiB for a peer that reads nothing";
+  }
   // The server still serves others.
   auto c = Client::connect(options("tok-auditor", 1));
   ASSERT_TRUE(c.ok()) << why(c);

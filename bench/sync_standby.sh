@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Posting throughput with 0 or 1 synchronous standby (issue 19's benchmark): one run.
+# Usage: bench/sync_standby.sh STANDBYS [ENTRIES]   STANDBYS: 0 (a leader with its
+# replication log, acknowledging on its own fsync) or 1 (--sync-standbys 1 and a standby on the
+# same machine: each acknowledgement waits for the standby's fsync too). Starts the servers in a
+# fresh temporary directory, posts ENTRIES two-posting entries (default 100000) with
+# `tally --connect ... post` (its batches, one in flight), prints the
+# seconds and entries/s, stops the servers. Run it alternated under farm-bench:
+#   farm-bench -n 3 --timeout 900 -- bench/sync_standby.sh 1 --vs 'bench/sync_standby.sh 0'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+standbys="${1:?usage: bench/sync_standby.sh 0|1 [ENTRIES]}"
+entries="${2:-100000}"
+T="${TALLY:-build/release/cli/tally}"
+dir=$(mktemp -d /tmp/tally-sync-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+cat >"$dir/config.toml" <<TOML
+[tokens]
+"tok-poster" = ["poster"]
+"tok-replica" = ["replica"]
+TOML
+{
+  echo '{"type":"open","account":"ops:bank","kind":"asset","currencies":["USD"]}'
+  echo '{"type":"open","account":"ops:wallet","kind":"liability","currencies":["USD"]}'
+  for ((i = 1; i <= entries; i++)); do
+    echo "{\"type\":\"entry\",\"id\":\"e-$i\",\"at\":\"2026-01-05T10:00:00Z\",\"kind\":\"deposit\",\"postings\":[{\"account\":\"ops:bank\",\"currency\":\"USD\",\"side\":\"debit\",\"amount\":\"1.00\"},{\"account\":\"ops:wallet\",\"currency\":\"USD\",\"side\":\"credit\",\"amount\":\"1.00\"}]}"
+  done
+} >"$dir/items.jsonl"
+leader="unix:$dir/leader.sock"
+if [ "$standbys" = 0 ]; then
+  "$T" serve --data "$dir/leader" --config "$dir/config.toml" --listen "$leader" \
+    --replication-log 2>"$dir/leader.log" &
+else
+  "$T" serve --data "$dir/leader" --config "$dir/config.toml" --listen "$leader" \
+    --sync-standbys 1 2>"$dir/leader.log" &
+fi
+pids+=($!)
+for _ in $(seq 500); do [ -S "$dir/leader.sock" ] && break; sleep 0.01; done
+if [ "$standbys" = 1 ]; then
+  "$T" --token tok-replica serve --data "$dir/standby" --config "$dir/config.toml" \
+    --listen "unix:$dir/standby.sock" --standby-of "$leader" 2>"$dir/standby.log" &
+  pids+=($!)
+fi
+start=$(date +%s.%N)
+"$T" --connect "$leader" --token tok-poster post "$dir/items.jsonl" >"$dir/out.txt"
+end=$(date +%s.%N)
+ok=$(grep -c '"status":"ok"' "$dir/out.txt" || true)
+[ "$ok" -eq $((entries + 2)) ] || { echo "posted $ok of $((entries + 2))" >&2; exit 1; }
+awk -v s="$start" -v e="$end" -v n="$entries" -v k="$standbys" \
+  'BEGIN { printf "standbys=%s entries=%d seconds=%.2f entries_per_s=%.0f\n", k, n, e - s, n / (e - s) }'
