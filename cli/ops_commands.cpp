@@ -14,6 +14,7 @@
 #include "ledger/backup.h"
 #include "ledger/json_writer.h"
 #include "ops/token_hash.h"
+#include "rpc/client.h"
 
 namespace tally {
 
@@ -77,21 +78,80 @@ Status write_file_durably(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+// `tally --connect ADDR backup DEST` (Finance.backup): the server streams its store; DEST/data.mdb
+// is written under a temporary name, checked against the trailer, fsynced and renamed; the head
+// is read back from the copy, as for a local backup. Nothing is left in DEST on failure.
+Status backup_remote(Ctx& c, const std::string& dest, JournalHead* head, int* exit_code) {
+  std::error_code ec;
+  std::filesystem::create_directories(dest, ec);
+  const std::string target = dest + "/data.mdb", tmp = target + ".partial";
+  if (std::filesystem::exists(target)) {
+    *exit_code = kExitUnavailable;
+    return Status::io_error(target + " exists: a backup directory takes one backup");
+  }
+  ClientOptions o;
+  o.address = c.g.connect;
+  o.token = c.g.token;
+  o.tls_ca_file = c.g.tls_ca;
+  o.tls_server_name = c.g.tls_name;
+  auto client = Client::connect(o);
+  if (!client.ok()) {
+    *exit_code = report(c, client);
+    return Status::io_error("");
+  }
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  auto r = client.value()->backup([&out](std::string_view chunk) {
+    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    return static_cast<bool>(out);
+  });
+  const bool written = static_cast<bool>(out.flush());
+  out.close();
+  if (!r.ok()) {
+    ::unlink(tmp.c_str());
+    *exit_code = report(c, r);
+    return Status::io_error("");
+  }
+  Status s = written ? sync_file(tmp) : Status::io_error("cannot write " + tmp);
+  if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0)
+    s = Status::io_error("cannot rename " + tmp);
+  if (s.ok()) s = sync_file(dest);
+  if (s.ok()) s = read_journal_head(dest, head);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    ::unlink(target.c_str());
+    *exit_code = kExitUnavailable;
+  }
+  return s;
+}
+
 int cmd_backup(Ctx& c, const std::vector<std::string>& args) {
   Parsed p;
   if (auto e = parse_options(args, {}, {}, p); !e.empty()) return usage_error(c, e);
-  if (p.positional.size() != 1) return usage_error(c, "usage: tally backup DEST --data DIR");
-  if (c.connect_given) return usage_error(c, "backup works on --data DIR (see docs/operations.md)");
-  if (c.g.data_dir.empty()) return usage_error(c, "backup needs --data DIR");
+  if (p.positional.size() != 1)
+    return usage_error(c, "usage: tally backup DEST (--data DIR | --connect ADDR)");
+  if (c.data_given && c.connect_given)
+    return usage_error(c, "backup takes --data DIR or --connect ADDR, not both");
+  if (!c.connect_given && c.g.data_dir.empty())
+    return usage_error(c, "backup needs --data DIR or --connect ADDR");
   const std::string dest = p.positional[0];
+  const std::string source = c.connect_given ? c.g.connect : c.g.data_dir;
   JournalHead head;
-  Status s = backup_store(c.g.data_dir, dest, &head);
-  if (!s.ok()) {
-    print_error(c, "store", s.to_string());
-    return kExitUnavailable;
+  if (c.connect_given) {
+    int code = kExitOk;
+    Status s = backup_remote(c, dest, &head, &code);
+    if (!s.ok()) {
+      if (!s.message().empty()) print_error(c, "store", s.to_string());
+      return code;
+    }
+  } else {
+    Status s = backup_store(c.g.data_dir, dest, &head);
+    if (!s.ok()) {
+      print_error(c, "store", s.to_string());
+      return kExitUnavailable;
+    }
   }
-  const std::string record = head_json(head, c.g.data_dir);
-  s = write_file_durably(dest + "/" + std::string(kBackupHeadFile), record + "\n");
+  const std::string record = head_json(head, source);
+  Status s = write_file_durably(dest + "/" + std::string(kBackupHeadFile), record + "\n");
   if (!s.ok()) {
     print_error(c, "store", s.to_string());
     return kExitUnavailable;
@@ -99,7 +159,7 @@ int cmd_backup(Ctx& c, const std::vector<std::string>& args) {
   if (c.g.json)
     c.out << record << "\n";
   else
-    c.out << "backup of " << c.g.data_dir << " in " << dest << ": " << head.seq << " entries, head "
+    c.out << "backup of " << source << " in " << dest << ": " << head.seq << " entries, head "
           << to_hex(head.hash) << "\n";
   return kExitOk;
 }

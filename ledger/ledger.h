@@ -354,6 +354,14 @@ class Ledger {
   // The leader's term, stamped in every later transaction's replog row (0: no election). Only
   // grows; any thread.
   virtual void set_term(int64_t term) = 0;
+
+  // --- online backup (ledger/backup.h) ---
+  // Writes a compacted copy of the store (LMDB's mdb_env_copyfd2 with MDB_CP_COMPACT: one read
+  // transaction's consistent view, free pages left out) to `fd`, which it does not close, while
+  // writes go on. Holds a read transaction (and the map's shared lock, as a snapshot does) for the
+  // copy's duration. busy when no reader slot is free; io_error when writing to `fd` fails (a
+  // reader that went away: EPIPE). Any thread; blocks the caller.
+  virtual Status copy_store(int fd) = 0;
 };
 
 }  // namespace tally

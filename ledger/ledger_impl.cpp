@@ -266,6 +266,15 @@ class LedgerImpl final : public Ledger {
     return f.get();
   }
 
+  Status copy_store(int fd) override {
+    std::shared_lock lock(map_mu_);
+    const int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
+    if (rc == MDB_SUCCESS) return Status::OK();
+    if (rc == MDB_READERS_FULL)
+      return Status::busy("store: all " + std::to_string(opt_.readers_max) +
+                          " reader slots are taken; try again");
+    return Status::io_error(std::string("copying the store: ") + mdb_strerror(rc));
+  }
   void set_term(int64_t term) override {
     int64_t cur = term_.load();
     while (term > cur && !term_.compare_exchange_weak(cur, term)) {

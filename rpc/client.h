@@ -97,6 +97,11 @@ class Client {
   // run cut off part way completes it.
   Reply<RunResult> settle(const SettleRequest& req, const StagedProgressFn& progress = {});
   Reply<std::vector<RunSummary>> runs(const std::string& marketplace);
+  // An online backup of the server's store (Finance.backup): the store file (data.mdb) streamed
+  // to `sink` in order; returns the bytes the sink took once they are all the server sent, with
+  // the same SHA-256 (else a server_error Failure). Not retried: part of the file may already
+  // have reached the sink.
+  Reply<uint64_t> backup(const TextSink& sink);
   // The run's payout file, whole (Finance.payouts: the file only).
   Reply<std::string> payouts(const std::string& run, PayoutFormat format);
   // The run's payout file made, recorded and (bank formats) sent (Finance.payoutFile), with its

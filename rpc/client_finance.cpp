@@ -85,6 +85,39 @@ Reply<std::vector<RunSummary>> Client::runs(const std::string& marketplace) {
   });
 }
 
+Reply<uint64_t> Client::backup(const TextSink& sink) {
+  Impl& impl = *impl_;
+  const TextSink* s = &sink;
+  auto got = std::make_shared<Received>();
+  auto trailer = std::make_shared<std::pair<uint64_t, std::string>>();
+  auto r = impl.call<uint64_t>([&impl, s, got, trailer](std::shared_ptr<CallerQueue> q) {
+    return impl.ensure().then(
+        [s, q, got, trailer](std::shared_ptr<Conn> c) -> kj::Promise<Reply<uint64_t>> {
+          KJ_IF_MAYBE (f, c->finance) {
+            auto req = f->backupRequest();
+            req.setSink(kj::heap<SinkImpl>(q, s, got));
+            return req.send()
+                .then([trailer](auto resp) -> Reply<uint64_t> {
+                  if (resp.hasError()) return wire::decode_error(resp.getError());
+                  auto sha = resp.getSha256();
+                  trailer->first = resp.getBytes();
+                  trailer->second.assign(reinterpret_cast<const char*>(sha.begin()), sha.size());
+                  return resp.getBytes();
+                })
+                .attach(kj::mv(c));
+          }
+          return Reply<uint64_t>(role_missing("finance"));
+        });
+  });
+  // Every chunk the sink took has run by now (on this thread, inside call()).
+  if (!r.ok()) return r;
+  const auto* sha = reinterpret_cast<const capnp::byte*>(trailer->second.data());
+  if (auto bad = trailer_mismatch("the backup", trailer->first,
+                                  capnp::Data::Reader(sha, trailer->second.size()), *got))
+    return *bad;
+  return r;
+}
+
 Reply<std::string> Client::payouts(const std::string& run, PayoutFormat format) {
   Impl& impl = *impl_;
   return impl.call<std::string>([&impl, run, format](std::shared_ptr<CallerQueue>) {

@@ -91,6 +91,7 @@ class DeniedFinance final : public wire::Finance::Server {
   kj::Promise<void> settle(SettleContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> backup(BackupContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, why_); }

@@ -921,4 +921,10 @@ interface Finance {
   # A bank report in (pain.002, camt.054, NACHA returns): matched and applied, all or nothing.
   importReport @8 (report :Data, dryRun :Bool) -> (error :Error, result :ReportImport);
   server @9 () -> (error :Error, result :ServerInfo);  # as Poster.server
+  # An online backup: a compacted copy of the server's store (LMDB's copy of its live environment,
+  # one consistent view while posting goes on) streamed to the sink as the file data.mdb. bytes
+  # and sha256 (32 bytes) are the trailer of what was sent, as for exportJournal. The receiver
+  # reads the journal head from the copy itself (docs/operations.md "Backup and restore").
+  # error: busy (no reader slot), internal (the copy failed).
+  backup @10 (sink :TextSink) -> (error :Error, bytes :UInt64, sha256 :Data);
 }

@@ -145,6 +145,7 @@ std::vector<PostItem> opens() {
 
 class OpsServeTest : public ServeProcessTest {
  protected:
+  void backup_during_load(const std::vector<std::string>& source);
   // The address the log's {"msg": msg, "address": ...} line names; empty if none yet.
   std::string logged_address(const std::string& msg) {
     for (auto& l : parse_log(serve_log()))
@@ -252,10 +253,11 @@ TEST_F(OpsServeTest, LogLevelWarnDropsInfoLines) {
 
 // --- backup and restore -------------------------------------------------------------------------
 
-// A backup taken by `tally backup` while a client posts batch after batch restores (`tally
-// restore`, which runs verify) to a store whose journal head is the one the backup recorded, and
-// which holds every batch acknowledged before the backup began.
-TEST_F(OpsServeTest, BackupDuringLoadRestoresToAVerifiedStoreWithTheRecordedHead) {
+// A backup taken while a client posts batch after batch restores (`tally restore`, which runs
+// verify) to a store whose journal head is the one the backup recorded, and which holds every
+// batch acknowledged before the backup began. `source`: how `tally backup` reaches the store
+// (--data beside the server, or --connect over RPC).
+void OpsServeTest::backup_during_load(const std::vector<std::string>& source) {
   spawn();
   auto poster = Client::connect(options("tok-poster"));
   ASSERT_TRUE(poster.ok());
@@ -288,8 +290,9 @@ TEST_F(OpsServeTest, BackupDuringLoadRestoresToAVerifiedStoreWithTheRecordedHead
   const uint64_t acked_before = acked.load();
   std::string out;
   const std::string dest = dir_.sub("backup");
-  int code =
-      run_tally({"--data", dir_.sub("data"), "backup", dest, "--json"}, &out, dir_.sub("out.txt"));
+  std::vector<std::string> args = source;
+  args.insert(args.end(), {"backup", dest, "--json"});
+  int code = run_tally(args, &out, dir_.sub("out.txt"));
   const uint64_t acked_after_start = acked.load();
   // The server kept posting: more batches after the backup.
   while (acked.load() < acked_after_start + 200 && !failed.load())
@@ -352,6 +355,29 @@ TEST_F(OpsServeTest, BackupDuringLoadRestoresToAVerifiedStoreWithTheRecordedHead
       dir_.sub("out.txt"));
   EXPECT_EQ(code, 1) << out;
   EXPECT_FALSE(std::filesystem::exists(dir_.sub("restored2") + "/data.mdb"));
+  EXPECT_EQ(terminate(), 0);
+}
+
+TEST_F(OpsServeTest, BackupDuringLoadRestoresToAVerifiedStoreWithTheRecordedHead) {
+  backup_during_load({"--data", dir_.sub("data")});
+}
+
+// The same over RPC (Finance.backup): the server copies its own live store to the client.
+TEST_F(OpsServeTest, BackupOverRpcDuringLoadRestoresToAVerifiedStoreWithTheRecordedHead) {
+  backup_during_load({"--connect", address_, "--token", "tok-finance"});
+}
+
+// Backup over RPC is the finance role's: an auditor token is refused and nothing is written.
+TEST_F(OpsServeTest, BackupOverRpcNeedsTheFinanceRole) {
+  spawn();
+  std::string out;
+  const std::string dest = dir_.sub("backup");
+  int code = run_tally({"--connect", address_, "--token", "tok-auditor", "backup", dest}, &out,
+                       dir_.sub("out.txt"));
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("not"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dest + "/data.mdb"));
+  EXPECT_FALSE(std::filesystem::exists(dest + "/backup.json"));
   EXPECT_EQ(terminate(), 0);
 }
 

@@ -1,17 +1,19 @@
-// The base of TallyClient (contract in client.ts): its options, the connection and login, timeouts,
-// currencies, the role check, and the helpers of the role methods (poster.ts, auditor.ts,
-// finance.ts).
+// The base of TallyClient (contract in client.ts): its options, the connection and login, the
+// address list and moving past a standby, timeouts, currencies, serverInfo, the role check, and
+// the helpers of the role methods (poster.ts, auditor.ts, finance.ts).
 
 import * as w from "./gen/tally.js";
 import { TallyError } from "./errors.js";
 import { fromRpcError, openSession, type Session } from "./connection.js";
 import type { FrameLimits } from "./transport.js";
 import { present } from "./sinks.js";
+import { readError, serverInfo } from "./decode.js";
 import { type Exponents } from "./encode.js";
 import type * as t from "./types.js";
 
 export interface ClientOptions {
-  /** "unix:/run/tally.sock" or "host:port". */
+  /** "unix:/run/tally.sock" or "host:port"; or several, comma-separated (a leader and its
+   * standbys, "unix:/run/a.sock,unix:/run/b.sock"): see client.ts, "Several addresses". */
   address: string;
   /** A token from the server's config ([tokens]). */
   token: string;
@@ -49,15 +51,43 @@ export const defaultConnectTimeoutMs = 10_000;
 export const defaultBatchItems = 10_000;
 export const defaultWindow = 4;
 
+/** Splits a ClientOptions.address into its addresses (comma-separated; empty parts dropped). */
+export function addressList(address: string): string[] {
+  const list = address
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
+  return list.length > 0 ? list : [address];
+}
+
+// What the client keeps about a session: which address it is, the calls running on it, and
+// whether it was dropped for a standby (closed once its last call ends).
+interface Held {
+  index: number;
+  calls: number;
+  retired: boolean;
+}
+
 /** What every role shares: the connection (opened on first use, again after a drop), logging in,
- * timeouts, currencies, and the check that the token has a method's role. */
+ * the address list, timeouts, currencies, and the check that the token has a method's role. */
 export abstract class ClientBase {
   protected session: Session | null = null;
   protected opening: Promise<Session> | null = null;
   protected closed = false;
   protected readonly exponents: Exponents = new Map();
   protected lastRoles: t.Role[] = [];
-  protected constructor(protected readonly options: ClientOptions) {}
+  protected readonly addresses: string[];
+  // The index in `addresses` of the last address that worked: where opening starts.
+  private at = 0;
+  private readonly held = new WeakMap<Session, Held>();
+  protected constructor(protected readonly options: ClientOptions) {
+    this.addresses = addressList(options.address);
+  }
+
+  /** The address of the live session (or, with none, the one the next opening tries first). */
+  get address(): string {
+    return this.session?.address ?? this.addresses[this.at];
+  }
 
   /** The roles the token was granted (at the last login). */
   get roles(): readonly t.Role[] {
@@ -76,14 +106,29 @@ export abstract class ClientBase {
     return this.call(options, (s) => this.currencyOn(s, code));
   }
 
+  /** The server's version and limits (every ServerInfo field), through whichever role the token
+   * has. */
+  async serverInfo(options: CallOptions = {}): Promise<t.ServerInfo> {
+    return this.call(options, async (s) => {
+      // The auditor's first: a standby answers reads, and its poster and finance not_leader.
+      const cap = s.auditor ?? s.poster ?? s.finance;
+      if (!cap) throw new TallyError("not_allowed", "this token has no role");
+      const res = await cap.server().promise();
+      throwIf(readError(res));
+      return serverInfo(res.result);
+    });
+  }
+
   protected async currencyOn(s: Session, code: string): Promise<t.Currency | null> {
-    const cap = s.poster ?? s.auditor ?? s.finance;
+    // The auditor's first: a standby answers reads, and its poster and finance not_leader.
+    const cap = s.auditor ?? s.poster ?? s.finance;
     if (!cap) throw new TallyError("not_allowed", "this token has no role");
     const res = await cap
       .currency((p) => {
         p.code = code;
       })
       .promise();
+    throwIf(readError(res));
     if (!present(() => res._hasCurrency())) return null;
     return { code: res.currency.code, exponent: res.currency.exponent };
   }
@@ -109,12 +154,7 @@ export abstract class ClientBase {
   protected current(): Promise<Session> {
     if (this.closed) return Promise.reject(new TallyError("closed", "the client was closed"));
     if (this.session && !this.session.dead) return Promise.resolve(this.session);
-    this.opening ??= openSession({
-      address: this.options.address,
-      token: this.options.token,
-      connectTimeoutMs: this.options.connectTimeoutMs ?? defaultConnectTimeoutMs,
-      frameLimits: this.options.frameLimits,
-    })
+    this.opening ??= this.openAny()
       .then((s) => {
         if (this.closed) {
           s.close();
@@ -130,26 +170,129 @@ export abstract class ClientBase {
     return this.opening;
   }
 
-  protected call<T>(options: CallOptions, fn: (s: Session) => Promise<T>): Promise<T> {
-    const run = async () => {
-      const s = await this.current();
+  // Each address once, in order from the last one that worked, until one logs in; one that
+  // cannot be connected to is skipped (any other failure, unknown_token say, ends the attempt).
+  private async openAny(): Promise<Session> {
+    const n = this.addresses.length;
+    const refused: string[] = [];
+    let last: TallyError | null = null;
+    for (let k = 0; k < n; k++) {
+      const index = (this.at + k) % n;
       try {
-        return await Promise.race([fn(s), s.lost]);
+        const s = await openSession({
+          address: this.addresses[index],
+          token: this.options.token,
+          connectTimeoutMs: this.options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+          frameLimits: this.options.frameLimits,
+        });
+        this.at = index;
+        this.held.set(s, { index, calls: 0, retired: false });
+        return s;
       } catch (e) {
-        throw fromRpcError(e);
+        if (!(e instanceof TallyError) || e.code !== "cannot_connect" || this.closed) throw e;
+        last = e;
+        refused.push(e.message);
       }
-    };
-    return this.withTimeout(run(), options.timeoutMs ?? this.options.timeoutMs ?? defaultTimeoutMs);
+    }
+    if (n === 1 && last) throw last;
+    throw new TallyError("cannot_connect", `no address could be connected to: ${refused.join("; ")}`, {
+      cause: last,
+    });
   }
 
-  protected withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  // Drops a session that answered not_leader: the next opening starts at the address after it.
+  // Calls still running on it finish there; it closes when the last one ends.
+  private retire(s: Session): void {
+    const h = this.held.get(s);
+    if (!h || h.retired) return;
+    h.retired = true;
+    if (this.session === s) {
+      this.session = null;
+      this.at = (h.index + 1) % this.addresses.length;
+    }
+    if (h.calls === 0) s.close();
+  }
+
+  // fn on the session s, failing at once when it drops.
+  private async on<T>(s: Session, fn: (s: Session) => Promise<T>): Promise<T> {
+    const h = this.held.get(s);
+    if (h) h.calls++;
+    try {
+      return await Promise.race([fn(s), s.lost]);
+    } catch (e) {
+      throw fromRpcError(e);
+    } finally {
+      if (h) {
+        h.calls--;
+        if (h.retired && h.calls === 0) s.close();
+      }
+    }
+  }
+
+  /**
+   * Runs fn on the live session within the call's timeout. With several addresses, an answer
+   * from a standby (fn throws not_leader, or `standby(result)` is true) drops that session and
+   * runs fn again on the next address that connects, at most once per address; then the last
+   * answer is returned (or thrown). A not_leader answer means nothing was done, so running fn
+   * again is safe; nothing else is ever re-sent.
+   */
+  protected call<T>(
+    options: CallOptions,
+    fn: (s: Session) => Promise<T>,
+    standby: (result: T) => boolean = () => false,
+  ): Promise<T> {
+    const state = { expired: false };
+    return this.withTimeout(
+      this.failover(fn, standby, state),
+      options.timeoutMs ?? this.options.timeoutMs ?? defaultTimeoutMs,
+      () => (state.expired = true),
+    );
+  }
+
+  private async failover<T>(
+    fn: (s: Session) => Promise<T>,
+    standby: (result: T) => boolean,
+    state: { expired: boolean },
+  ): Promise<T> {
+    const tried = new Set<number>();
+    let last: { value: T } | { error: unknown } | null = null;
+    const answer = (l: { value: T } | { error: unknown }): T => {
+      if ("error" in l) throw l.error;
+      return l.value;
+    };
+    for (;;) {
+      let s: Session;
+      try {
+        s = await this.current();
+      } catch (e) {
+        // Nothing more to connect to: what the standby answered stands (nothing was done).
+        if (last && e instanceof TallyError && e.code === "cannot_connect") return answer(last);
+        throw e;
+      }
+      const index = this.held.get(s)?.index ?? -1;
+      if (last && (tried.has(index) || state.expired)) return answer(last);
+      tried.add(index);
+      try {
+        const v = await this.on(s, fn);
+        if (!standby(v)) return v;
+        last = { value: v };
+      } catch (e) {
+        if (!(e instanceof TallyError) || e.code !== "not_leader") throw e;
+        last = { error: e };
+      }
+      if (this.addresses.length < 2) return answer(last);
+      this.retire(s);
+    }
+  }
+
+  protected withTimeout<T>(p: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
     if (ms <= 0) return p;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TallyError("timeout", `no answer within ${ms} ms`)),
-        ms,
-      );
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(new TallyError("timeout", `no answer within ${ms} ms`));
+      }, ms);
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }

@@ -28,6 +28,8 @@ export interface SessionOptions {
 }
 
 export interface Session {
+  /** The address this session is connected to. */
+  readonly address: string;
   readonly roles: Role[];
   readonly poster: w.Poster$Client | null;
   readonly auditor: w.Auditor$Client | null;
@@ -139,6 +141,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   }
   // The roles list is what to trust: a capability is used only when its role was granted.
   return {
+    address: opts.address,
     roles,
     poster: roles.includes("poster") ? res.poster : null,
     auditor: roles.includes("auditor") ? res.auditor : null,

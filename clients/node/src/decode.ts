@@ -385,3 +385,23 @@ export function reportImport(r: w.ReportImport): t.ReportImport {
     payoutsMoved: toCount(r.payoutsMoved),
   };
 }
+
+export function serverInfo(r: w.ServerInfo): t.ServerInfo {
+  return {
+    version: r.version,
+    batchItemsMax: toCount(r.batchItemsMax),
+    idBytesMax: toCount(r.idBytesMax),
+    postingsPerEntryMax: toCount(r.postingsPerEntryMax),
+    metaBytesMax: toCount(r.metaBytesMax),
+    messageWordsMax: toCount(r.messageWordsMax),
+    connectionsMax: toCount(r.connectionsMax),
+    longReadsMax: toCount(r.longReadsMax),
+    streamCallsInFlightMax: toCount(r.streamCallsInFlightMax),
+    loginTimeoutMs: toCount(r.loginTimeoutMs),
+    idleTimeoutMs: toCount(r.idleTimeoutMs),
+    unauthenticatedBytesMax: toCount(r.unauthenticatedBytesMax),
+    callsInFlightMax: toCount(r.callsInFlightMax),
+    replyQueuedBytesMax: toCount(r.replyQueuedBytesMax),
+    callWordsInFlightMax: toCount(r.callWordsInFlightMax),
+  };
+}

@@ -9,6 +9,12 @@ import { batches, chains } from "./batches.js";
 import type * as t from "./types.js";
 import { ClientBase, type PostOptions, type PostAllOptions, defaultBatchItems, defaultWindow } from "./client_base.js";
 
+/** A standby's answer to a post: every item an error, at least one not_leader (the others are
+ * the client's own refusals, never sent). Nothing of it was applied. */
+function fromStandby(results: t.ItemResult[]): boolean {
+  return results.some((r) => r.code === "not_leader") && results.every((r) => r.status === "error");
+}
+
 /** Posting: one batch, or any number of items in batches within the server's limit. */
 export abstract class PosterClient extends ClientBase {
   /**
@@ -18,7 +24,7 @@ export abstract class PosterClient extends ClientBase {
    * and is not sent, nor are the other items of its linked chain (linked_failed).
    */
   async post(items: readonly t.Item[], options: PostOptions = {}): Promise<t.ItemResult[]> {
-    return this.call(options, (s) => this.postOn(s, items, 0, options.role));
+    return this.call(options, (s) => this.postOn(s, items, 0, options.role), fromStandby);
   }
 
   /**
@@ -38,8 +44,10 @@ export abstract class PosterClient extends ClientBase {
         const b = next++;
         const [start, end] = ranges[b];
         try {
-          results[b] = await this.call(options, (s) =>
-            this.postOn(s, items.slice(start, end), start, options.role),
+          results[b] = await this.call(
+            options,
+            (s) => this.postOn(s, items.slice(start, end), start, options.role),
+            fromStandby,
           );
         } catch (error) {
           failed.push({ batch: b, error });
@@ -68,7 +76,20 @@ export abstract class PosterClient extends ClientBase {
     role?: "poster" | "finance",
   ): Promise<t.ItemResult[]> {
     const cap = this.postCap(s, items, role);
-    await this.resolveExponents(s, items);
+    try {
+      await this.resolveExponents(s, items);
+    } catch (e) {
+      // A standby (a poster-only token asks the poster's capability): every item would be
+      // refused the same way, unsent.
+      if (!(e instanceof TallyError) || e.code !== "not_leader") throw e;
+      return items.map((item, i) => ({
+        index: offset + i,
+        id: itemId(item),
+        status: "error",
+        code: "not_leader",
+        message: e.message,
+      }));
+    }
     const exponents = new Map(this.exponents);
     const out: (t.ItemResult | null)[] = items.map(() => null);
     // Client-side refusals, then their chains.

@@ -500,3 +500,35 @@ export interface ReportImport {
   informational: number;
   payoutsMoved: number;
 }
+
+/** The server's version and the limits it applies (ServerInfo; `tally server-info`). Counts are
+ * numbers; every *Ms is milliseconds, every *BytesMax bytes, every *WordsMax 8-byte words. */
+export interface ServerInfo {
+  version: string;
+  /** Items per post call (more: batch_too_large). */
+  batchItemsMax: number;
+  /** An entry's or event's id (more: bad_id). */
+  idBytesMax: number;
+  postingsPerEntryMax: number;
+  /** An item's meta, keys and values in all. */
+  metaBytesMax: number;
+  /** One message (more: the connection is closed). */
+  messageWordsMax: number;
+  connectionsMax: number;
+  /** Exports, verify, balances, settlement at once (more wait). */
+  longReadsMax: number;
+  /** Sink calls unacknowledged per streamed call. */
+  streamCallsInFlightMax: number;
+  /** Not logged in after this: closed. */
+  loginTimeoutMs: number;
+  /** No call in progress for this long: closed (0: never). */
+  idleTimeoutMs: number;
+  /** Bytes before a login succeeds (more: closed). */
+  unauthenticatedBytesMax: number;
+  /** Calls in progress on one connection (more: overloaded). */
+  callsInFlightMax: number;
+  /** Unread replies past which no further call is read. */
+  replyQueuedBytesMax: number;
+  /** Words of calls in flight before reading pauses. */
+  callWordsInFlightMax: number;
+}

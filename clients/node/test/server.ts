@@ -5,7 +5,7 @@
 // The binary: $TALLY_BIN, else the repository's release build (build/release/cli/tally, what
 // `scripts/build release tally` makes). Tests fail (not skip) without it: CI builds it first.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +32,25 @@ export function tallyBinary(): string {
   return bin;
 }
 
+/** How a Server is started: `tally [before...] serve ... --config CONFIG [serve...]`. */
+export interface ServeOptions {
+  /** The config file (default: fixtures/marketplaces.toml). */
+  config?: string;
+  /** Arguments before `serve` (`--token T` for a standby). */
+  before?: string[];
+  /** Arguments after serve's own (`--idle-timeout-ms 12345`, `--standby-of ADDR`). */
+  serve?: string[];
+}
+
+/** The fixture config plus a token with role replica (what a standby logs in to its leader with),
+ * written into `dir`. */
+export const replicaToken = "k3y-for-replica";
+export function configWithReplica(dir: string): string {
+  const path = join(dir, "replica.toml");
+  writeFileSync(path, readFileSync(config, "utf8") + `"${replicaToken}" = ["replica"]\n`);
+  return path;
+}
+
 export class Server {
   readonly dir = mkdtempSync(join(tmpdir(), "tally-node-test-"));
   readonly data = join(this.dir, "data");
@@ -40,12 +59,25 @@ export class Server {
   private child: ChildProcess | null = null;
   private log = "";
 
+  constructor(private readonly serveOptions: ServeOptions = {}) {}
+
   /** Starts `tally serve` and waits until a login succeeds. */
   async start(): Promise<void> {
     const bin = tallyBinary();
+    const o = this.serveOptions;
     const child = spawn(
       bin,
-      ["serve", "--data", this.data, "--listen", this.address, "--config", config],
+      [
+        ...(o.before ?? []),
+        "serve",
+        "--data",
+        this.data,
+        "--listen",
+        this.address,
+        "--config",
+        o.config ?? config,
+        ...(o.serve ?? []),
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     this.child = child;
