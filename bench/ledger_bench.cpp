@@ -9,7 +9,8 @@
 //   iteration, with a raw LMDB loop doing exactly the puts the ledger does per commit (counted
 //   from ledger/ledger.cpp: per entry the entry record, the id index and, per posting, one posting
 //   record and one book update; per transaction 5 meta records, last_commit_ns and one commits
-//   record), with the same key and value sizes, into its own store on the same filesystem.
+//   record), with the same key and value sizes, into its own store on the same filesystem
+//   (bench/raw_lmdb_store.h).
 //   Counters: ledger and raw entries/s and their ratio (target: ledger >= 50% of raw).
 // - BM_SalesVsRawLmdb: durable sale events (Rules::event_op, 6 postings each: seller and
 //   affiliate pending, fee borne by the seller) in batches of 1000, interleaved with a raw loop
@@ -45,12 +46,12 @@
 #include <fstream>
 #include <mutex>
 #include <random>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/raw_lmdb_store.h"
 #include "ledger/ledger.h"
 #include "settlement/config.h"
 #include "settlement/example_shop.h"
@@ -62,6 +63,7 @@ namespace {
 using namespace tally;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using bench::RawStore;
 
 // --- helpers ----------------------------------------------------------------------------------
 
@@ -165,125 +167,6 @@ Entry make_entry(uint64_t n, int postings, TimeNs at) {
 
 const TimeNs kAt = TimeNs(1'767'607'200) * kNsPerSecond;  // 2026-01-05T10:00:00Z
 
-// --- the raw LMDB loop --------------------------------------------------------------------------
-
-void lmdb_check(int rc, const char* what) {
-  if (rc != MDB_SUCCESS) die(std::string(what) + ": " + mdb_strerror(rc));
-}
-
-void put_be64(std::string& k, uint64_t v) {
-  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>(v >> (8 * i)));
-}
-
-// A store with the ledger's tables, written by plain puts: no reads, no validation, no hashing,
-// no encoding. Default sync (two fsyncs per commit, as the durable ledger).
-class RawStore {
- public:
-  explicit RawStore(const std::string& dir) {
-    fs::create_directories(dir);
-    lmdb_check(mdb_env_create(&env_), "env_create");
-    mdb_env_set_maxdbs(env_, 16);
-    lmdb_check(mdb_env_set_mapsize(env_, size_t(1) << 32), "mapsize");
-    lmdb_check(mdb_env_open(env_, dir.c_str(), MDB_NOTLS, 0644), "env_open");
-    MDB_txn* t;
-    lmdb_check(mdb_txn_begin(env_, nullptr, 0, &t), "begin");
-    for (auto [name, dbi] : {std::pair{"meta", &meta_},
-                             {"entries", &entries_},
-                             {"ids", &ids_},
-                             {"postings", &postings_},
-                             {"books", &books_},
-                             {"commits", &commits_},
-                             {"holds", &holds_},
-                             {"sales", &sales_}})
-      lmdb_check(mdb_dbi_open(t, name, MDB_CREATE, dbi), "dbi_open");
-    std::string v(64, '\0');
-    for (int i = 1; i <= 2 * kAccounts; ++i) put(t, books_, book_key(i), v);
-    lmdb_check(mdb_txn_commit(t), "commit");
-    setup_puts_ = puts_;
-  }
-  ~RawStore() { mdb_env_close(env_); }
-
-  static std::string book_key(uint64_t book) {
-    std::string k;
-    put_be64(k, book);
-    return k;
-  }
-  void put(MDB_txn* t, MDB_dbi db, std::string_view key, std::string_view val, unsigned flags = 0) {
-    MDB_val k{key.size(), const_cast<char*>(key.data())};
-    MDB_val v{val.size(), const_cast<char*>(val.data())};
-    lmdb_check(mdb_put(t, db, &k, &v, flags), "put");
-    ++puts_;
-  }
-  // Puts per commit since the store was made (its setup commit excluded).
-  double puts_per_commit() const {
-    return commit_ ? static_cast<double>(puts_ - setup_puts_) / static_cast<double>(commit_) : 0;
-  }
-  MDB_txn* begin() {
-    MDB_txn* t;
-    lmdb_check(mdb_txn_begin(env_, nullptr, 0, &t), "begin");
-    return t;
-  }
-  // Each book row the commit changed, once, in book order; 5 meta records + last_commit_ns + one
-  // commits record: as WriteTxnImpl::write_meta (the writer keeps book records in a write-back
-  // cache of the transaction since 2026-12-03).
-  void meta_and_commit(MDB_txn* t) {
-    static const std::string v8(8, 'm'), v32(32, 'h'), v64(64, 'b');
-    for (uint64_t book : dirty_books_) put(t, books_, book_key(book), v64);
-    dirty_books_.clear();
-    put(t, meta_, "last_seq", v8);
-    put(t, meta_, "head_hash", v32);
-    put(t, meta_, "next_account_id", v8);
-    put(t, meta_, "next_book_id", v8);
-    put(t, meta_, "closed_end_ns", v8);
-    put(t, meta_, "last_commit_ns", v8);
-    std::string ck;
-    put_be64(ck, ++commit_);
-    put(t, commits_, ck, v8);
-    lmdb_check(mdb_txn_commit(t), "commit");
-  }
-  // The puts of one entry of `postings` postings (apply_entry): the record size is the one
-  // encode_entry gives (104 bytes + id + kind + 25 per posting, no meta).
-  void entry_puts(MDB_txn* t, const std::string& id, int postings) {
-    static const std::string v48(48, 'p');
-    const uint64_t s = ++seq_;
-    for (int i = 0; i < postings; ++i) {
-      uint64_t book =
-          1 + (s * static_cast<uint64_t>(postings) + static_cast<uint64_t>(i)) % kAccounts;
-      std::string pk;
-      pk.reserve(18);
-      put_be64(pk, book);
-      put_be64(pk, s);
-      pk.push_back('\0');
-      pk.push_back(static_cast<char>(i));
-      put(t, postings_, pk, v48);
-      dirty_books_.insert(book);
-    }
-    std::string ek;
-    put_be64(ek, s);
-    std::string rec(104 + id.size() + kKind.size() + 25 * static_cast<size_t>(postings), 'e');
-    put(t, entries_, ek, rec, MDB_APPEND);
-    put(t, ids_, id, v48, MDB_NOOVERWRITE);
-  }
-  // The other puts of a sale event: 2 holds (key marketplace\0payee\0currency\0sale, 48
-  // bytes) and the sale record.
-  void sale_extra_puts(MDB_txn* t, const std::string& id, const std::string& seller,
-                       const std::string& affiliate) {
-    static const std::string v48(48, 'h'), sale(140, 's');
-    for (const std::string* p : {&seller, &affiliate}) {
-      std::string hk = "shop";
-      hk += '\0', hk += *p, hk += '\0', hk += "EUR", hk += '\0', hk += id;
-      put(t, holds_, hk, v48);
-    }
-    put(t, sales_, id, sale);
-  }
-
- private:
-  MDB_env* env_ = nullptr;
-  MDB_dbi meta_, entries_, ids_, postings_, books_, commits_, holds_, sales_;
-  std::set<uint64_t> dirty_books_;  // changed by this commit's entries
-  uint64_t seq_ = 0, commit_ = 0, puts_ = 0, setup_puts_ = 0;
-};
-
 // --- BM_PostVsRawLmdb
 // -----------------------------------------------------------------------------
 
@@ -295,7 +178,7 @@ void BM_PostVsRawLmdb(benchmark::State& state) {
   o.dir = tmp.sub("ledger");
   auto ledger = open_ledger(o);
   open_accounts(*ledger);
-  RawStore raw(tmp.sub("raw"));
+  RawStore raw(tmp.sub("raw"), kAccounts, kKind);
   uint64_t n = 0, raw_n = 0;
   double ledger_s = 0, raw_s = 0;
   uint64_t commits0 = ledger->commits();
@@ -368,7 +251,7 @@ void BM_SalesVsRawLmdb(benchmark::State& state) {
   o.extra_tables = tables::all();
   auto ledger = open_ledger(o);
   Rules rules(*config, *ledger);
-  RawStore raw(tmp.sub("raw"));
+  RawStore raw(tmp.sub("raw"), kAccounts, kKind);
   // Warm-up, not timed: every seller's and affiliate's accounts opened (first use opens them).
   uint64_t n = 0;
   while (n < kSellers) {

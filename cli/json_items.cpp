@@ -6,6 +6,7 @@
 #include <array>
 #include <initializer_list>
 
+#include "cli/json_fields.h"
 #include "ledger/limits.h"
 #include "settlement/events.h"
 
@@ -50,212 +51,17 @@ bool blank_line(std::string_view line) {
 
 namespace {
 
-using simdjson::dom::element;
-using simdjson::dom::element_type;
-
-#define TALLY_TRY(var, expr)                           \
-  auto var##_result = (expr);                          \
-  if (!var##_result.ok()) return var##_result.error(); \
-  auto var = std::move(var##_result).value()
-
-Rejection bad(std::string path, std::string_view what) {
-  return reject(Code::bad_request, path + ": " + std::string(what));
-}
-
-// A key as it appears in messages: bare when it is a plain identifier, else JSON-quoted (a
-// key may hold any bytes, including control characters).
-std::string shown_key(std::string_view k) {
-  bool plain = !k.empty() && k.size() <= 64 && std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
-  if (plain) return std::string(k);
-  return json_string(k.substr(0, 64));
-}
-
-std::string_view type_word(element_type t) {
-  switch (t) {
-    case element_type::ARRAY:
-      return "an array";
-    case element_type::OBJECT:
-      return "an object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "a number";
-    case element_type::STRING:
-      return "a string";
-    case element_type::BOOL:
-      return "a boolean";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "something else";
-}
-
-// The fields of one JSON object, checked against the names its item type allows.
-class Obj {
- public:
-  Obj(simdjson::dom::object obj, std::string prefix) : obj_(obj), prefix_(std::move(prefix)) {}
-
-  // Rejects unknown and duplicate fields.
-  Result<bool> check(const std::vector<std::string_view>& allowed) const {
-    std::vector<std::string_view> seen;
-    for (auto field : obj_) {
-      std::string_view k = field.key;
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        return bad(path(shown_key(k)), "unknown field");
-      if (std::find(seen.begin(), seen.end(), k) != seen.end())
-        return bad(path(shown_key(k)), "duplicate field");
-      seen.push_back(k);
-    }
-    return true;
-  }
-
-  std::string path(std::string_view k) const { return prefix_ + std::string(k); }
-
-  std::optional<element> get(std::string_view k) const {
-    element e;
-    if (obj_[k].get(e) != simdjson::SUCCESS) return std::nullopt;
-    return e;
-  }
-
-  Result<element> required(std::string_view k) const {
-    auto e = get(k);
-    if (!e) return bad(path(k), "missing");
-    return *e;
-  }
-
-  Result<std::string> string(std::string_view k) const {
-    TALLY_TRY(e, required(k));
-    return as_string(e, path(k));
-  }
-
-  Result<std::optional<std::string>> optional_string(std::string_view k) const {
-    auto e = get(k);
-    if (!e) return std::optional<std::string>();
-    TALLY_TRY(s, as_string(*e, path(k)));
-    return std::optional<std::string>(std::move(s));
-  }
-
-  Result<bool> boolean(std::string_view k, std::optional<bool> dflt) const {
-    auto e = get(k);
-    if (!e) {
-      if (dflt) return *dflt;
-      return bad(path(k), "missing");
-    }
-    bool b = false;
-    if (e->get(b) != simdjson::SUCCESS)
-      return bad(path(k),
-                 std::string("must be true or false, not ") + std::string(type_word(e->type())));
-    return b;
-  }
-
-  // An amount as decimal text: a JSON string, never a number.
-  Result<std::string> amount_text(std::string_view k) const {
-    TALLY_TRY(e, required(k));
-    return amount_of(e, path(k));
-  }
-  Result<std::optional<std::string>> optional_amount_text(std::string_view k) const {
-    auto e = get(k);
-    if (!e) return std::optional<std::string>();
-    TALLY_TRY(s, amount_of(*e, path(k)));
-    return std::optional<std::string>(std::move(s));
-  }
-
-  static Result<std::string> as_string(const element& e, const std::string& path) {
-    std::string_view s;
-    if (e.get(s) != simdjson::SUCCESS)
-      return bad(path, std::string("must be a string, not ") + std::string(type_word(e.type())));
-    return std::string(s);
-  }
-
-  static Result<std::string> amount_of(const element& e, const std::string& path) {
-    auto t = e.type();
-    if (t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE)
-      return reject(Code::bad_amount,
-                    path + ": must be a string like \"12.50\", not a JSON number");
-    std::string_view s;
-    if (e.get(s) != simdjson::SUCCESS)
-      return reject(Code::bad_amount,
-                    path + ": must be a string like \"12.50\", not " + std::string(type_word(t)));
-    return std::string(s);
-  }
-
- private:
-  simdjson::dom::object obj_;
-  std::string prefix_;
-};
-
-// An entry's or event's id. Over limits::entry_id_bytes_max bytes it is bad_id naming the field
-// here, as the wire reader refuses it (rpc/wire_items.cpp), so it goes no further; empty or not
-// printable ASCII: validate_entry_shape and the rules.
-Result<std::string> id_field(const Obj& o) {
-  TALLY_TRY(id, o.string("id"));
-  if (id.size() > limits::entry_id_bytes_max)
-    return reject(Code::bad_id, o.path("id") + ": " + std::to_string(id.size()) +
-                                    " bytes, at most " +
-                                    std::to_string(limits::entry_id_bytes_max));
-  return id;
-}
-
-Result<TimeNs> time_field(const Obj& o, std::string_view k) {
-  TALLY_TRY(s, o.string(k));
-  return parse_rfc3339(s, o.path(k));
-}
-
-// meta: an object of string values; keys unique. (Size and sorting: validate_entry_shape and
-// the rules, which know the limits.)
-Result<std::vector<std::pair<std::string, std::string>>> meta_field(const Obj& o) {
-  std::vector<std::pair<std::string, std::string>> meta;
-  auto e = o.get("meta");
-  if (!e) return meta;
-  simdjson::dom::object m;
-  if (e->get(m) != simdjson::SUCCESS)
-    return reject(Code::bad_meta, o.path("meta") + ": must be an object of strings, not " +
-                                      std::string(type_word(e->type())));
-  for (auto field : m) {
-    std::string key(field.key);
-    std::string p = o.path("meta.") + shown_key(key);
-    std::string_view v;
-    if (field.value.get(v) != simdjson::SUCCESS)
-      return reject(Code::bad_meta,
-                    p + ": must be a string, not " + std::string(type_word(field.value.type())));
-    for (auto& kv : meta)
-      if (kv.first == key) return reject(Code::bad_meta, p + ": duplicate key");
-    meta.emplace_back(std::move(key), std::string(v));
-  }
-  return meta;
-}
-
-Result<simdjson::dom::array> array_field(const Obj& o, std::string_view k) {
-  TALLY_TRY(e, o.required(k));
-  simdjson::dom::array a;
-  if (e.get(a) != simdjson::SUCCESS)
-    return bad(o.path(k), std::string("must be an array, not ") + std::string(type_word(e.type())));
-  return a;
-}
-
-// An optional object field whose members are all the strings `keys` name, in that order; nullopt
-// when the field is absent.
-Result<std::optional<std::vector<std::string>>> sub_object(const Obj& o, std::string_view k,
-                                                           std::vector<std::string_view> keys) {
-  auto e = o.get(k);
-  if (!e) return std::optional<std::vector<std::string>>();
-  simdjson::dom::object obj;
-  if (e->get(obj) != simdjson::SUCCESS)
-    return bad(o.path(k),
-               std::string("must be an object, not ") + std::string(type_word(e->type())));
-  Obj sub(obj, o.path(k) + ".");
-  TALLY_TRY(ok, sub.check(keys));
-  (void)ok;
-  std::vector<std::string> out;
-  for (std::string_view key : keys) {
-    TALLY_TRY(v, sub.string(key));
-    out.push_back(std::move(v));
-  }
-  return std::optional<std::vector<std::string>>(std::move(out));
-}
+using json_fields::array_field;
+using json_fields::bad;
+using json_fields::element;
+using json_fields::element_type;
+using json_fields::id_field;
+using json_fields::meta_field;
+using json_fields::Obj;
+using json_fields::shown_key;
+using json_fields::sub_object;
+using json_fields::time_field;
+using json_fields::type_word;
 
 const std::array<std::string_view, 10> kEventTypes = {
     "sale",         "delivered",  "refund",        "chargeback",    "earning",

@@ -9,6 +9,8 @@
 #include "ledger/codec.h"
 #include "settlement/breakdown.h"
 #include "settlement/chart.h"
+#include "settlement/entry_builder.h"
+#include "settlement/hold_rows.h"
 #include "settlement/payout_lifecycle.h"
 
 namespace tally {
@@ -19,27 +21,6 @@ using tables::Hold;
 using tables::HoldValue;
 using tables::kNoRelease;
 using tables::SaleValue;
-
-// Accumulates an entry's postings, skipping zero amounts (a posting is > 0 by definition: a
-// sale without affiliate has no affiliate line).
-class EntryBuilder {
- public:
-  EntryBuilder(const EventHeader& h, std::string kind) {
-    e_.id = h.id;
-    e_.at = h.at;
-    e_.kind = std::move(kind);
-    e_.meta = h.meta;
-  }
-  void add(std::string account, const Currency& c, Side side, i128 amount) {
-    TALLY_ASSERT(amount >= 0, account + " " + i128_to_string(amount));
-    if (amount == 0) return;
-    e_.postings.push_back({std::move(account), c, side, Amount::from_minor(amount)});
-  }
-  Entry& entry() { return e_; }
-
- private:
-  Entry e_;
-};
 
 using AccountSpec = ChartAccount;
 
@@ -148,56 +129,8 @@ class EventOp final : public WriteOp {
     return r;
   }
 
-  void put_hold(WriteTxn& t, const std::string& payee, const Currency& c, const std::string& origin,
-                i128 amount, TimeNs release) {
-    if (amount == 0) return;
-    HoldValue v{amount, amount, release, ev_.header.at};
-    t.put(h_.holds, tables::hold_key(mk_->name, payee, c.code(), origin), tables::encode_hold(v));
-  }
-
-  std::optional<HoldValue> get_hold(WriteTxn& t, const std::string& payee, std::string_view code,
-                                    const std::string& origin) {
-    auto v = t.get(h_.holds, tables::hold_key(mk_->name, payee, code, origin));
-    if (!v) return std::nullopt;
-    HoldValue hv;
-    if (!tables::decode_hold(*v, hv)) throw StoreCorruption("hold of " + payee + " from " + origin);
-    return hv;
-  }
-
-  // Writes a hold's new remaining amount; a hold consumed to zero disappears.
-  void set_hold_remaining(WriteTxn& t, const std::string& payee, std::string_view code,
-                          const std::string& origin, HoldValue v, i128 remaining) {
-    TALLY_ASSERT(remaining >= 0 && remaining <= v.remaining, "hold only shrinks");
-    std::string key = tables::hold_key(mk_->name, payee, code, origin);
-    if (remaining == 0) {
-      t.del(h_.holds, key);
-      return;
-    }
-    v.remaining = remaining;
-    t.put(h_.holds, key, tables::encode_hold(v));
-  }
-
-  std::optional<HoldValue> get_reserve(WriteTxn& t, const std::string& payee, std::string_view code,
-                                       const std::string& origin) {
-    auto v = t.get(h_.reserves, tables::reserve_key(mk_->name, payee, code, origin));
-    if (!v) return std::nullopt;
-    HoldValue hv;
-    if (!tables::decode_hold(*v, hv))
-      throw StoreCorruption("reserve of " + payee + " from " + origin);
-    return hv;
-  }
-
-  void set_reserve_remaining(WriteTxn& t, const std::string& payee, std::string_view code,
-                             const std::string& origin, HoldValue v, i128 remaining) {
-    TALLY_ASSERT(remaining >= 0 && remaining <= v.remaining, "a reserve only shrinks");
-    std::string key = tables::reserve_key(mk_->name, payee, code, origin);
-    if (remaining == 0) {
-      t.del(h_.reserves, key);
-      return;
-    }
-    v.remaining = remaining;
-    t.put(h_.reserves, key, tables::encode_hold(v));
-  }
+  // This marketplace's holds and reserves.
+  HoldRows rows() const { return HoldRows(h_, mk_->name); }
 
   TimeNs release_from(TimeNs start) const {
     return start + static_cast<TimeNs>(mk_->hold_days) * kNsPerDay;
@@ -285,8 +218,9 @@ class EventOp final : public WriteOp {
     return post(
         t, specs, std::move(b.entry()),
         [&] {
-          put_hold(t, s.seller, *c, ev_.header.id, seller, release);
-          if (s.affiliate) put_hold(t, *s.affiliate, *c, ev_.header.id, A.minor(), release);
+          rows().put_hold(t, s.seller, *c, ev_.header.id, seller, release, ev_.header.at);
+          if (s.affiliate)
+            rows().put_hold(t, *s.affiliate, *c, ev_.header.id, A.minor(), release, ev_.header.at);
           t.put(h_.sales, ev_.header.id, tables::encode_sale(sv));
         },
         std::move(detail));
@@ -319,11 +253,9 @@ class EventOp final : public WriteOp {
       std::vector<std::string> parties = {sale->seller};
       if (!sale->affiliate.empty()) parties.push_back(sale->affiliate);
       for (const auto& p : parties) {
-        auto hv = get_hold(t, p, sale->currency, d.sale);
+        auto hv = rows().get_hold(t, p, sale->currency, d.sale);
         if (!hv || hv->release != kNoRelease) continue;
-        hv->release = release;
-        t.put(h_.holds, tables::hold_key(mk_->name, p, sale->currency, d.sale),
-              tables::encode_hold(*hv));
+        rows().set_hold_release(t, p, sale->currency, d.sale, *hv, release);
       }
     }
     sale->delivered = ev_.header.at;
@@ -376,9 +308,9 @@ class EventOp final : public WriteOp {
     std::vector<AccountSpec> specs = {{tables::cash(mk), AccountKind::asset, 0},
                                       {tables::commission(mk), AccountKind::revenue, 0}};
     for (auto& p : parties) {
-      p.reserve = get_reserve(t, p.payee, sale->currency, sale_id);
+      p.reserve = rows().get_reserve(t, p.payee, sale->currency, sale_id);
       p.from_reserve = p.reserve ? std::min(p.share, p.reserve->remaining) : 0;
-      p.hold = get_hold(t, p.payee, sale->currency, sale_id);
+      p.hold = rows().get_hold(t, p.payee, sale->currency, sale_id);
       p.from_pending = p.hold ? std::min(p.share - p.from_reserve, p.hold->remaining) : 0;
       b.add(tables::reserve(mk, p.payee), *c, Side::debit, p.from_reserve);
       b.add(tables::pending(mk, p.payee), *c, Side::debit, p.from_pending);
@@ -404,11 +336,11 @@ class EventOp final : public WriteOp {
         [&] {
           for (auto& p : parties) {
             if (p.hold && p.from_pending > 0)
-              set_hold_remaining(t, p.payee, sale->currency, sale_id, *p.hold,
-                                 p.hold->remaining - p.from_pending);
+              rows().set_hold_remaining(t, p.payee, sale->currency, sale_id, *p.hold,
+                                        p.hold->remaining - p.from_pending);
             if (p.reserve && p.from_reserve > 0)
-              set_reserve_remaining(t, p.payee, sale->currency, sale_id, *p.reserve,
-                                    p.reserve->remaining - p.from_reserve);
+              rows().set_reserve_remaining(t, p.payee, sale->currency, sale_id, *p.reserve,
+                                           p.reserve->remaining - p.from_reserve);
           }
           sale->refunded = total;
           t.put(h_.sales, sale_id, tables::encode_sale(*sale));
@@ -457,7 +389,8 @@ class EventOp final : public WriteOp {
     return post(
         t, specs, std::move(b.entry()),
         [&] {
-          put_hold(t, e.payee, *c, ev_.header.id, pay.minor(), release_from(ev_.header.at));
+          rows().put_hold(t, e.payee, *c, ev_.header.id, pay.minor(), release_from(ev_.header.at),
+                          ev_.header.at);
           put_breakdown(t, h_, ev_.header.id, tables::BreakdownKind::earning, earned->minor(),
                         minimum.minor());
         },
