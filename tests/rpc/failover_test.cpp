@@ -330,7 +330,11 @@ TEST_F(FailoverTest, ADeposedLeaderWithAnUnacknowledgedTailSetsItAsideAndRejoins
 }
 
 // A leader cut off from etcd (here: etcd stopped with SIGSTOP) stops acknowledging once its lease
-// may have expired: a write sent then is not acknowledged while the cut lasts.
+// may have expired: a write sent then is not acknowledged while the cut lasts, and the leader,
+// its tenure over, stops (exit 5, "leadership lost" logged) to rejoin as a standby when
+// restarted. (The fence between a failed keep-alive and that end, may_acknowledge, is tested at
+// the ledger, ReplicationTest, and the election, LeaderElection tests; here the process ends
+// first.)
 TEST_F(FailoverTest, ALeaderCutOffFromEtcdStopsAcknowledging) {
   TALLY_REQUIRE_ETCD(etcd);
   nodes_[0].start(config_, flags(etcd->endpoint(), 0, false));
@@ -352,6 +356,8 @@ TEST_F(FailoverTest, ALeaderCutOffFromEtcdStopsAcknowledging) {
   if (r.ok() && !r->results.empty()) {
     EXPECT_EQ(r->results[0].code, Code::not_leader);
   }
+  EXPECT_EQ(nodes_[0].wait_exit(30), 5) << nodes_[0].log();
+  EXPECT_NE(nodes_[0].log().find("leadership lost"), std::string::npos) << nodes_[0].log();
 }
 
 }  // namespace
