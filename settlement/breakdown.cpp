@@ -1,9 +1,9 @@
 // Breakdowns: the JSON `detail` of sales, refunds, chargebacks and earnings, for fresh posts and
 // their duplicates alike.
 #include "settlement/breakdown.h"
+#include "ledger/json_writer.h"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace tally {
 
@@ -11,23 +11,8 @@ namespace {
 
 using tables::SaleValue;
 
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      o += '\\', o += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else
-      o += c;
-  }
-  return o + "\"";
-}
-
 std::string money(i128 minor, const Currency& c) {
-  return json_str(format_amount(Amount::from_minor(minor), c));
+  return json_string(format_amount(Amount::from_minor(minor), c));
 }
 
 }  // namespace
@@ -37,7 +22,7 @@ std::string sale_detail(const SaleValue& sv, const Currency& c) {
   const i128 seller = sv.amount - sv.commission - (sv.fee_on_payee ? sv.fee : 0);
   return "{\"commission\":" + money(sv.commission, c) +
          ",\"affiliate\":" + money(sv.affiliate_share, c) + ",\"fee\":" + money(sv.fee, c) +
-         ",\"seller\":" + money(seller, c) + ",\"currency\":" + json_str(c.code()) + "}";
+         ",\"seller\":" + money(seller, c) + ",\"currency\":" + json_string(c.code()) + "}";
 }
 
 // A refund's (or chargeback's) split of `amount` into the seller's, the platform's and the
@@ -62,7 +47,7 @@ std::array<i128, 3> refund_split(const SaleValue& sale, i128 total, i128 amount)
 std::string refund_detail(const std::array<i128, 3>& share, i128 total, const Currency& c) {
   return "{\"seller\":" + money(share[0], c) + ",\"platform\":" + money(share[1], c) +
          ",\"affiliate\":" + money(share[2], c) + ",\"refunded_total\":" + money(total, c) +
-         ",\"currency\":" + json_str(c.code()) + "}";
+         ",\"currency\":" + json_string(c.code()) + "}";
 }
 
 // What an earning pays: the rule's rate applied to the basis, or its minimum when larger.
@@ -71,10 +56,10 @@ Amount earning_paid(const Amount& earned, const Amount& minimum) {
 }
 
 std::string earning_detail(const Amount& earned, const Amount& minimum, const Currency& c) {
-  return "{\"earned\":" + json_str(format_amount(earned, c)) +
-         ",\"minimum\":" + json_str(format_amount(minimum, c)) +
-         ",\"paid\":" + json_str(format_amount(earning_paid(earned, minimum), c)) +
-         ",\"currency\":" + json_str(c.code()) + "}";
+  return "{\"earned\":" + json_string(format_amount(earned, c)) +
+         ",\"minimum\":" + json_string(format_amount(minimum, c)) +
+         ",\"paid\":" + json_string(format_amount(earning_paid(earned, minimum), c)) +
+         ",\"currency\":" + json_string(c.code()) + "}";
 }
 
 void put_breakdown(WriteTxn& t, const tables::Handles& h, const std::string& event_id,

@@ -1,4 +1,5 @@
 #include "settlement/generator.h"
+#include "ledger/json_writer.h"
 
 #include <algorithm>
 
@@ -16,22 +17,6 @@ std::string zero_padded(uint64_t v, size_t width) {
   std::string s = std::to_string(v);
   if (s.size() < width) s.insert(0, width - s.size(), '0');
   return s;
-}
-
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\', o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
-    }
-  }
-  return o + "\"";
 }
 
 constexpr const char* kVendors[] = {"ups", "fedex", "usps", "dhl", "local-courier"};
@@ -68,12 +53,12 @@ std::string make_iban(std::string_view country, std::string_view bban) {
 }
 
 std::string event_json_line(const Event& e) {
-  std::string o = "{\"type\":" + json_str(event_type_name(e.body)) +
-                  ",\"id\":" + json_str(e.header.id) +
-                  ",\"at\":" + json_str(format_rfc3339(e.header.at)) +
-                  ",\"marketplace\":" + json_str(e.header.marketplace);
+  std::string o = "{\"type\":" + json_string(event_type_name(e.body)) +
+                  ",\"id\":" + json_string(e.header.id) +
+                  ",\"at\":" + json_string(format_rfc3339(e.header.at)) +
+                  ",\"marketplace\":" + json_string(e.header.marketplace);
   auto f = [&](std::string_view k, std::string_view v) {
-    o += ",\"" + std::string(k) + "\":" + json_str(v);
+    o += ",\"" + std::string(k) + "\":" + json_string(v);
   };
   std::visit(
       [&](const auto& b) {
@@ -106,7 +91,7 @@ std::string event_json_line(const Event& e) {
             o += ",\"" + std::string(k) + "\":{";
             bool first = true;
             for (const auto& [name, value] : kv) {
-              o += std::string(first ? "" : ",") + "\"" + name + "\":" + json_str(value);
+              o += std::string(first ? "" : ",") + "\"" + name + "\":" + json_string(value);
               first = false;
             }
             o += "}";
@@ -125,13 +110,13 @@ std::string event_json_line(const Event& e) {
         } else if constexpr (std::is_same_v<T, PayeeTermsEvent>) {
           f("payee", b.payee);
           if (b.reserve)
-            o += ",\"reserve\":{\"rate\":" + json_str(b.reserve->rate) +
+            o += ",\"reserve\":{\"rate\":" + json_string(b.reserve->rate) +
                  ",\"days\":" + std::to_string(b.reserve->days) + "}";
           if (!b.minimum_balance.empty()) {
             o += ",\"minimum_balance\":{";
             for (size_t i = 0; i < b.minimum_balance.size(); ++i)
-              o += (i ? "," : "") + json_str(b.minimum_balance[i].first) + ":" +
-                   json_str(b.minimum_balance[i].second);
+              o += (i ? "," : "") + json_string(b.minimum_balance[i].first) + ":" +
+                   json_string(b.minimum_balance[i].second);
             o += "}";
           }
         } else {
@@ -145,8 +130,8 @@ std::string event_json_line(const Event& e) {
   if (!e.header.meta.empty()) {
     o += ",\"meta\":{";
     for (size_t i = 0; i < e.header.meta.size(); ++i)
-      o += (i ? "," : "") + json_str(e.header.meta[i].first) + ":" +
-           json_str(e.header.meta[i].second);
+      o += (i ? "," : "") + json_string(e.header.meta[i].first) + ":" +
+           json_string(e.header.meta[i].second);
     o += "}";
   }
   return o + "}";

@@ -1,6 +1,6 @@
 // A run's text for people and its JSON (contract in settlement/run.h).
-#include <cstdio>
 
+#include "ledger/json_writer.h"
 #include "settlement/run.h"
 
 namespace tally {
@@ -48,40 +48,24 @@ void RunRows::append(RunRows&& more) {
   move_all(reserve_released, more.reserve_released);
 }
 
-namespace {
-
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      o += '\\', o += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else
-      o += c;
-  }
-  return o + "\"";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string run_json(const SettlementRun& r) {
   auto fmt = [&](Amount a, std::string_view code) {
     for (auto& c : r.currencies)
-      if (c.code() == code) return json_str(format_amount(a, c));
+      if (c.code() == code) return json_string(format_amount(a, c));
     TALLY_ASSERT(false, "run currency " + std::string(code));
   };
-  std::string o = "{\"run\":" + json_str(r.run) + ",\"marketplace\":" + json_str(r.marketplace) +
-                  ",\"pay_date\":" + json_str(r.pay_date) +
-                  ",\"cutoff\":" + json_str(format_rfc3339(r.cutoff));
+  std::string o = "{\"run\":" + json_string(r.run) +
+                  ",\"marketplace\":" + json_string(r.marketplace) +
+                  ",\"pay_date\":" + json_string(r.pay_date) +
+                  ",\"cutoff\":" + json_string(format_rfc3339(r.cutoff));
   auto amounts = [&](const char* key, const std::vector<RunRelease>& rows) {
     o += ",\"" + std::string(key) + "\":[";
     for (size_t i = 0; i < rows.size(); ++i) {
       auto& x = rows[i];
-      o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
-           ",\"currency\":" + json_str(x.currency) + ",\"amount\":" + fmt(x.amount, x.currency) +
+      o += (i ? "," : "") + std::string("{\"payee\":") + json_string(x.payee) +
+           ",\"currency\":" + json_string(x.currency) + ",\"amount\":" + fmt(x.amount, x.currency) +
            "}";
     }
     o += "]";
@@ -90,17 +74,17 @@ std::string run_json(const SettlementRun& r) {
   o += ",\"payouts\":[";
   for (size_t i = 0; i < r.payouts.size(); ++i) {
     auto& x = r.payouts[i];
-    o += (i ? "," : "") + std::string("{\"payout\":") + json_str(x.payout) +
-         ",\"payee\":" + json_str(x.payee) + ",\"currency\":" + json_str(x.currency) +
+    o += (i ? "," : "") + std::string("{\"payout\":") + json_string(x.payout) +
+         ",\"payee\":" + json_string(x.payee) + ",\"currency\":" + json_string(x.currency) +
          ",\"amount\":" + fmt(x.amount, x.currency) + ",\"tax\":" + fmt(x.tax, x.currency) +
          ",\"kept\":" + fmt(x.kept, x.currency) + "}";
   }
   o += "],\"carried\":[";
   for (size_t i = 0; i < r.carried.size(); ++i) {
     auto& x = r.carried[i];
-    o += (i ? "," : "") + std::string("{\"payee\":") + json_str(x.payee) +
-         ",\"currency\":" + json_str(x.currency) + ",\"balance\":" + fmt(x.balance, x.currency) +
-         ",\"reason\":" + json_str(settlement_carry_name(x.reason)) + "}";
+    o += (i ? "," : "") + std::string("{\"payee\":") + json_string(x.payee) +
+         ",\"currency\":" + json_string(x.currency) + ",\"balance\":" + fmt(x.balance, x.currency) +
+         ",\"reason\":" + json_string(settlement_carry_name(x.reason)) + "}";
   }
   o += "]";
   amounts("reserved", r.reserved);
@@ -108,7 +92,7 @@ std::string run_json(const SettlementRun& r) {
   o += ",\"totals\":[";
   for (size_t i = 0; i < r.totals.size(); ++i) {
     auto& x = r.totals[i];
-    o += (i ? "," : "") + std::string("{\"currency\":") + json_str(x.currency) +
+    o += (i ? "," : "") + std::string("{\"currency\":") + json_string(x.currency) +
          ",\"released\":" + fmt(x.released, x.currency) + ",\"paid\":" + fmt(x.paid, x.currency) +
          ",\"carried\":" + fmt(x.carried, x.currency) +
          ",\"payees_paid\":" + std::to_string(x.payees_paid) +
