@@ -27,6 +27,20 @@ struct CliRun {
   }
 };
 
+// Runs the CLI in this process with `full` as argv ("tally" first) and `input` as stdin.
+inline CliRun run_cli_args(std::vector<std::string> full, const std::string& input = "") {
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  CliRun r;
+  r.code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
 inline constexpr const char* kSpecExample =
     R"({"type":"open","account":"ops:bank","kind":"asset","currencies":["USD","EUR"]}
 {"type":"open","account":"ops:wallets:w1","kind":"liability","currencies":["USD"],"flags":["no_overdraft"]}
@@ -46,16 +60,7 @@ class CliTest : public ::testing::Test {
     return run_raw(full, input);
   }
   static CliRun run_raw(std::vector<std::string> full, const std::string& input = "") {
-    std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::istringstream in(input);
-    std::ostringstream out, err;
-    CliRun r;
-    r.code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return run_cli_args(std::move(full), input);
   }
   CliRun post(const std::string& input, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = extra;

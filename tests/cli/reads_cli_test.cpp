@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "cli_fixture.h"
 #include "common/test_util.h"
 #include "rpc/server.h"
 #include "service/service.h"
@@ -27,11 +28,6 @@ constexpr const char* kLines =
 {"type":"open","account":"ops:wallets:w1","kind":"liability","currencies":["USD"],"flags":["no_overdraft"]}
 {"type":"open","account":"ops:wallets:w2","kind":"liability","currencies":["EUR"]}
 )";
-
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
 
 class ReadsCliTest : public ::testing::Test {
  protected:
@@ -66,16 +62,7 @@ class ReadsCliTest : public ::testing::Test {
   }
 
   static CliRun run_raw(std::vector<std::string> full, const std::string& input = "") {
-    std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::istringstream in(input);
-    std::ostringstream out, err;
-    CliRun r;
-    r.code = run_cli(static_cast<int>(full.size()), argv.data(), in, out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return run_cli_args(std::move(full), input);
   }
   // `tally --data DIR --config CONFIG ARGS...`
   CliRun data(std::vector<std::string> args, const std::string& input = "") {
