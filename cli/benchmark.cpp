@@ -42,7 +42,8 @@ struct BenchOptions {
 constexpr std::string_view kUsage =
     "usage: tally benchmark [--accounts N] [--entries M] [--batch B] "
     "[--id-order sequential|random] [--queries Q] [--seed S] [--amount-mean MINOR] "
-    "[--rate ENTRIES_PER_S] [--in-process] [--verify] [--tally PATH] [--data DIR]\n";
+    "[--rate ENTRIES_PER_S] [--in-process] [--verify] [--tally PATH] [--data DIR]\n"
+    "       tally --connect ADDR --token T benchmark [...]   (a running server)\n";
 
 uint64_t ns_since(SteadyClock::time_point t0) {
   return static_cast<uint64_t>(
@@ -164,10 +165,12 @@ std::string parse(std::span<const std::string> args, BenchOptions& o) {
   return {};
 }
 
-// Counts a batch's results: ok ones to `ok`, the first other one into `first_error`.
-void tally_results(const PostOutcome& r, uint64_t& ok, std::string& first_error) {
+// Counts a batch's results: ok ones (and duplicates, when `duplicates_ok`) to `ok`, the first
+// other one into `first_error`.
+void tally_results(const PostOutcome& r, uint64_t& ok, std::string& first_error,
+                   bool duplicates_ok = false) {
   for (const auto& x : r.results) {
-    if (x.status == ItemStatus::ok)
+    if (x.status == ItemStatus::ok || (duplicates_ok && x.status == ItemStatus::duplicate))
       ++ok;
     else if (first_error.empty())
       first_error = x.id + ": " + std::string(code_name(x.code)) + " " + x.message;
@@ -188,6 +191,23 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
   if (std::string why = parse(args, o); !why.empty()) {
     err << "tally benchmark: " << why << "\n" << kUsage;
     return 2;
+  }
+  // --connect: a running server (a leader with standbys, say) instead of a child of our own.
+  const bool connected = !globals.connect.empty();
+  if (connected) {
+    std::string why;
+    if (globals.token.empty())
+      why = "--connect needs --token (or TALLY_TOKEN): a token with the poster and auditor roles";
+    else if (o.in_process)
+      why = "--in-process and --connect: post in this process or to a running server, not both";
+    else if (!o.tally_bin.empty())
+      why = "--tally is the server it starts; with --connect it starts none";
+    else if (!globals.data_dir.empty())
+      why = "--data is the store of the server it starts; with --connect it starts none";
+    if (!why.empty()) {
+      err << "tally benchmark: " << why << "\n" << kUsage;
+      return 2;
+    }
   }
   // The work directory: the socket, the server's config and log, and (without --data) the data.
   std::string tmpl = (fs::temp_directory_path() / "tally-benchmark-XXXXXX").string();
@@ -213,7 +233,7 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
       return 2;
     }
   }
-  if (o.tally_bin.empty() && !o.in_process) {
+  if (o.tally_bin.empty() && !o.in_process && !connected) {
     std::error_code ec;
     o.tally_bin = fs::read_symlink("/proc/self/exe", ec).string();
     if (ec) {
@@ -240,15 +260,22 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
     }
     backend = std::move(b.value());
   } else {
-    std::string why;
-    server = BenchServer::start(o.tally_bin, data, work, &why);
-    if (!server) {
-      err << "tally benchmark: " << why << "\n";
-      return 3;
-    }
     ClientOptions co;
-    co.address = server->address();
-    co.token = BenchServer::kToken;
+    if (connected) {
+      co.address = globals.connect;
+      co.token = globals.token;
+      co.tls_ca_file = globals.tls_ca;
+      co.tls_server_name = globals.tls_name;
+    } else {
+      std::string why;
+      server = BenchServer::start(o.tally_bin, data, work, &why);
+      if (!server) {
+        err << "tally benchmark: " << why << "\n";
+        return 3;
+      }
+      co.address = server->address();
+      co.token = BenchServer::kToken;
+    }
     // One call per batch (batch_items = the batch), one call in flight.
     auto b = make_remote_backend(co, static_cast<size_t>(o.batch), 1);
     if (!b.ok()) {
@@ -264,8 +291,11 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
       << (o.workload.id_order == IdOrder::sequential ? "sequential" : "random") << " ids, seed "
       << o.workload.seed << ", amounts exponential with mean " << o.workload.amount_mean_minor
       << " minor units (USD), durable\n"
-      << "posting " << (o.in_process ? "in process" : "over RPC to " + backend->describe())
-      << ", data directory " << data << (globals.data_dir.empty() ? " (temporary)" : "") << "\n";
+      << "posting " << (o.in_process ? "in process" : "over RPC to " + backend->describe());
+  if (connected)
+    out << " (a running server)\n";
+  else
+    out << ", data directory " << data << (globals.data_dir.empty() ? " (temporary)" : "") << "\n";
 
   Workload w(o.workload);
   // Accounts: open items in batches, as the entries.
@@ -275,7 +305,8 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
     auto r = backend->post(w.opens(from, to));
     uint64_t ok = 0;
     std::string first_error;
-    tally_results(r, ok, first_error);
+    // A running server may hold the accounts from an earlier run: the same definitions.
+    tally_results(r, ok, first_error, connected);
     if (r.failure) {
       err << "tally benchmark: opening accounts: " << r.failure->message << "\n";
       return 3;
@@ -295,6 +326,8 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
   std::string first_error;
   AnonPeaks peaks;
   const pid_t writer_pid = server ? server_pid : 0;  // the process whose writer commits
+  // A running server's writes are not this process's to count.
+  const bool count_writes = !connected;
   const uint64_t written0 = proc_write_bytes(writer_pid).value_or(0);
   const uint64_t groups0 = writer->groups, group_ns0 = writer->group_ns,
                  commit_ns0 = writer->commit_ns;
@@ -339,7 +372,7 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
   out << "client generation = " << fixed2(generate_ns, 1'000'000'000)
       << " s of that (building the items)\n";
   print_percentiles(out, "batch", batch_ns, 1'000'000, "ms");
-  if (auto w1 = proc_write_bytes(writer_pid); w1 && !batch_ns.empty())
+  if (auto w1 = proc_write_bytes(writer_pid); count_writes && w1 && !batch_ns.empty())
     out << "storage writes = " << mib(*w1 - written0) << " ("
         << (*w1 - written0) / batch_ns.size() / 1024 << " KiB per batch, "
         << (*w1 - written0) / std::max<uint64_t>(posted, 1) << " bytes per entry)\n";
@@ -397,7 +430,7 @@ int run_benchmark_command(const CliGlobals& globals, std::span<const std::string
   if (server) print_memory(out, "server", server_pid, peaks.server);
   backend.reset();
   if (server && !server->stop()) err << "tally benchmark: the server did not exit cleanly\n";
-  out << "store size = " << mib(dir_bytes(data)) << "\n";
+  if (!connected) out << "store size = " << mib(dir_bytes(data)) << "\n";
   if (!first_error.empty()) err << "tally benchmark: first failed entry: " << first_error << "\n";
   return posted == o.entries && queries_ok == o.queries && books_ok ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 //   tally benchmark [--accounts N] [--entries M] [--batch B] [--id-order sequential|random]
 //                   [--queries Q] [--seed S] [--amount-mean MINOR] [--rate ENTRIES_PER_S]
 //                   [--in-process] [--verify] [--tally PATH] [--data DIR]
+//   tally --connect ADDR --token T [--tls-ca F] benchmark [...]
 //
 // Formats a fresh data directory (a temporary one, removed afterwards, unless --data names a new
 // or empty one, which is kept), opens N accounts (default 10,000; one currency, USD), then posts
@@ -11,7 +12,12 @@
 // exponential with mean MINOR minor units (default 10,000: 100.00 USD), in batches of B
 // (default 8,189, at most limits::batch_items_max), one client with one batch in flight, durable
 // (fsync before each reply). Over RPC by default: a `tally serve` child process (this program,
-// or --tally PATH) on a unix socket; --in-process posts through the service in this process.
+// or --tally PATH) on a unix socket; --in-process posts through the service in this process;
+// with the global --connect ADDR (and --token, a poster and auditor token) it starts no server and
+// posts to the running one at ADDR (a leader with --sync-standbys, say): accounts it finds
+// already open (an earlier run's, same definitions) count as opened, entries must be new (another
+// --seed with --id-order random for a second run on the same store), and the server's memory,
+// storage writes and store size are not reported (not this program's to measure).
 // Then Q balance queries (default 10,000) of random accounts, one at a time. --rate paces the
 // batches to offer that many entries a second (latency at a fixed load); --verify runs `verify`
 // and the trial balance at the end. The workload is fixed by --seed (cli/benchmark_workload.h).

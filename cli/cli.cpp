@@ -53,6 +53,7 @@ Commands:
   demo
   benchmark [--accounts N] [--entries M] [--batch B] [--id-order sequential|random]
             [--queries Q] [--seed S] [--rate R] [--in-process] [--verify]
+                                    (with --connect: against a running server)
                                     TigerBeetle's benchmark on tally (docs/performance.md)
 
 Exit codes: 0 ok, 1 rejected input, 2 usage, 3 cannot connect or not allowed.

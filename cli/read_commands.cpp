@@ -272,7 +272,8 @@ int cmd_server_info(Ctx& c, const std::vector<std::string>& args) {
       {"unauthenticated_bytes_max", i.unauthenticated_bytes_max},
       {"calls_in_flight_max", i.calls_in_flight_max},
       {"reply_queued_bytes_max", i.reply_queued_bytes_max},
-      {"call_words_in_flight_max", i.call_words_in_flight_max}};
+      {"call_words_in_flight_max", i.call_words_in_flight_max},
+      {"lease_ttl_s", i.lease_ttl_s}};
   if (c.g.json) {
     JsonWriter w;
     w.begin_object().field("version", i.version).key("limits").begin_object();

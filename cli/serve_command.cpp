@@ -15,7 +15,7 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
   o.config_file = globals.config_file;
   o.token = globals.token;
   o.tls_ca_file = globals.tls_ca;
-  std::string chunk, level, connections, login_timeout, idle_timeout, sync_standbys;
+  std::string chunk, level, connections, login_timeout, idle_timeout, sync_standbys, lease_ttl;
   const std::pair<std::string_view, std::string*> valued[] = {
       {"--data", &o.data_dir},
       {"--config", &o.config_file},
@@ -33,6 +33,7 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
       {"--etcd", &o.etcd},
       {"--cluster", &o.cluster},
       {"--advertise", &o.advertise},
+      {"--lease-ttl-s", &lease_ttl},
   };
   auto usage = [&err](std::string_view why) {
     if (!why.empty()) err << "tally serve: " << why << "\n";
@@ -41,7 +42,7 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
            "[--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE] "
            "[--connections-max N] [--login-timeout-ms MS] [--idle-timeout-ms MS] "
            "[--replication-log] [--sync-standbys N] [--standby-of ADDR] "
-           "[--etcd HOST:PORT,... --cluster NAME --advertise ADDR]\n";
+           "[--etcd HOST:PORT,... --cluster NAME --advertise ADDR [--lease-ttl-s S]]\n";
     return 2;
   };
   for (size_t i = 0; i < args.size(); ++i) {
@@ -101,6 +102,11 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
   if (!sync_standbys.empty() &&
       !number("--sync-standbys", sync_standbys, 0, limits::sync_standbys_max, o.sync_standbys))
     return 2;
+  if (!lease_ttl.empty() && !number("--lease-ttl-s", lease_ttl, limits::lease_ttl_s_min,
+                                    limits::lease_ttl_s_max, o.lease_ttl_s))
+    return 2;
+  if (!lease_ttl.empty() && o.etcd.empty())
+    return usage("--lease-ttl-s is for --etcd (the lease a failover leader holds)");
   if (!o.standby_of.empty() && o.token.empty())
     return usage("--standby-of needs --token (or TALLY_TOKEN): a replica token of the leader");
   if (!o.etcd.empty() && (o.cluster.empty() || o.advertise.empty()))

@@ -44,6 +44,13 @@ inline constexpr unsigned sync_standbys_max = 8;  // tally serve --sync-standbys
 // Times one `tally serve --etcd` process sets a diverged store aside and rejoins empty before it
 // stops for a person (exit 4).
 inline constexpr unsigned serve_rejoins_max = 3;
+// The etcd lease a failover leader holds (`tally serve --lease-ttl-s`, docs/operations.md
+// "Failover"): a dead or cut-off leader is replaced about a TTL after its last keep-alive. Below
+// 2 s a keep-alive round (two requests of up to 500 ms each, every TTL/3) may not fit before the
+// lease's deadline; etcd also raises a TTL below its own minimum (2 s with default settings).
+inline constexpr uint64_t lease_ttl_s_default = 3;
+inline constexpr uint64_t lease_ttl_s_min = 2;
+inline constexpr uint64_t lease_ttl_s_max = 600;
 // LMDB reports a write cut short by a full disk as EIO, not ENOSPC: a commit failing with EIO
 // while the data directory's filesystem has less than this free is store_full, not internal.
 inline constexpr uint64_t disk_free_bytes_full = uint64_t(1) << 20;

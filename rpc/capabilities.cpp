@@ -344,7 +344,7 @@ class TallyImpl final : public wire::Tally::Server {
     else
       res.setAuditor(denied_auditor());
     if (roles->count(Role::finance) && s_.standby())
-      res.setFinance(denied_finance(not_leader(s_)));
+      res.setFinance(counted<wire::Finance>(standby_finance(s_), s_, c_));
     else if (roles->count(Role::finance))
       res.setFinance(counted<wire::Finance>(kj::heap<FinanceImpl>(s_), s_, c_));
     else

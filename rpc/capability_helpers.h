@@ -36,6 +36,7 @@ kj::Promise<void> answer_server(RpcServerImpl& s, Ctx ctx) {
   i.calls_in_flight_max = l.calls_in_flight_max;
   i.reply_queued_bytes_max = l.reply_queued_bytes_max;
   i.call_words_in_flight_max = l.call_words_in_flight_max;
+  i.lease_ttl_s = s.lease_ttl_s();
   wire::encode(ctx.getResults().initResult(), i);
   return kj::READY_NOW;
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "rpc/backup_stream.h"
 #include "rpc/server_impl.h"
 
 namespace tally {
@@ -85,13 +86,18 @@ class DeniedAuditor final : public wire::Auditor::Server {
 
 class DeniedFinance final : public wire::Finance::Server {
  public:
-  explicit DeniedFinance(Rejection why = role_refused("finance")) : why_(std::move(why)) {}
+  // With `backups`, backup is served from that server's store (a standby's finance role).
+  explicit DeniedFinance(Rejection why = role_refused("finance"), RpcServerImpl* backups = nullptr)
+      : why_(std::move(why)), backups_(backups) {}
   kj::Promise<void> post(PostContext ctx) override { return refuse_post(ctx, why_); }
   kj::Promise<void> closePeriod(ClosePeriodContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> settle(SettleContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> runs(RunsContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> payouts(PayoutsContext ctx) override { return refuse(ctx, why_); }
-  kj::Promise<void> backup(BackupContext ctx) override { return refuse(ctx, why_); }
+  kj::Promise<void> backup(BackupContext ctx) override {
+    if (backups_ != nullptr) return answer_backup(*backups_, ctx);
+    return refuse(ctx, why_);
+  }
   kj::Promise<void> hold(HoldContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> currency(CurrencyContext ctx) override { return refuse(ctx, why_); }
   kj::Promise<void> payoutFile(PayoutFileContext ctx) override { return refuse(ctx, why_); }
@@ -100,6 +106,7 @@ class DeniedFinance final : public wire::Finance::Server {
 
  private:
   Rejection why_;
+  RpcServerImpl* backups_;
 };
 
 class DeniedReplica final : public wire::Replica::Server {
@@ -118,6 +125,9 @@ kj::Own<wire::Auditor::Server> denied_auditor() {
 }
 kj::Own<wire::Finance::Server> denied_finance(Rejection why) {
   return kj::heap<DeniedFinance>(std::move(why));
+}
+kj::Own<wire::Finance::Server> standby_finance(RpcServerImpl& s) {
+  return kj::heap<DeniedFinance>(not_leader(s), &s);
 }
 kj::Own<wire::Replica::Server> denied_replica() {
   return kj::heap<DeniedReplica>();

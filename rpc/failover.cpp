@@ -190,11 +190,24 @@ int Failover::run(const std::atomic<bool>& stop) {
       metrics_->leader.set(1);
       metrics_->leader_term.set(election.term());
     }
-    log_.info("leading", {{"term", std::to_string(election.term())},
-                          {"txn", std::to_string(mine.txn)},
-                          {"address", o_.advertise}});
+    const std::string term_text = std::to_string(election.term());
+    log_.info("leading",
+              {{"term", term_text}, {"txn", std::to_string(mine.txn)}, {"address", o_.advertise}});
     auto lost = election.when_lost().fork();
-    while (!stop.load() && !lost.addBranch().poll(ws)) sleep(100);
+    // Say when the fence closes (a keep-alive round failed: nothing is acknowledged until one
+    // succeeds again) and when it reopens, so an operator sees a leader that holds results back.
+    bool acknowledging = true;
+    while (!stop.load() && !lost.addBranch().poll(ws)) {
+      const bool now = election.am_leader(monotonic_now_ns());
+      if (now != acknowledging) {
+        acknowledging = now;
+        if (now)
+          log_.info("lease confirmed again: acknowledging", {{"term", term_text}});
+        else
+          log_.warn("lease not confirmed: not acknowledging", {{"term", term_text}});
+      }
+      sleep(100);
+    }
     election_.store(nullptr);
     leading_.store(false);
     if (metrics_ != nullptr) metrics_->leader.set(0);

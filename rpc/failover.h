@@ -8,8 +8,10 @@
 // winner holds all of them. The winner stamps its term (the key's create revision) into every later
 // change set, so a standby that has applied the new term refuses the old leader's sets, and it
 // starts accepting writes. A leader acknowledges only while its lease is certainly alive
-// (may_acknowledge, checked by the ledger right before results go out); when its tenure ends it
-// stops (exit 5) and comes back, restarted, as a standby.
+// (may_acknowledge, checked by the ledger right before results go out), and logs when that turns
+// false ("lease not confirmed: not acknowledging", warn: a keep-alive round failed) and true again
+// ("lease confirmed again: acknowledging"); when its tenure ends it stops (exit 5) and comes back,
+// restarted, as a standby. The lease's TTL is `ttl_seconds` (tally serve --lease-ttl-s).
 //
 // Thread safety: run() blocks on a thread of its own with its own event loop; may_acknowledge()
 // and leading() from any thread.
@@ -39,7 +41,7 @@ struct FailoverOptions {
   std::string advertise;                    // this server's address, as clients reach it
   std::string token;                        // a replica token, to follow a leader
   std::string tls_ca_file;
-  int64_t ttl_seconds = 3;
+  int64_t ttl_seconds = static_cast<int64_t>(limits::lease_ttl_s_default);  // --lease-ttl-s
   uint64_t settle_ms = 500;  // how long candidates wait for each other's positions
 };
 

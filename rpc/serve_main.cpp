@@ -169,6 +169,7 @@ int serve_once(const ServeOptions& o, JsonLog& log) {
     fo.advertise = o.advertise;
     fo.token = o.token;
     fo.tls_ca_file = o.tls_ca_file;
+    fo.ttl_seconds = static_cast<int64_t>(o.lease_ttl_s);
     failover = std::make_unique<Failover>(service->ledger(), fo, role, log, &metrics);
     failover_ptr.store(failover.get());
   }
@@ -237,6 +238,7 @@ int serve_once(const ServeOptions& o, JsonLog& log) {
     opts.log = &log;
     opts.sync_standbys = o.sync_standbys;
     opts.role = &role;
+    opts.lease_ttl_s = elected ? o.lease_ttl_s : 0;
     RpcServer server(*service, opts, io);
     kj::Own<MetricsServer> metrics_server;
     kj::Promise<void> sampling = nullptr;

@@ -81,6 +81,8 @@ struct ServerOptions {
   // Whom the server serves as, owned by the caller (may change while it serves: failover);
   // null: always the leader.
   const ServingRole* role = nullptr;
+  // The etcd lease TTL of a failover node (--lease-ttl-s), reported by `server`; 0: no etcd.
+  uint64_t lease_ttl_s = 0;
 };
 
 inline constexpr int kDefaultPort = 7878;
@@ -163,6 +165,7 @@ struct ServeOptions {
   std::string etcd;
   std::string cluster;
   std::string advertise;
+  uint64_t lease_ttl_s = limits::lease_ttl_s_default;  // --lease-ttl-s: the leader's etcd lease
 };
 
 // `tally serve [--data DIR] [--listen ADDR] [--config FILE] [--settle-chunk-payees N]

@@ -77,6 +77,7 @@ class RpcServerImpl : private kj::TaskSet::ErrorHandler {
   // Used by the capabilities.
   Service& service() { return service_; }
   const ServerLimits& limits() const { return options_.limits; }
+  uint64_t lease_ttl_s() const { return options_.lease_ttl_s; }  // 0: not elected through etcd
   // A standby (--standby-of): writes are refused with not_leader; its leader's address.
   bool standby() const { return options_.role != nullptr && !options_.role->standby_of().empty(); }
   std::string standby_of() const {

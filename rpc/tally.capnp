@@ -451,6 +451,7 @@ struct ServerInfo {
   callsInFlightMax @12 :UInt64;        # calls in progress on one connection (more: overloaded)
   replyQueuedBytesMax @13 :UInt64;     # unread replies past which no further call is read
   callWordsInFlightMax @14 :UInt64;    # words of calls in flight before reading pauses
+  leaseTtlS @15 :UInt64;               # etcd lease of a failover node (--lease-ttl-s; 0: no etcd)
 }
 
 # --- finance ----------------------------------------------------------------------------------

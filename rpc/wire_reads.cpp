@@ -262,6 +262,7 @@ void encode(ServerInfo::Builder b, const tally::ServerInfo& v) {
   b.setCallsInFlightMax(v.calls_in_flight_max);
   b.setReplyQueuedBytesMax(v.reply_queued_bytes_max);
   b.setCallWordsInFlightMax(v.call_words_in_flight_max);
+  b.setLeaseTtlS(v.lease_ttl_s);
 }
 
 tally::ServerInfo decode(ServerInfo::Reader r) {
@@ -281,6 +282,7 @@ tally::ServerInfo decode(ServerInfo::Reader r) {
   v.calls_in_flight_max = r.getCallsInFlightMax();
   v.reply_queued_bytes_max = r.getReplyQueuedBytesMax();
   v.call_words_in_flight_max = r.getCallWordsInFlightMax();
+  v.lease_ttl_s = r.getLeaseTtlS();
   return v;
 }
 

@@ -27,6 +27,9 @@ struct ServerInfo {
   uint64_t calls_in_flight_max = 0;        // calls in progress on one connection
   uint64_t reply_queued_bytes_max = 0;     // unread replies past which no further call is read
   uint64_t call_words_in_flight_max = 0;   // words of calls read and not answered
+  // The etcd lease a failover node holds while it leads (`--lease-ttl-s`); 0: not in an etcd
+  // cluster (docs/operations.md, "Failover").
+  uint64_t lease_ttl_s = 0;
 };
 
 // This build's version and its built-in limits (ledger/limits.h); a server overrides the ones

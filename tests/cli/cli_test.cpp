@@ -315,6 +315,7 @@ TEST_F(CliTest, ServerInfoShowsTheVersionAndLimits) {
   EXPECT_EQ(uint64_t(e["limits"]["id_bytes_max"]), limits::entry_id_bytes_max);
   EXPECT_EQ(uint64_t(e["limits"]["idle_timeout_ms"]), limits::idle_timeout_ms);
   EXPECT_EQ(uint64_t(e["limits"]["calls_in_flight_max"]), limits::calls_in_flight_max);
+  EXPECT_EQ(uint64_t(e["limits"]["lease_ttl_s"]), 0u);  // no etcd here
   EXPECT_EQ(run({"server-info", "extra"}).code, 2);
 }
 
@@ -366,6 +367,31 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(run_raw({"tally", "balance", "ops:bank"}).code, 2);  // neither --data nor --connect
   auto bad_config = run({"--config", dir_.sub("nope.toml"), "balance", "ops:bank"});
   EXPECT_EQ(bad_config.code, 2);
+}
+
+// `tally serve --lease-ttl-s S`: the failover leader's etcd lease, only with --etcd, within
+// limits::lease_ttl_s_min..max; each refusal names the option before anything is opened.
+TEST_F(CliTest, ServeLeaseTtlIsForEtcdAndBounded) {
+  const std::vector<std::string> etcd = {
+      "tally",  "--token",     "t",         "serve", "--data",      dir_.sub("served"),
+      "--etcd", "127.0.0.1:1", "--cluster", "c",     "--advertise", "unix:x"};
+  auto with = [&](std::vector<std::string> base, std::vector<std::string> extra) {
+    base.insert(base.end(), extra.begin(), extra.end());
+    return run_raw(base);
+  };
+  auto no_etcd = with({"tally", "serve", "--data", dir_.sub("served")}, {"--lease-ttl-s", "5"});
+  EXPECT_EQ(no_etcd.code, 2);
+  EXPECT_NE(no_etcd.err.find("--lease-ttl-s is for --etcd"), std::string::npos) << no_etcd.err;
+  for (const std::string bad : {std::to_string(limits::lease_ttl_s_min - 1),
+                                std::to_string(limits::lease_ttl_s_max + 1), std::string("3s")}) {
+    auto r = with(etcd, {"--lease-ttl-s", bad});
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_NE(r.err.find("--lease-ttl-s: a number, " + std::to_string(limits::lease_ttl_s_min) +
+                         ".." + std::to_string(limits::lease_ttl_s_max)),
+              std::string::npos)
+        << bad << ": " << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("served") + "/data.mdb"));
 }
 
 TEST_F(CliTest, HelpAndVersion) {

@@ -329,33 +329,78 @@ TEST_F(FailoverTest, ADeposedLeaderWithAnUnacknowledgedTailSetsItAsideAndRejoins
   EXPECT_NE(deposed.log().find("set aside, rejoining empty"), std::string::npos) << deposed.log();
 }
 
-// A leader cut off from etcd (here: etcd stopped with SIGSTOP) stops acknowledging once its lease
-// may have expired: a write sent then is not acknowledged while the cut lasts, and the leader,
-// its tenure over, stops (exit 5, "leadership lost" logged) to rejoin as a standby when
-// restarted. (The fence between a failed keep-alive and that end, may_acknowledge, is tested at
-// the ledger, ReplicationTest, and the election, LeaderElection tests; here the process ends
-// first.)
-TEST_F(FailoverTest, ALeaderCutOffFromEtcdStopsAcknowledging) {
+// A leader cut off from etcd (here: etcd stopped with SIGSTOP) stops acknowledging as soon as a
+// keep-alive round fails, before its lease can have expired and long before it learns anything
+// from etcd: the may_acknowledge fence, end to end. The lease is 6 s (--lease-ttl-s), so a round
+// runs every 2 s and the leader's own deadline is at least 3.4 s after etcd stopped: the leader
+// process is still serving, and would acknowledge without the fence, for about 3 s after it logs
+// "lease not confirmed". Every batch the test sends after it saw that line must be answered
+// not_leader (causal: no clock involved). Then, with etcd still stopped, the deadline passes and
+// the leader stops (exit 5, "leadership lost"). Also, by the test's own clock: nothing is
+// acknowledged after etcd stopped plus the TTL (when the tenure may have ended), with a margin of
+// 2 s for a reply in transit. Without the fence (may_acknowledge always true) the batches sent
+// after the line are acknowledged.
+TEST_F(FailoverTest, ALeaderCutOffFromEtcdStopsAcknowledgingBeforeItsLeaseCanExpire) {
   TALLY_REQUIRE_ETCD(etcd);
-  nodes_[0].start(config_, flags(etcd->endpoint(), 0, false));
+  constexpr int kTtlS = 6;
+  auto node_flags = flags(etcd->endpoint(), 0, false);
+  node_flags.insert(node_flags.end(), {"--lease-ttl-s", std::to_string(kTtlS)});
+  nodes_[0].start(config_, node_flags);
   ASSERT_EQ(wait_for_leader(30), 0) << nodes_[0].log();
   auto poster = nodes_[0].client("tok-poster", 1);
   ASSERT_TRUE(poster);
+  auto info = poster->server_info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->lease_ttl_s, static_cast<uint64_t>(kTtlS));
   auto opened = poster->post({open_item("ops:bank", AccountKind::asset, {"USD"}),
                               open_item("ops:wallet", AccountKind::liability, {"USD"})});
   ASSERT_TRUE(opened.ok());
   for (const auto& x : opened->results) ASSERT_TRUE(x.ok()) << x.message;
+
+  struct Sent {
+    std::string id;
+    bool after_line = false;  // sent after the test saw "lease not confirmed"
+    bool acknowledged = false;
+    Clock::time_point answered;
+  };
+  std::vector<Sent> sent;
+  const std::string line = "lease not confirmed: not acknowledging";
+  const auto cut = Clock::now();
   etcd->pause();
-  // The lease (3 s) may have expired by now; the leader must know it can no longer acknowledge.
-  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
-  auto r = poster->post({entry_item("while-cut-off")});
-  const bool acknowledged = r.ok() && r->results.size() == 1 && r->results[0].ok();
-  etcd->resume();
-  EXPECT_FALSE(acknowledged) << "a leader cut off from etcd acknowledged a write\n"
-                             << nodes_[0].log();
-  if (r.ok() && !r->results.empty()) {
-    EXPECT_EQ(r->results[0].code, Code::not_leader);
+  struct Resume {
+    EtcdProcess* e;
+    ~Resume() { e->resume(); }
+  } resume_at_end{etcd};
+  bool seen = false;
+  int after = 0;
+  // Post until the line was seen and 20 batches went after it (or the process stopped: the
+  // deadline passed), at most 60 s.
+  for (int n = 0; after < 20 && Clock::now() < cut + std::chrono::seconds(60); ++n) {
+    seen = seen || nodes_[0].log().find(line) != std::string::npos;
+    Sent s{"cut-" + std::to_string(n), seen, false, {}};
+    auto r = poster->post({entry_item(s.id)});
+    s.answered = Clock::now();
+    if (!r.ok()) break;  // the leader stopped
+    ASSERT_EQ(r->results.size(), 1u);
+    s.acknowledged = r->results[0].ok();
+    if (!s.acknowledged) {
+      EXPECT_EQ(r->results[0].code, Code::not_leader) << r->results[0].message;
+    }
+    after += seen ? 1 : 0;
+    sent.push_back(s);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  ASSERT_TRUE(seen) << "the leader never said its lease was not confirmed\n" << nodes_[0].log();
+  ASSERT_GT(after, 0) << "the leader stopped before the test could post after the line\n"
+                      << nodes_[0].log();
+  for (const auto& s : sent) {
+    EXPECT_FALSE(s.after_line && s.acknowledged)
+        << s.id << " acknowledged after the leader said it was not acknowledging\n"
+        << nodes_[0].log();
+    EXPECT_FALSE(s.acknowledged && s.answered > cut + std::chrono::seconds(kTtlS + 2))
+        << s.id << " acknowledged after the lease may have expired";
+  }
+  // etcd still stopped: the deadline passes without a successful round and the tenure ends.
   EXPECT_EQ(nodes_[0].wait_exit(30), 5) << nodes_[0].log();
   EXPECT_NE(nodes_[0].log().find("leadership lost"), std::string::npos) << nodes_[0].log();
 }

@@ -125,17 +125,6 @@ std::vector<std::map<std::string, std::string>> parse_log(const std::string& tex
   return lines;
 }
 
-// Runs the tally binary with `args`; its exit code, stdout in *out.
-int run_tally(const std::vector<std::string>& args, std::string* out, const std::string& scratch) {
-  std::string cmd = tally_binary();
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " >" + scratch + " 2>&1";
-  int status = std::system(cmd.c_str());
-  std::ifstream in(scratch);
-  *out = std::string(std::istreambuf_iterator<char>(in), {});
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 std::vector<PostItem> opens() {
   return {open_item("ops:bank", AccountKind::asset, {"USD", "EUR"}),
           open_item("ops:wallet", AccountKind::liability, {"USD"})};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -74,6 +75,19 @@ inline std::optional<Amount> rpc_balance(Client& c, const std::string& account,
 // The `tally` binary this build made (the test target depends on it).
 inline std::string tally_binary() {
   return std::string(TALLY_BINARY_DIR) + "/cli/tally";
+}
+
+// Runs the tally binary with `args` (each quoted for the shell; none may hold a quote); its exit
+// code, and its stdout and stderr in *out (through the file `scratch`).
+inline int run_tally(const std::vector<std::string>& args, std::string* out,
+                     const std::string& scratch) {
+  std::string cmd = tally_binary();
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " >" + scratch + " 2>&1";
+  int status = std::system(cmd.c_str());
+  std::ifstream in(scratch);
+  *out = std::string(std::istreambuf_iterator<char>(in), {});
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 class ServeProcessTest : public ::testing::Test {

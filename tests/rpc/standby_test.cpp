@@ -14,6 +14,8 @@
 #include <iterator>
 #include <thread>
 
+#include <simdjson.h>
+
 #include "common/test_util.h"
 #include "rpc/client.h"
 #include "rpc/serve_fixture.h"
@@ -163,6 +165,86 @@ TEST_F(StandbyTest, AStandbyKilledMidStreamResumesFromItsOwnLastTxn) {
   EXPECT_TRUE(sv->ok) << sv->problem;
   EXPECT_EQ(sv->entries, total);
   EXPECT_EQ(sv->head, lv->head);
+}
+
+// Operators back up from a standby so the leader is not loaded: the standby's finance role
+// serves Finance.backup (a copy of its own store, consistent with its own head, which the backup
+// records) while every other finance call still answers not_leader. The copy, taken while the
+// leader keeps posting, restores (`tally restore`, which runs the full verify and checks the
+// recorded head) to a store whose head is the one recorded, and that head is the leader's own
+// entry at that seq (the standby's copy is a prefix of the leader's journal).
+TEST_F(StandbyTest, ABackupTakenFromAStandbyRestoresAndVerifiesWithTheHeadItRecorded) {
+  leader_.start(config_, {"--replication-log"});
+  standby_.start(config_, {"--standby-of", leader_.address});
+  auto poster = leader_.client("tok-poster");
+  ASSERT_TRUE(poster);
+  open_books(*poster);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> acked{0};
+  std::thread writer([&] {
+    for (int b = 0; !stop.load() && b < 2000; ++b) {
+      std::vector<PostItem> items;
+      for (int i = 0; i < 10; ++i)
+        items.push_back(entry_item("bk-" + std::to_string(b) + "-" + std::to_string(i)));
+      auto r = poster->post(std::move(items));
+      if (r.ok()) acked.fetch_add(r->results.size());
+    }
+  });
+  while (acked.load() < 200) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE(wait_for_seq(standby_, 200)) << standby_.log();
+  const std::string dest = dir_.sub("backup");
+  std::string out;
+  int code =
+      run_tally({"--connect", standby_.address, "--token", "tok-finance", "backup", dest, "--json"},
+                &out, dir_.sub("out.txt"));
+  stop.store(true);
+  writer.join();
+  ASSERT_EQ(code, 0) << out << standby_.log();
+  simdjson::dom::parser parser;
+  simdjson::dom::element rec;
+  ASSERT_FALSE(parser.parse(out).get(rec)) << out;
+  uint64_t seq = 0;
+  std::string_view hash;
+  ASSERT_FALSE(rec["seq"].get(seq)) << out;
+  ASSERT_FALSE(rec["hash"].get(hash)) << out;
+  const std::string recorded(hash);
+  EXPECT_GE(seq, 200u);
+
+  // The standby's copy restores and verifies, ending at the head it recorded.
+  code = run_tally({"--data", dir_.sub("restored"), "--config", config_, "restore", dest, "--json"},
+                   &out, dir_.sub("out.txt"));
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find(recorded), std::string::npos) << out;
+  {
+    ServiceOptions so;
+    so.data_dir = dir_.sub("restored");
+    CurrencyTable currencies;
+    auto cfg = load_config(config_with_replica(), currencies);
+    ASSERT_TRUE(cfg.ok());
+    so.config = *cfg;
+    std::unique_ptr<Service> svc;
+    ASSERT_TRUE(Service::open(std::move(so), &svc).ok());
+    auto snap = svc->snapshot();
+    EXPECT_EQ(snap->last_seq(), seq);
+    auto v = snap->verify();
+    EXPECT_TRUE(v.ok) << v.problem;
+    EXPECT_EQ(to_hex(v.head), recorded);
+  }
+  // The recorded head is the leader's entry at that seq (its change stream carries the hash).
+  auto la = leader_.client("tok-auditor");
+  std::string leaders_hash;
+  auto f = la->follow(seq, 1, [&](const EntryView& e) {
+    leaders_hash = to_hex(e.hash);
+    return false;
+  });
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(leaders_hash, recorded);
+  // Every other finance call on the standby still answers not_leader.
+  auto sf = standby_.client("tok-finance", 1);
+  ASSERT_TRUE(sf);
+  auto r = sf->close_period("2026-01-31");
+  ASSERT_TRUE(r.rejected());
+  EXPECT_EQ(r.rejection().code, Code::not_leader) << r.rejection().message;
 }
 
 TEST_F(StandbyTest, AStandbyAheadOfItsLeaderStopsLoudly) {

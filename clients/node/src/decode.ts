@@ -403,5 +403,6 @@ export function serverInfo(r: w.ServerInfo): t.ServerInfo {
     callsInFlightMax: toCount(r.callsInFlightMax),
     replyQueuedBytesMax: toCount(r.replyQueuedBytesMax),
     callWordsInFlightMax: toCount(r.callWordsInFlightMax),
+    leaseTtlS: toCount(r.leaseTtlS),
   };
 }

@@ -531,4 +531,6 @@ export interface ServerInfo {
   replyQueuedBytesMax: number;
   /** Words of calls in flight before reading pauses. */
   callWordsInFlightMax: number;
+  /** The etcd lease a failover node holds while it leads (`--lease-ttl-s`); 0: no etcd. */
+  leaseTtlS: number;
 }

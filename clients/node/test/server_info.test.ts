@@ -34,6 +34,7 @@ test("serverInfo answers every field on every role, with the server's own limits
     "callsInFlightMax",
     "replyQueuedBytesMax",
     "callWordsInFlightMax",
+    "leaseTtlS",
   ] as const;
   // poster alone, auditor alone, finance with auditor
   for (const token of [tokens.poster, tokens.auditor, tokens.finance]) {
