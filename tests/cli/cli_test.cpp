@@ -382,8 +382,8 @@ TEST_F(CliTest, ServeLeaseTtlIsForEtcdAndBounded) {
   auto no_etcd = with({"tally", "serve", "--data", dir_.sub("served")}, {"--lease-ttl-s", "5"});
   EXPECT_EQ(no_etcd.code, 2);
   EXPECT_NE(no_etcd.err.find("--lease-ttl-s is for --etcd"), std::string::npos) << no_etcd.err;
-  for (const std::string bad : {std::to_string(limits::lease_ttl_s_min - 1),
-                                std::to_string(limits::lease_ttl_s_max + 1), std::string("3s")}) {
+  for (const std::string& bad : {std::to_string(limits::lease_ttl_s_min - 1),
+                                 std::to_string(limits::lease_ttl_s_max + 1), std::string("3s")}) {
     auto r = with(etcd, {"--lease-ttl-s", bad});
     EXPECT_EQ(r.code, 2) << bad;
     EXPECT_NE(r.err.find("--lease-ttl-s: a number, " + std::to_string(limits::lease_ttl_s_min) +
