@@ -926,6 +926,8 @@ interface Finance {
   # one consistent view while posting goes on) streamed to the sink as the file data.mdb. bytes
   # and sha256 (32 bytes) are the trailer of what was sent, as for exportJournal. The receiver
   # reads the journal head from the copy itself (docs/operations.md "Backup and restore").
+  # A standby serves it too (a copy of its own store, as of its own head), so backups need not
+  # load the leader; every other Finance call on a standby answers notLeader.
   # error: busy (no reader slot), internal (the copy failed).
   backup @10 (sink :TextSink) -> (error :Error, bytes :UInt64, sha256 :Data);
 }
