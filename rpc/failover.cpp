@@ -191,8 +191,10 @@ int Failover::run(const std::atomic<bool>& stop) {
       metrics_->leader_term.set(election.term());
     }
     const std::string term_text = std::to_string(election.term());
-    log_.info("leading",
-              {{"term", term_text}, {"txn", std::to_string(mine.txn)}, {"address", o_.advertise}});
+    log_.info("leading", {{"term", term_text},
+                          {"txn", std::to_string(mine.txn)},
+                          {"address", o_.advertise},
+                          {"lease_ttl_s", std::to_string(o_.ttl_seconds)}});
     auto lost = election.when_lost().fork();
     // Say when the fence closes (a keep-alive round failed: nothing is acknowledged until one
     // succeeds again) and when it reopens, so an operator sees a leader that holds results back.

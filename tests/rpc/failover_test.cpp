@@ -347,6 +347,8 @@ TEST_F(FailoverTest, ALeaderCutOffFromEtcdStopsAcknowledgingBeforeItsLeaseCanExp
   node_flags.insert(node_flags.end(), {"--lease-ttl-s", std::to_string(kTtlS)});
   nodes_[0].start(config_, node_flags);
   ASSERT_EQ(wait_for_leader(30), 0) << nodes_[0].log();
+  // The flag reaches the election (its lease) and server-info.
+  EXPECT_NE(nodes_[0].log().find("\"lease_ttl_s\":\"6\""), std::string::npos) << nodes_[0].log();
   auto poster = nodes_[0].client("tok-poster", 1);
   ASSERT_TRUE(poster);
   auto info = poster->server_info();
