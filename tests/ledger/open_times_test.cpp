@@ -140,10 +140,16 @@ TEST_F(OpenTimesTest, AStoreWithoutOpenTimesListsEveryAccountAsBefore) {
   ASSERT_TRUE(wallet.ok());
   EXPECT_TRUE(wallet->is_zero());
   EXPECT_TRUE(snap->verify().ok);
-  // Opened after the upgrade: its time is recorded, and the old ones stay unknown.
-  commit_at(kT0 + 50, make_open_account(account("ops:late", AccountKind::asset, {"USD"})));
+  // Opened after the upgrade: its time is recorded, and the old ones stay unknown, even when an
+  // old account gains a currency (a book with a known time beside ones without).
+  commit_at(kT0 + 50, make_open_account(account("ops:late", AccountKind::asset, {"USD"})),
+            make_open_account(account("ops:equity", AccountKind::equity, {"GBP"})));
   EXPECT_EQ(ledger_->snapshot()->account_opened_ns("ops:late"), kT0 + 50);
-  EXPECT_EQ(rows("ops", kT0 + 45).size(), 6u);  // not ops:late
+  EXPECT_EQ(ledger_->snapshot()->account_opened_ns("ops:equity"), std::nullopt);
+  EXPECT_EQ(rows("ops", kT0 + 45),
+            (V{"ops:bank EUR 0.00", "ops:bank USD 15.00", "ops:equity GBP 0.00",
+               "ops:equity USD 10.00", "ops:wallet USD 5.00", "total EUR 0.00", "total GBP 0.00",
+               "total USD 30.00"}));  // not ops:late; ops:equity listed whole
 }
 
 }  // namespace
