@@ -5,8 +5,8 @@
 # same machine: each acknowledgement waits for the standby's fsync too). Starts the servers in a
 # fresh temporary directory, posts ENTRIES two-posting entries (default 100000) with
 # `tally --connect ... post` (its batches, one in flight), prints the
-# seconds and entries/s, stops the servers. Run it alternated under farm-bench:
-#   farm-bench -n 3 --timeout 900 -- bench/sync_standby.sh 1 --vs 'bench/sync_standby.sh 0'
+# seconds and entries/s, stops the servers. Run it alternated, 1 then 0, several pairs, and take
+# medians (docs/operations.md "Failover" has the loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 standbys="${1:?usage: bench/sync_standby.sh 0|1 [ENTRIES]}"

@@ -390,6 +390,23 @@ TEST_F(LedgerTest, PeriodCloseSnapshotsBusinessTimeAndRefusesEntriesDatedInIt) {
             Code::bad_date);
 }
 
+// Entries and the period close in one transaction (group commit merges them): the close sees
+// the entries of its own transaction, whose posting rows the writer had not yet put.
+TEST_F(LedgerTest, PeriodCloseInTheTransactionOfItsEntriesCountsThem) {
+  const TimeNs jan5 = TimeNs(1'767'607'200) * kNsPerSecond;
+  const TimeNs end = TimeNs(1'769'904'000) * kNsPerSecond;  // 2026-02-01T00:00:00Z
+  auto r = ledger_->submit_and_wait(batch(
+      make_post_entry(
+          entry("a", {debit("ops:bank", "10.00"), credit("ops:revenue", "10.00")}, jan5)),
+      make_post_entry(entry("b", {debit("ops:bank", "5.00"), credit("ops:revenue", "5.00")}, end)),
+      make_close_period(end)));
+  for (const auto& x : r) ASSERT_TRUE(x.ok()) << x.message;
+  auto snap = ledger_->snapshot();
+  EXPECT_EQ(*snap->period_balance("ops:bank", "USD", end), amt("10.00"));
+  EXPECT_EQ(*snap->period_balance("ops:revenue", "USD", end), amt("10.00"));
+  EXPECT_EQ(bal("ops:bank"), amt("15.00"));
+}
+
 // Random journals: running balances and as-of balances at random points equal a naive
 // recomputation.
 TEST(LedgerProperty, AsOfBalancesMatchNaiveModel) {
