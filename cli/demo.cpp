@@ -1,9 +1,9 @@
 // `tally demo [--data DIR] [--config FILE]`: the end-to-end demo. Starts a server in this
 // process on a unix socket, then drives the real `tally` client commands over RPC with the
 // three roles' tokens: the poster posts accounts, entries and marketplace events, the auditor
-// reads balances and verifies the books, finance settles and puts a payee on hold. Every command
-// and its output
-// is printed, so what the demo shows is exactly what a user would type.
+// reads balances and verifies the books, finance settles, makes the bank file, imports the
+// bank's answer and puts a payee on hold. Every command and its output is printed, so what the
+// demo shows is exactly what a user would type.
 #include <unistd.h>
 
 #include <filesystem>
@@ -42,6 +42,28 @@ constexpr const char* kDemoItems =
 {"type":"delivered","id":"d-1","at":"2026-01-07T12:00:00Z","marketplace":"shop","sale":"o-1"}
 {"type":"refund","id":"r-1","at":"2026-01-08T12:00:00Z","marketplace":"shop","sale":"o-2","amount":"20.00"}
 {"type":"entry","id":"bad-1","at":"2026-01-05T10:00:00Z","kind":"transfer","postings":[{"account":"ops:bank","currency":"USD","side":"debit","amount":"1.00"},{"account":"ops:wallets:w1","currency":"USD","side":"credit","amount":"0.99"}]}
+)";
+
+// The bank's answer to the demo's pain.001 (ISO 20022 pain.002.001.03): p1's transfer rejected,
+// the account closed (AC04).
+constexpr const char* kBankReport = R"(<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03">
+  <CstmrPmtStsRpt>
+    <GrpHdr><MsgId>STS-20260127-0001</MsgId><CreDtTm>2026-01-27T09:30:00+01:00</CreDtTm></GrpHdr>
+    <OrgnlGrpInfAndSts>
+      <OrgnlMsgId>shop:2026-01-26</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.03</OrgnlMsgNmId>
+    </OrgnlGrpInfAndSts>
+    <OrgnlPmtInfAndSts>
+      <OrgnlPmtInfId>shop:2026-01-26-EUR</OrgnlPmtInfId>
+      <TxInfAndSts>
+        <StsId>BANK-TX-1</StsId>
+        <OrgnlEndToEndId>shop:2026-01-26:p1:EUR</OrgnlEndToEndId>
+        <TxSts>RJCT</TxSts>
+        <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn><AddtlInf>Account closed</AddtlInf></StsRsnInf>
+      </TxInfAndSts>
+    </OrgnlPmtInfAndSts>
+  </CstmrPmtStsRpt>
+</Document>
 )";
 
 constexpr const char* kFinanceItems =
@@ -159,6 +181,19 @@ int run_demo_command(const CliGlobals& globals, std::span<const std::string> arg
   failures += as(finance, {"settle", "shop", "--date", "2026-01-26", "--json"}) != 0;
   failures += as(finance, {"runs", "shop"}) != 0;
   failures += as(finance, {"payouts", "shop:2026-01-26", "--format", "csv"}) != 0;
+  out << "\n# The bank file: a SEPA pain.001 (NACHA and the Colombian dispersion file work the "
+         "same way, docs/payout-rails.md). Making it records it and marks its payouts sent.";
+  const std::string bank_file = work + "/shop-2026-01-26.xml";
+  failures +=
+      as(finance, {"payouts", "shop:2026-01-26", "--format", "pain001", "--out", bank_file}) != 0;
+  out << "\n# The bank answers with a pain.002: p1's transfer is rejected (AC04). Importing it "
+         "puts the money back on p1's available and p1 on hold; importing it again changes "
+         "nothing.";
+  const std::string report = work + "/pain002.xml";
+  std::ofstream(report) << kBankReport;
+  failures += as(finance, {"import-report", report}) != 0;
+  failures += as(finance, {"import-report", report}) != 0;
+  failures += as(auditor, {"payouts", "shop:2026-01-26"}) != 0;
   failures += as(finance, {"hold", "shop:p2", "--on", "--reason", "bank details pending"}) != 0;
   failures += as(auditor, {"balances", "shop:payees"}) != 0;
   failures += as(auditor, {"verify"}) != 0;

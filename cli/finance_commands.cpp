@@ -87,20 +87,26 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
         .unsigned_number(run.chunks)
         .key("payees")
         .unsigned_number(run.payees);
-    w.key("released").begin_array();
-    for (auto& l : run.released)
-      w.begin_object()
-          .field("payee", l.payee)
-          .field("currency", l.currency.code())
-          .field("amount", format_amount(l.amount, l.currency))
-          .end_object();
-    w.end_array().key("payouts").begin_array();
+    auto lines = [&](const char* key, const std::vector<ReleasedLine>& rows) {
+      w.key(key).begin_array();
+      for (auto& l : rows)
+        w.begin_object()
+            .field("payee", l.payee)
+            .field("currency", l.currency.code())
+            .field("amount", format_amount(l.amount, l.currency))
+            .end_object();
+      w.end_array();
+    };
+    lines("released", run.released);
+    w.key("payouts").begin_array();
     for (auto& l : run.payouts)
       w.begin_object()
           .field("payout", l.payout)
           .field("payee", l.payee)
           .field("currency", l.currency.code())
           .field("amount", format_amount(l.amount, l.currency))
+          .field("tax", format_amount(l.tax, l.currency))
+          .field("kept", format_amount(l.kept, l.currency))
           .end_object();
     w.end_array().key("carried").begin_array();
     for (auto& l : run.carried)
@@ -110,12 +116,23 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
           .field("balance", format_amount(l.balance, l.currency))
           .field("reason", carry_reason_name(l.reason))
           .end_object();
-    w.end_array().key("totals").begin_array();
-    for (auto& t : run.paid_totals)
+    w.end_array();
+    lines("reserved", run.reserved);
+    lines("reserve_released", run.reserve_released);
+    w.key("totals").begin_array();
+    for (auto& t : run.paid_totals) {
       w.begin_object()
           .field("currency", t.currency.code())
-          .field("amount", format_amount(t.balance, t.currency))
-          .end_object();
+          .field("amount", format_amount(t.balance, t.currency));
+      for (auto& x : run.totals) {
+        if (x.currency.code() != t.currency.code()) continue;
+        w.field("reserved", format_amount(x.reserved, x.currency))
+            .field("reserve_released", format_amount(x.reserve_released, x.currency))
+            .field("tax", format_amount(x.tax, x.currency))
+            .field("kept", format_amount(x.kept, x.currency));
+      }
+      w.end_object();
+    }
     w.end_array().end_object();
     c.out << w.str() << "\n";
     return kExitOk;
@@ -141,6 +158,15 @@ int cmd_settle(Ctx& c, const std::vector<std::string>& args) {
   }
   for (auto& tot : run.paid_totals)
     c.out << "total paid " << money(tot.balance, tot.currency) << "\n";
+  // What the run kept back, per currency, when it kept anything (docs/cli.md).
+  for (auto& t : run.totals) {
+    if (!t.reserved.is_zero() || !t.reserve_released.is_zero())
+      c.out << "total reserved " << money(t.reserved, t.currency) << ", released from reserve "
+            << money(t.reserve_released, t.currency) << "\n";
+    if (!t.tax.is_zero() || !t.kept.is_zero())
+      c.out << "total payout tax " << money(t.tax, t.currency) << ", kept as minimum balance "
+            << money(t.kept, t.currency) << "\n";
+  }
   return kExitOk;
 }
 

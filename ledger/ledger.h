@@ -281,6 +281,11 @@ class Snapshot : public TableReader {
   // lives for the call only. For walks over many accounts (a settlement run's payees).
   virtual void account_names(std::string_view prefix,
                              const std::function<bool(std::string_view name)>& visit) = 0;
+  // As account_names, but only the names that sort strictly after `after` (empty: from the
+  // first): one seek to the cursor, so a page costs its own names, not the names before it. A
+  // cursor that names no account (deleted, or between two names) starts at the next name.
+  virtual void account_names_after(std::string_view prefix, std::string_view after,
+                                   const std::function<bool(std::string_view name)>& visit) = 0;
   virtual std::optional<Currency> currency(std::string_view code) = 0;
   // Normal-side balance as recorded at commit time `as_of` (default: now). Two B-tree seeks.
   // unknown_account, currency_not_allowed.
@@ -290,6 +295,10 @@ class Snapshot : public TableReader {
   // `end_exclusive` is not the end of a closed period.
   virtual Result<Amount> period_balance(std::string_view account, std::string_view currency,
                                         TimeNs end_exclusive) = 0;
+  // The accounts equal to or under `prefix` with each book's normal-side balance as of `as_of`,
+  // and the totals. As of a time before an account was opened (account_opened_ns) the account is
+  // not listed: it was not part of the books then (its balance then was nothing, not 0.00). An
+  // account whose open time is unknown is listed, as before open times were recorded.
   virtual Balances balances(std::string_view prefix, std::optional<TimeNs> as_of = {}) = 0;
   virtual std::vector<TrialBalanceRow> trial_balance(std::optional<TimeNs> as_of = {}) = 0;
   virtual Result<Statement> statement(const StatementQuery& q) = 0;

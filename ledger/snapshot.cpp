@@ -51,15 +51,26 @@ class SnapshotImpl final : public Snapshot {
   }
   std::optional<TimeNs> account_opened_ns(std::string_view name) override {
     auto r = rd_.account_record(txn_, name);
-    if (!r || r->books.empty()) return std::nullopt;
+    if (!r) return std::nullopt;
+    return opened_ns(*r);
+  }
+  // The earliest of the account's books' open times; nullopt when any is unknown (0: written
+  // before open times were recorded) or the account has no book.
+  std::optional<TimeNs> opened_ns(const AccountRecord& r) {
+    if (r.books.empty()) return std::nullopt;
     std::optional<TimeNs> first;
-    for (const auto& b : r->books) {
+    for (const auto& b : r.books) {
       auto rec = rd_.book(txn_, b.book_id);
       if (!rec) throw StoreError(MDB_CORRUPTED, "the book of an account record");
       if (rec->opened_ns == 0) return std::nullopt;  // written before open times were recorded
       if (!first || rec->opened_ns < *first) first = rec->opened_ns;
     }
     return first;
+  }
+  // The account was opened after commit time `as_of` (never when its open time is unknown).
+  bool opened_after(const AccountRecord& r, TimeNs as_of) {
+    auto opened = opened_ns(r);
+    return opened && as_of < *opened;
   }
   std::vector<Account> accounts(std::string_view prefix) override {
     std::vector<Account> out;
@@ -76,6 +87,16 @@ class SnapshotImpl final : public Snapshot {
   void account_names(std::string_view prefix,
                      const std::function<bool(std::string_view)>& visit) override {
     rd_.scan(txn_, dbs_.accounts, prefix, [&](std::string_view k, std::string_view) {
+      return k.substr(0, prefix.size()) == prefix && visit(k);
+    });
+  }
+  void account_names_after(std::string_view prefix, std::string_view after,
+                           const std::function<bool(std::string_view)>& visit) override {
+    // Keys >= after + '\0' are exactly the keys > after; the prefix bounds the range below.
+    std::string from(after);
+    if (!after.empty()) from.push_back('\0');
+    if (from < prefix) from = prefix;
+    rd_.scan(txn_, dbs_.accounts, from, [&](std::string_view k, std::string_view) {
       return k.substr(0, prefix.size()) == prefix && visit(k);
     });
   }
@@ -150,6 +171,7 @@ class SnapshotImpl final : public Snapshot {
       if (!account_under(k, prefix)) return true;
       AccountRecord r;
       if (!store::decode_account(v, r)) throw StoreError(MDB_CORRUPTED, "account record");
+      if (as_of && opened_after(r, *as_of)) return true;  // not part of the books then
       for (const auto& b : r.books) {
         i128 bal = book_balance(b.book_id, max_seq);
         out.accounts.push_back({std::string(k), b.currency, Amount::from_minor(bal)});

@@ -230,6 +230,8 @@ class RunRowsImpl final : public wire::RunRows::Server {
     move_all(into_->released, part->released);
     move_all(into_->payouts, part->payouts);
     move_all(into_->carried, part->carried);
+    move_all(into_->reserved, part->reserved);
+    move_all(into_->reserve_released, part->reserve_released);
     return kj::READY_NOW;
   }
 

@@ -49,6 +49,8 @@ RpcServerImpl::Sender rows_sender(wire::RunRows::Client client) {
     req.setReleased(rows.getReleased());
     req.setPayouts(rows.getPayouts());
     req.setCarried(rows.getCarried());
+    req.setReserved(rows.getReserved());
+    req.setReserveReleased(rows.getReserveReleased());
     return req.send().ignoreResult();
   };
 }

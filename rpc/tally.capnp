@@ -471,6 +471,11 @@ struct PayoutLine {
   payout @0 :Text;
   payee @1 :Text;
   amount @2 :CurrencyAmount;
+  # The payout tax (the marketplace's payout_tax, e.g. the GMF) the platform booked with the
+  # payout, and the minimum balance left on the payee's available. Null (from a server before
+  # these fields): zero.
+  tax @3 :CurrencyAmount;
+  kept @4 :CurrencyAmount;
 }
 
 enum CarryReason {
@@ -499,6 +504,11 @@ struct RunTotal {
   carried @3 :Text;
   payeesPaid @4 :UInt64;
   payeesCarried @5 :UInt64;
+  # Decimal text in `currency`; empty (from a server before these fields): zero.
+  reserved @6 :Text;         # kept back of the releases into reserves
+  reserveReleased @7 :Text;  # reserves released back to available
+  tax @8 :Text;              # payout tax booked with the payouts
+  kept @9 :Text;             # minimum balances left on available by the payouts
 }
 
 # A run's header. Its rows (released, payouts, carried) go to the RunRows sink the caller passes
@@ -520,6 +530,10 @@ struct Run {
   payees @12 :UInt64;   # payees the run went through
   totals @13 :List(RunTotal);
   rows @14 :UInt64;     # rows sent to the sink (released + payouts + carried)
+  # Per payee and currency: the reserve kept back of the release, and the reserves released back
+  # to available. Sent to the sink with the other rows (not counted in `rows`); empty here.
+  reserved @15 :List(ReleasedLine);
+  reserveReleased @16 :List(ReleasedLine);
 }
 
 struct RunSummary {
@@ -802,7 +816,8 @@ interface Progress {
 # Receives a settlement run's rows, a chunk at a time, in payee order. The server sends the next
 # call only once the previous one has returned: a slow receiver slows its own call only.
 interface RunRows {
-  rows @0 (released :List(ReleasedLine), payouts :List(PayoutLine), carried :List(CarriedLine));
+  rows @0 (released :List(ReleasedLine), payouts :List(PayoutLine), carried :List(CarriedLine),
+           reserved :List(ReleasedLine), reserveReleased :List(ReleasedLine));
 }
 
 # Receives committed entries in commit order (Auditor.follow): seq, commit time, prevHash and hash
@@ -868,6 +883,8 @@ interface Auditor {
   # asOf: RFC 3339 (null: now). currency null: every currency of the account.
   balance @0 (account :Text, currency :Text, asOf :Text)
       -> (error :Error, result :BalanceResult);
+  # An account opened after asOf is left out (no "0.00" row): docs/clients.md, "Balances before
+  # an account was opened".
   balances @1 (prefix :Text, asOf :Text) -> (error :Error, result :BalancesResult);
   statement @2 (query :StatementQuery) -> (error :Error, result :StatementResult);
   entry @3 (id :Text) -> (error :Error, result :EntryView);

@@ -54,21 +54,57 @@ Result<std::vector<CurrencyTotal>> decode_totals(capnp::List<CurrencyAmount>::Re
 }  // namespace
 
 namespace {
-// Rows of a run: in a Run or in a RunRows.rows call (the same three lists).
+void encode_released(capnp::List<ReleasedLine>::Builder l,
+                     const std::vector<tally::ReleasedLine>& v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto e = l[static_cast<unsigned>(i)];
+    e.setPayee(text_of(v[i].payee));
+    set_money(e.initAmount(), v[i].currency, v[i].amount);
+  }
+}
+Result<bool> decode_released(capnp::List<ReleasedLine>::Reader l, std::string_view field,
+                             std::vector<tally::ReleasedLine>& out) {
+  for (size_t i = 0; i < l.size(); ++i) {
+    auto e = l[static_cast<unsigned>(i)];
+    auto m = get_money(e.getAmount(), at(field, i));
+    if (!m) return m.error();
+    out.push_back(tally::ReleasedLine{text(e.getPayee()), m->currency, m->balance});
+  }
+  return true;
+}
+// An optional amount in a payout line's currency: null (a server before the field) is zero.
+Result<Amount> optional_money(bool has, CurrencyAmount::Reader r, const tally::Currency& c,
+                              const std::string& field) {
+  if (!has) return Amount();
+  auto m = get_money(r, field);
+  if (!m) return m.error();
+  if (m->currency.code() != c.code())
+    return reject(Code::bad_request, field + ": currency " + std::string(m->currency.code()) +
+                                         ", the payout's is " + std::string(c.code()));
+  return m->balance;
+}
+// Optional decimal text in a total's currency: empty (a server before the field) is zero.
+Result<Amount> optional_amount(const tally::Currency& c, capnp::Text::Reader t,
+                               const std::string& field) {
+  if (t.size() == 0) return Amount();
+  return amount_in(c, t, field);
+}
+
+// Rows of a run: in a Run or in a RunRows.rows call (the same five lists).
 template <class B>
 void encode_rows_into(B b, const tally::RunRowsResult& v) {
-  auto rel = b.initReleased(static_cast<unsigned>(v.released.size()));
-  for (size_t i = 0; i < v.released.size(); ++i) {
-    auto e = rel[static_cast<unsigned>(i)];
-    e.setPayee(text_of(v.released[i].payee));
-    set_money(e.initAmount(), v.released[i].currency, v.released[i].amount);
-  }
+  encode_released(b.initReleased(static_cast<unsigned>(v.released.size())), v.released);
+  encode_released(b.initReserved(static_cast<unsigned>(v.reserved.size())), v.reserved);
+  encode_released(b.initReserveReleased(static_cast<unsigned>(v.reserve_released.size())),
+                  v.reserve_released);
   auto pay = b.initPayouts(static_cast<unsigned>(v.payouts.size()));
   for (size_t i = 0; i < v.payouts.size(); ++i) {
     auto e = pay[static_cast<unsigned>(i)];
     e.setPayout(text_of(v.payouts[i].payout));
     e.setPayee(text_of(v.payouts[i].payee));
     set_money(e.initAmount(), v.payouts[i].currency, v.payouts[i].amount);
+    set_money(e.initTax(), v.payouts[i].currency, v.payouts[i].tax);
+    set_money(e.initKept(), v.payouts[i].currency, v.payouts[i].kept);
   }
   auto car = b.initCarried(static_cast<unsigned>(v.carried.size()));
   for (size_t i = 0; i < v.carried.size(); ++i) {
@@ -81,20 +117,22 @@ void encode_rows_into(B b, const tally::RunRowsResult& v) {
 
 template <class R>
 Result<bool> decode_rows_from(R r, tally::RunRowsResult& v) {
-  auto rel = r.getReleased();
-  for (size_t i = 0; i < rel.size(); ++i) {
-    auto e = rel[static_cast<unsigned>(i)];
-    auto m = get_money(e.getAmount(), at("released", i));
-    if (!m) return m.error();
-    v.released.push_back(tally::ReleasedLine{text(e.getPayee()), m->currency, m->balance});
-  }
+  if (auto ok = decode_released(r.getReleased(), "released", v.released); !ok) return ok;
+  if (auto ok = decode_released(r.getReserved(), "reserved", v.reserved); !ok) return ok;
+  if (auto ok = decode_released(r.getReserveReleased(), "reserveReleased", v.reserve_released); !ok)
+    return ok;
   auto pay = r.getPayouts();
   for (size_t i = 0; i < pay.size(); ++i) {
     auto e = pay[static_cast<unsigned>(i)];
-    auto m = get_money(e.getAmount(), at("payouts", i));
+    const std::string field = at("payouts", i);
+    auto m = get_money(e.getAmount(), field);
     if (!m) return m.error();
-    v.payouts.push_back(
-        PayoutLineResult{text(e.getPayout()), text(e.getPayee()), m->currency, m->balance});
+    auto tax = optional_money(e.hasTax(), e.getTax(), m->currency, field + ".tax");
+    if (!tax) return tax.error();
+    auto kept = optional_money(e.hasKept(), e.getKept(), m->currency, field + ".kept");
+    if (!kept) return kept.error();
+    v.payouts.push_back(PayoutLineResult{text(e.getPayout()), text(e.getPayee()), m->currency,
+                                         m->balance, *tax, *kept});
   }
   auto car = r.getCarried();
   for (size_t i = 0; i < car.size(); ++i) {
@@ -145,6 +183,10 @@ void encode(Run::Builder b, const tally::RunResult& v) {
     e.setCarried(text_of(format_amount(t.carried, t.currency)));
     e.setPayeesPaid(t.payees_paid);
     e.setPayeesCarried(t.payees_carried);
+    e.setReserved(text_of(format_amount(t.reserved, t.currency)));
+    e.setReserveReleased(text_of(format_amount(t.reserve_released, t.currency)));
+    e.setTax(text_of(format_amount(t.tax, t.currency)));
+    e.setKept(text_of(format_amount(t.kept, t.currency)));
   }
 }
 
@@ -178,6 +220,18 @@ Result<tally::RunResult> decode(Run::Reader r) {
     if (!carried) return carried.error();
     tally::RunTotalLine t{m->currency, m->balance,        *paid,
                           *carried,    e.getPayeesPaid(), e.getPayeesCarried()};
+    auto reserved = optional_amount(m->currency, e.getReserved(), field + ".reserved");
+    if (!reserved) return reserved.error();
+    auto back = optional_amount(m->currency, e.getReserveReleased(), field + ".reserveReleased");
+    if (!back) return back.error();
+    auto tax = optional_amount(m->currency, e.getTax(), field + ".tax");
+    if (!tax) return tax.error();
+    auto kept = optional_amount(m->currency, e.getKept(), field + ".kept");
+    if (!kept) return kept.error();
+    t.reserved = *reserved;
+    t.reserve_released = *back;
+    t.tax = *tax;
+    t.kept = *kept;
     v.totals.push_back(t);
   }
   return v;

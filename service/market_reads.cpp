@@ -216,9 +216,9 @@ Result<AccountsPage> accounts_op(Service& service, const AccountsQuery& query) {
   std::vector<std::string> names;
   bool more = false;
   // Names only (no record decoded) up to the page, then the page's records.
-  snap->account_names(query.prefix, [&](std::string_view name) {
+  // One seek to the cursor (a cursor that names no account starts at the next name).
+  snap->account_names_after(query.prefix, query.after, [&](std::string_view name) {
     if (!account_under(name, query.prefix)) return true;  // "shop" scans "shop2" too
-    if (!query.after.empty() && name <= query.after) return true;
     if (names.size() == limit) {
       more = true;
       return false;

@@ -16,7 +16,8 @@ namespace tally {
 // unknown_account; currency_not_allowed when the account does not hold the currency. As of a
 // time before the account was opened: not_yet_opened set and no balances (not a rejection).
 Result<BalanceResult> read_balance(Snapshot& snap, const BalanceQuery& q);
-// overflow when a currency's total does not fit 128 bits (never a wrapped or zero total).
+// overflow when a currency's total does not fit 128 bits (never a wrapped or zero total). As of a
+// time before an account was opened, the account is left out (Snapshot::balances).
 Result<BalancesResult> read_balances(Snapshot& snap, const std::string& prefix,
                                      std::optional<TimeNs> as_of);
 // unknown_account; the ledger's rejections of a bad cursor or limit.

@@ -155,6 +155,8 @@ struct PayoutLineResult {
   std::string payee;
   Currency currency;
   Amount amount;
+  Amount tax{};   // the payout tax (payout_tax, the GMF) the platform booked with it, else zero
+  Amount kept{};  // the minimum balance (minimum_balance) left on the payee's available, else 0
 };
 // no_details: the payee has no bank details to pay to (see docs/settlement.md, "Runs").
 // account_closed: a payee account is closed; nothing is released or paid.
@@ -171,12 +173,22 @@ struct RunRowsResult {
   std::vector<ReleasedLine> released;
   std::vector<PayoutLineResult> payouts;
   std::vector<CarriedLine> carried;
+  // The reserve (marketplace or payee `reserve`) kept back of each payee's release, and the
+  // reserves that came due and went back to available; per payee and currency, payee order.
+  std::vector<ReleasedLine> reserved;
+  std::vector<ReleasedLine> reserve_released;
+  // The rows counted in RunResult::rows (released, payouts, carried; the reserve lists ride with
+  // them in the same chunks).
   size_t size() const { return released.size() + payouts.size() + carried.size(); }
 };
 struct RunTotalLine {
   Currency currency;
   Amount released, paid, carried;
   uint64_t payees_paid = 0, payees_carried = 0;
+  Amount reserved{};          // kept back of the releases into reserves
+  Amount reserve_released{};  // reserves released back to available
+  Amount tax{};               // payout tax booked with the payouts
+  Amount kept{};              // minimum balances left on available by the payouts
 };
 enum class RunStateResult : uint8_t { in_progress, complete };
 std::string_view run_state_result_name(RunStateResult s);  // "in_progress", "complete"

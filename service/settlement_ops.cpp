@@ -50,7 +50,12 @@ RunRowsResult to_run_rows(const RunRows& r, const std::vector<Currency>& currenc
   for (const auto& x : r.released)
     out.released.push_back({x.payee, currency_of(currencies, x.currency), x.amount});
   for (const auto& x : r.payouts)
-    out.payouts.push_back({x.payout, x.payee, currency_of(currencies, x.currency), x.amount});
+    out.payouts.push_back(
+        {x.payout, x.payee, currency_of(currencies, x.currency), x.amount, x.tax, x.kept});
+  for (const auto& x : r.reserved)
+    out.reserved.push_back({x.payee, currency_of(currencies, x.currency), x.amount});
+  for (const auto& x : r.reserve_released)
+    out.reserve_released.push_back({x.payee, currency_of(currencies, x.currency), x.amount});
   for (const auto& x : r.carried)
     out.carried.push_back(
         {x.payee, currency_of(currencies, x.currency), x.balance, carry_of(x.reason)});
@@ -74,7 +79,8 @@ RunResult to_run_result(const SettlementRun& r) {
   for (const auto& t : r.totals) {
     Currency c = currency_of(r.currencies, t.currency);
     out.paid_totals.push_back({c, t.paid, false});
-    out.totals.push_back({c, t.released, t.paid, t.carried, t.payees_paid, t.payees_carried});
+    out.totals.push_back({c, t.released, t.paid, t.carried, t.payees_paid, t.payees_carried,
+                          t.reserved, t.reserve_released, t.tax, t.kept});
   }
   return out;
 }

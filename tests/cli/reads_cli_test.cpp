@@ -5,6 +5,7 @@
 #include <simdjson.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -187,6 +188,50 @@ TEST_F(ReadsCliTest, PayeeAndAccountsAreTheSameBothWays) {
   EXPECT_EQ(data({"accounts", "--limit", "10001"}).code, 2);
 }
 
+// Paging through `accounts` with any page size lists every account once, in name order, whether
+// the cursor is a name the server gave or one that names no account (between two names, before
+// or after them all).
+TEST_F(ReadsCliTest, AccountPagesAreCompleteInOrderFromAnyCursorBothWays) {
+  post_both(kLines);
+  auto names_of = [&](const std::string& out) {
+    std::vector<std::string> v;
+    for (simdjson::dom::element a : json(out)["accounts"].get_array())
+      v.push_back(str(a["account"]));
+    return v;
+  };
+  const std::vector<std::string> all = names_of(same_both_ways({"--json", "accounts"}));
+  ASSERT_GT(all.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());  // no repeats
+  for (const char* limit : {"1", "2", "3", "7"}) {
+    std::vector<std::string> walked;
+    std::string after;
+    for (int pages = 0; pages < 100; ++pages) {
+      std::vector<std::string> args = {"--json", "accounts", "--limit", limit};
+      if (!after.empty()) args.insert(args.end(), {"--after", after});
+      const std::string out = same_both_ways(args);
+      after = str(json(out)["next"]);  // read before the next parse reuses the parser
+      auto names = names_of(out);
+      EXPECT_LE(names.size(), static_cast<size_t>(std::stoi(limit)));
+      walked.insert(walked.end(), names.begin(), names.end());
+      if (after.empty()) break;
+    }
+    EXPECT_EQ(walked, all) << "limit " << limit;
+  }
+  // A cursor that names no account starts at the next name.
+  auto from = [&](const std::string& cursor) {
+    return names_of(same_both_ways({"--json", "accounts", "--after", cursor}));
+  };
+  auto tail = [&](const std::string& cursor) {
+    return std::vector<std::string>(std::upper_bound(all.begin(), all.end(), cursor), all.end());
+  };
+  for (const std::string cursor : {"ops:bank0", "ops:wallets:w1x", "a", "ops:a", "zz"})
+    EXPECT_EQ(from(cursor), tail(cursor)) << cursor;
+  EXPECT_EQ(from("zz"), std::vector<std::string>{});
+  auto ops = names_of(same_both_ways({"--json", "accounts", "ops", "--after", "ops:bank0"}));
+  EXPECT_EQ(ops, (std::vector<std::string>{"ops:wallets:w1", "ops:wallets:w2"}));
+}
+
 TEST_F(ReadsCliTest, RunsWithoutAMarketplaceListsEveryMarketplace) {
   post_both(kLines);
   ASSERT_EQ(data({"settle", "shopper", "--date", "2026-01-15"}).code, 0);
@@ -242,6 +287,45 @@ TEST_F(ReadsCliTest, ABalanceBeforeTheAccountWasOpenedSaysSoBothWays) {
                       : data({"--json", "balance", "ops:bank", "--currency", "USD"});
     ASSERT_EQ(now.code, 0) << now.err;
     EXPECT_EQ(str(json(now.out)["balance"]), "0.00");
+  }
+}
+
+// `balances PREFIX --as-of T` lists only the accounts opened by T: one opened later is not a
+// balance of the books at T (no 0.00 row), and it is listed as of now.
+TEST_F(ReadsCliTest, BalancesAsOfBeforeAnOpenLeaveTheAccountOutBothWays) {
+  post_both(kLines);
+  for (bool served : {false, true}) {
+    auto run = [&](std::vector<std::string> args, const std::string& token = "tok-auditor",
+                   const std::string& input = "") {
+      return served ? remote(std::move(args), token, input) : data(std::move(args), input);
+    };
+    // T: the books as they are now, before ops:later is opened.
+    auto t = run({"--json", "balances", "ops"});
+    ASSERT_EQ(t.code, 0) << t.err;
+    const std::string as_of = str(json(t.out)["as_of"]);
+    auto opened = run({"post", "-"}, "tok-all",
+                      R"({"type":"open","account":"ops:later","kind":"asset","currencies":["USD"]}
+)");
+    ASSERT_EQ(opened.code, 0) << opened.out << opened.err;
+    auto then = run({"--json", "balances", "ops", "--as-of", as_of});
+    ASSERT_EQ(then.code, 0) << then.err;
+    EXPECT_EQ(then.out, t.out);  // the books at T, as read at T
+    EXPECT_EQ(then.out.find("ops:later"), std::string::npos) << then.out;
+    auto text = run({"balances", "ops", "--as-of", as_of});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_EQ(text.out.find("ops:later"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("ops:bank"), std::string::npos) << text.out;
+    auto now = run({"--json", "balances", "ops"});
+    ASSERT_EQ(now.code, 0) << now.err;
+    EXPECT_NE(now.out.find(R"({"account":"ops:later","currency":"USD","balance":"0.00"})"),
+              std::string::npos)
+        << now.out;
+    // Before anything was opened: no account and no total.
+    auto empty = run({"--json", "balances", "", "--as-of", "2000-01-01T00:00:00Z"});
+    ASSERT_EQ(empty.code, 0) << empty.err;
+    auto e = json(empty.out);
+    EXPECT_EQ(simdjson::dom::array(e["accounts"]).size(), 0u) << empty.out;
+    EXPECT_EQ(simdjson::dom::array(e["totals"]).size(), 0u) << empty.out;
   }
 }
 

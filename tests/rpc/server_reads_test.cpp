@@ -70,6 +70,12 @@ TEST_F(ServerTest, AuditorReadsEverything) {
   auto all = auditor->balances("ops", std::nullopt);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->balances.accounts.size(), 3u);  // bank USD, bank EUR, wallet USD
+  // As of a time before the accounts were opened: none of them is listed (never a 0.00).
+  auto before = auditor->balances("ops", TimeNs{1});
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->balances.accounts.empty());
+  EXPECT_TRUE(before->balances.totals.empty());
+  EXPECT_EQ(before->as_of, TimeNs{1});
 
   StatementQuery q;
   q.account = "ops:wallet";

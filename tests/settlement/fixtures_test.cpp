@@ -105,6 +105,19 @@ std::vector<std::pair<std::string, std::string>> doc_examples() {
        "D shop:payees:p1:pending 104.27 | C shop:payees:p1:available 104.27 | "
        "D shop:payees:p1:available 10.43 | C shop:payees:p1:reserve 10.43 | "
        "D shop:payees:p1:available 93.84 | C shop:payouts:in_transit 93.84"},
+      {"~shop:2026-02-02:settle:p1",
+       "D shop:payees:p1:pending 8.78 | C shop:payees:p1:available 8.78 | "
+       "D shop:payees:p1:available 0.88 | C shop:payees:p1:reserve 0.88"},
+      {"~shop:2026-02-23:settle:p2",
+       "D shop:payees:p2:reserve 1.95 | C shop:payees:p2:available 1.95"},
+      {"~shop:2026-03-02:settle:p1",
+       "D shop:payees:p1:pending 393.12 | C shop:payees:p1:available 393.12 | "
+       "D shop:payees:p1:available 39.31 | C shop:payees:p1:reserve 39.31 | "
+       "D shop:payees:p1:available 352.59 | C shop:payouts:in_transit 352.59"},
+      {"~shop:2026-03-23:settle:p1",
+       "D shop:payees:p1:pending 65.07 | C shop:payees:p1:available 65.07 | "
+       "D shop:payees:p1:available 6.51 | C shop:payees:p1:reserve 6.51 | "
+       "D shop:payees:p1:available 17.87 | C shop:payouts:in_transit 17.87"},
       {"~shop:2026-02-23:settle:p4",
        "D shop:payees:p4:pending 78.05 | C shop:payees:p4:available 78.05 | "
        "D shop:payees:p4:available 7.80 | C shop:payees:p4:reserve 7.80"},
@@ -128,6 +141,12 @@ std::vector<std::pair<std::string, std::string>> doc_examples() {
        "D shopper:payees:exito:pending 1304999.81 | C shopper:payees:exito:available 1304999.81 | "
        "D shopper:payees:exito:available 1304999.81 | C shopper:payouts:in_transit 1304999.81 | "
        "D shopper:expense:gmf 5220.00 | C shopper:cash 5220.00"},
+      {"~shopper:2026-01-15:settle:ana",
+       "D shopper:payees:ana:pending 40000.00 | C shopper:payees:ana:available 40000.00 | "
+       "D shopper:payees:ana:available 40000.00 | C shopper:payouts:in_transit 40000.00 | "
+       "D shopper:expense:gmf 160.00 | C shopper:cash 160.00 | "
+       "D shopper:payees:ana:pending 16.01 | C shopper:payees:ana:available 16.01 | "
+       "D shopper:payees:ana:available 16.01 | C shopper:payouts:in_transit 16.01"},
       {"pr-0202-techmiami-usd-return",
        "D shopper:cash 85.49 | C shopper:payees:techmiami:available 85.49"},
       {"ss-0001",
@@ -313,13 +332,29 @@ TEST_P(FixtureTest, QuarterMatchesTheIndependentlyComputedBooks) {
     ASSERT_TRUE(v.has_value()) << id;
     EXPECT_EQ(text_of_entry(*v), postings) << id;
   }
-  // TALLY_DUMP_ENTRIES=1 prints every entry (to write docs/accounting.md from).
+  // TALLY_DUMP_ENTRIES=1 prints every entry, each run's JSON and the balances at the end (to
+  // write docs/accounting.md from).
   if (std::getenv("TALLY_DUMP_ENTRIES")) {
     snap->entries(1, [&](const EntryView& v) {
       std::printf("%s [%s] %s\n    %s\n", v.entry.id.c_str(), v.entry.kind.c_str(),
                   format_rfc3339(v.entry.at).c_str(), text_of_entry(v).c_str());
       return true;
     });
+    for (auto& j : run_jsons) std::printf("run %s\n", j.c_str());
+    for (auto& a : snap->accounts(mk + ":payees")) {
+      StatementQuery q;
+      q.account = a.name;
+      q.limit = 10000;
+      auto st = snap->statement(q);
+      ASSERT_TRUE(st.ok()) << st.error().message;
+      for (auto& l : st->lines)
+        std::printf("statement %s %s %s %s %s %s\n", a.name.c_str(), l.entry_id.c_str(),
+                    l.side == Side::debit ? "D" : "C", format_amount(l.amount, l.currency).c_str(),
+                    format_amount(l.balance_after, l.currency).c_str(),
+                    std::string(l.currency.code()).c_str());
+    }
+    for (auto& [account, code, balance] : actual)
+      std::printf("balance %s %s %s\n", account.c_str(), code.c_str(), balance.c_str());
   }
   // Rerunning every pay date returns the same run and posts nothing.
   const uint64_t seq = snap->last_seq();

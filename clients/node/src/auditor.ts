@@ -33,7 +33,11 @@ export abstract class AuditorClient extends PosterClient {
     });
   }
 
-  /** Every account equal to or under `prefix` ("" for all) and the totals per currency. */
+  /**
+   * Every account equal to or under `prefix` ("" for all) and the totals per currency. With
+   * `asOf`, the books as they were then: an account opened after `asOf` is left out (never a
+   * "0.00" row), so the answer is what `balances` answered at `asOf`.
+   */
   async balances(prefix: string, options: CallOptions & { asOf?: string } = {}): Promise<t.BalancesResult> {
     const asOf = options.asOf === undefined ? undefined : parseTime(options.asOf, "asOf", true);
     return this.call(options, async (s) => {

@@ -165,23 +165,50 @@ export function verifyReport(r: w.VerifyReport): t.VerifyReport {
   };
 }
 
-export function runRows(
-  released: { length: number; get(i: number): w.ReleasedLine },
-  payouts: { length: number; get(i: number): w.PayoutLine },
-  carried: { length: number; get(i: number): w.CarriedLine },
-): t.RunRows {
+type Rows<S> = { length: number; get(i: number): S };
+// The rows of a run (in a Run or a RunRows.rows call). The reserve lists and a payout's tax and
+// kept are absent from a server that predates them: empty lists and "0.00".
+export function runRows(r: {
+  released: Rows<w.ReleasedLine>;
+  payouts: Rows<w.PayoutLine>;
+  carried: Rows<w.CarriedLine>;
+  _hasReserved(): boolean;
+  reserved: Rows<w.ReleasedLine>;
+  _hasReserveReleased(): boolean;
+  reserveReleased: Rows<w.ReleasedLine>;
+}): t.RunRows {
+  const released = (l: w.ReleasedLine) => ({ payee: l.payee, ...money(l.amount) });
+  const none: Rows<w.ReleasedLine> = { length: 0, get: () => undefined as never };
   return {
-    released: list(released, (l) => ({ payee: l.payee, ...money(l.amount) })),
-    payouts: list(payouts, (l) => ({ payout: l.payout, payee: l.payee, ...money(l.amount) })),
-    carried: list(carried, (l) => {
+    released: list(r.released, released),
+    payouts: list(r.payouts, (l) => {
+      const m = money(l.amount);
+      const zero = zeroLike(m.amount);
+      return {
+        payout: l.payout,
+        payee: l.payee,
+        ...m,
+        tax: has(() => l._hasTax()) ? l.tax.amount : zero,
+        kept: has(() => l._hasKept()) ? l.kept.amount : zero,
+      };
+    }),
+    carried: list(r.carried, (l) => {
       const b = balance(l.balance);
       return { payee: l.payee, currency: b.currency, balance: b.balance, reason: name(CarryReasonNames, l.reason, "negative") };
     }),
+    reserved: list(has(() => r._hasReserved()) ? r.reserved : none, released),
+    reserveReleased: list(has(() => r._hasReserveReleased()) ? r.reserveReleased : none, released),
   };
 }
 
+// Zero with the same number of fraction digits as `amount` ("93.84" -> "0.00", "5" -> "0").
+function zeroLike(amount: string): string {
+  const dot = amount.indexOf(".");
+  return dot < 0 ? "0" : "0." + "0".repeat(amount.length - dot - 1);
+}
+
 export function run(r: w.Run, rows: t.RunRows): t.Run {
-  const own = runRows(r.released, r.payouts, r.carried);
+  const own = runRows(r);
   return {
     run: r.run,
     marketplace: r.marketplace,
@@ -196,6 +223,8 @@ export function run(r: w.Run, rows: t.RunRows): t.Run {
     released: [...rows.released, ...own.released],
     payouts: [...rows.payouts, ...own.payouts],
     carried: [...rows.carried, ...own.carried],
+    reserved: [...rows.reserved, ...own.reserved],
+    reserveReleased: [...rows.reserveReleased, ...own.reserveReleased],
     paidTotals: list(r.paidTotals, money),
     totals: list(r.totals, (x) => ({
       currency: x.currency,
@@ -204,6 +233,11 @@ export function run(r: w.Run, rows: t.RunRows): t.Run {
       carried: x.carried,
       payeesPaid: toCount(x.payeesPaid),
       payeesCarried: toCount(x.payeesCarried),
+      // Empty from a server that predates them: zero.
+      reserved: x.reserved || zeroLike(x.paid),
+      reserveReleased: x.reserveReleased || zeroLike(x.paid),
+      tax: x.tax || zeroLike(x.paid),
+      kept: x.kept || zeroLike(x.paid),
     })),
   };
 }

@@ -46,13 +46,15 @@ export abstract class FinanceClient extends AuditorClient {
     } = {},
   ): Promise<t.Run> {
     return this.call(options, async (s) => {
-      const collected: t.RunRows = { released: [], payouts: [], carried: [] };
+      const collected: t.RunRows = { released: [], payouts: [], carried: [], reserved: [], reserveReleased: [] };
       const onRows =
         options.onRows ??
         ((r: t.RunRows) => {
           collected.released.push(...r.released);
           collected.payouts.push(...r.payouts);
           collected.carried.push(...r.carried);
+          collected.reserved.push(...r.reserved);
+          collected.reserveReleased.push(...r.reserveReleased);
         });
       const res = await this.need(s, "finance")
         .settle((p) => {

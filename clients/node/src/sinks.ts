@@ -55,7 +55,7 @@ export function rowsSink(onRows: (rows: t.RunRows) => void): w.RunRows$Client {
   return new w.RunRows$Client(
     new w.RunRows.Server({
       rows: async (p: w.RunRows_Rows$Params) => {
-        onRows(d.runRows(p.released, p.payouts, p.carried));
+        onRows(d.runRows(p));
       },
     }),
   );

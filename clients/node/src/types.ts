@@ -324,6 +324,10 @@ export interface PayoutLine {
   payee: string;
   currency: string;
   amount: string;
+  /** The payout tax (the marketplace's payoutTax, e.g. the GMF) booked with it; "0.00" if none. */
+  tax: string;
+  /** The minimum balance left on the payee's available; "0.00" if none. */
+  kept: string;
 }
 
 export interface CarriedLine {
@@ -340,12 +344,24 @@ export interface RunTotal {
   carried: string;
   payeesPaid: number;
   payeesCarried: number;
+  /** Kept back of the releases into reserves. */
+  reserved: string;
+  /** Reserves that came due, released back to available. */
+  reserveReleased: string;
+  /** Payout tax booked with the payouts. */
+  tax: string;
+  /** Minimum balances left on available by the payouts. */
+  kept: string;
 }
 
 export interface RunRows {
   released: ReleasedLine[];
   payouts: PayoutLine[];
   carried: CarriedLine[];
+  /** Per payee and currency: the reserve kept back of this run's release. */
+  reserved: ReleasedLine[];
+  /** Per payee and currency: the reserves released back to available. */
+  reserveReleased: ReleasedLine[];
 }
 
 export interface Run extends RunRows {

@@ -158,9 +158,46 @@ test("a balance before its account was opened is not yet opened, never 0.00", as
   assert.equal(now.opened, then.opened);
 });
 
+test("balances under a prefix as of before an account was opened leave it out", async () => {
+  const t = await auditor.balances("ops");
+  const opened = await poster.post([
+    { type: "open", account: "ops:later", kind: "asset", currencies: ["USD"] },
+  ] as never);
+  assert.equal(opened[0].status, "ok", opened[0].message);
+  // The books at T as they were read at T: ops:later did not exist, so no "0.00" row for it.
+  const then = await auditor.balances("ops", { asOf: t.asOf });
+  assert.deepEqual(then, t);
+  assert.ok(!then.accounts.some((r) => r.account === "ops:later"));
+  const now = await auditor.balances("ops");
+  assert.deepEqual(
+    now.accounts.filter((r) => r.account === "ops:later"),
+    [{ account: "ops:later", currency: "USD", balance: "0.00" }],
+  );
+  // Before anything was opened: no account and no total; the CLI says the same.
+  const before = await auditor.balances("", { asOf: "2000-01-01T00:00:00Z" });
+  assert.deepEqual([before.accounts, before.totals], [[], []]);
+  const cli = await server.cli(tokens.auditor, ["balances", "ops", "--as-of", t.asOf]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.ok(!cli.lines[0].accounts.some((r: { account: string }) => r.account === "ops:later"));
+});
+
 test("runs across marketplaces; a payout file and a bank report through Finance", async () => {
   const run = await finance.settle("shop", "2026-01-26");
   assert.equal(run.payouts.length, 1);
+  // What the run kept back: 10% of each release in reserve (p1 10.43 of 104.27, a7 0.84 of 8.40).
+  assert.deepEqual(
+    [run.payouts[0].amount, run.payouts[0].tax, run.payouts[0].kept],
+    ["93.84", "0.00", "0.00"],
+  );
+  assert.deepEqual(run.reserved, [
+    { payee: "a7", currency: "EUR", amount: "0.84" },
+    { payee: "p1", currency: "EUR", amount: "10.43" },
+  ]);
+  assert.deepEqual(run.reserveReleased, []);
+  assert.deepEqual(
+    run.totals.map((x) => [x.currency, x.paid, x.reserved, x.reserveReleased, x.tax, x.kept]),
+    [["EUR", "93.84", "11.27", "0.00", "0.00", "0.00"]],
+  );
   const all = await auditor.allRuns();
   assert.deepEqual(
     all.map((r) => [r.marketplace, r.run, r.state]),
