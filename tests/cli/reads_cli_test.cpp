@@ -10,6 +10,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "both_ways_fixture.h"
 #include "cli/cli.h"
 #include "cli_fixture.h"
 #include "common/test_util.h"
@@ -30,87 +31,9 @@ constexpr const char* kLines =
 {"type":"open","account":"ops:wallets:w2","kind":"liability","currencies":["EUR"]}
 )";
 
-class ReadsCliTest : public ::testing::Test {
+class ReadsCliTest : public BothWaysCliTest {
  protected:
-  void SetUp() override {
-    unsetenv("TALLY_CONNECT");
-    unsetenv("TALLY_TOKEN");
-    std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // Its [tokens] table comes last.
-    text +=
-        "\"tok-all\" = [\"poster\", \"auditor\", \"finance\"]\n\"tok-auditor\" = [\"auditor\"]\n"
-        "\"tok-finance\" = [\"finance\"]\n";
-    config_ = dir_.sub("config.toml");
-    std::ofstream(config_) << text;
-    CurrencyTable t;
-    auto config = load_config(text, t);
-    ASSERT_TRUE(config.ok()) << config.error().message;
-    ServiceOptions so;
-    so.data_dir = dir_.sub("served");
-    so.config = *config;
-    Status s = Service::open(std::move(so), &service_);
-    ASSERT_TRUE(s.ok()) << s.to_string();
-    ServerOptions o;
-    o.listen = "unix:" + dir_.sub("tally.sock");
-    auto th = ServerThread::start(*service_, o);
-    ASSERT_TRUE(th.ok()) << (th.ok() ? "" : th.error().message);
-    server_ = std::move(*th);
-  }
-  void TearDown() override {
-    server_.reset();
-    service_.reset();
-  }
-
-  static CliRun run_raw(std::vector<std::string> full, const std::string& input = "") {
-    return run_cli_args(std::move(full), input);
-  }
-  // `tally --data DIR --config CONFIG ARGS...`
-  CliRun data(std::vector<std::string> args, const std::string& input = "") {
-    std::vector<std::string> full = {"tally", "--data", dir_.sub("data"), "--config", config_};
-    full.insert(full.end(), args.begin(), args.end());
-    return run_raw(full, input);
-  }
-  // `tally --connect ADDR --token TOKEN ARGS...`
-  CliRun remote(std::vector<std::string> args, const std::string& token = "tok-auditor",
-                const std::string& input = "") {
-    std::vector<std::string> full = {"tally", "--connect", server_->address(), "--token", token};
-    full.insert(full.end(), args.begin(), args.end());
-    return run_raw(full, input);
-  }
-  // The same lines into both books.
-  void post_both(const std::string& lines) {
-    auto a = data({"post", "-"}, lines);
-    ASSERT_EQ(a.code, 0) << a.out << a.err;
-    auto b = remote({"post", "-"}, "tok-all", lines);
-    ASSERT_EQ(b.code, 0) << b.out << b.err;
-  }
-  // Runs ARGS both ways: exit 0 and the same output; returns it.
-  std::string same_both_ways(std::vector<std::string> args) {
-    auto a = data(args);
-    auto b = remote(args);
-    EXPECT_EQ(a.code, 0) << a.err;
-    EXPECT_EQ(b.code, 0) << b.err;
-    EXPECT_EQ(a.out, b.out);
-    return a.out;
-  }
-  simdjson::dom::element json(const std::string& text) {
-    simdjson::dom::element e;
-    auto err = parser_.parse(text).get(e);
-    EXPECT_EQ(err, simdjson::SUCCESS) << text;
-    return e;
-  }
-  static std::string str(simdjson::dom::element e) {
-    std::string_view s;
-    if (e.get(s) != simdjson::SUCCESS) return "<not a string>";
-    return std::string(s);
-  }
-
-  TempDir dir_;
-  std::string config_;
-  std::unique_ptr<Service> service_;
-  std::unique_ptr<ServerThread> server_;
-  simdjson::dom::parser parser_;
+  ReadsCliTest() : BothWaysCliTest("tok-auditor") {}
 };
 
 TEST_F(ReadsCliTest, MarketplaceIsTheSameOnADataDirectoryAndBehindAServer) {

@@ -11,8 +11,8 @@
 // (10.43), leaves p1's minimum balance of 20.00 on available and pays 104.27 - 10.43 - 20.00 =
 // 73.84. a7's 8.40 less its 0.84 reserve is 7.56, below the 10.00 minimum payout: carried. The
 // reserves kept on 2026-01-26 are due 90 days after its cut-off, 2026-04-25T23:00Z: the run of
-// Monday 2026-04-27 releases them (10.43 and 0.84) and pays p1 10.43, the 20.00 kept again. s-2001's 215864.00 COP
-// paid to exito on 2026-01-15 bears 0.4% GMF: 863.456 -> 863.46.
+// Monday 2026-04-27 releases them (10.43 and 0.84) and pays p1 10.43, the 20.00 kept again.
+// s-2001's 215864.00 COP paid to exito on 2026-01-15 bears 0.4% GMF: 863.456 -> 863.46.
 #include <simdjson.h>
 #include <stdlib.h>
 
@@ -20,6 +20,7 @@
 #include <iterator>
 #include <list>
 
+#include "both_ways_fixture.h"
 #include "cli/cli.h"
 #include "cli_fixture.h"
 #include "common/test_util.h"
@@ -40,65 +41,9 @@ constexpr const char* kLines =
 {"type":"sale","id":"s-2001","at":"2026-01-03T15:00:00Z","marketplace":"shopper","seller":"exito","amount":"245300.00","currency":"COP","category":"groceries"}
 )";
 
-class SettleKeptCliTest : public ::testing::Test {
+class SettleKeptCliTest : public BothWaysCliTest {
  protected:
-  void SetUp() override {
-    unsetenv("TALLY_CONNECT");
-    unsetenv("TALLY_TOKEN");
-    std::ifstream in(std::string(TALLY_SOURCE_DIR) + "/fixtures/marketplaces.toml");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text += "\"tok-all\" = [\"poster\", \"auditor\", \"finance\"]\n";  // [tokens] comes last
-    config_ = dir_.sub("config.toml");
-    std::ofstream(config_) << text;
-    CurrencyTable t;
-    auto config = load_config(text, t);
-    ASSERT_TRUE(config.ok()) << config.error().message;
-    ServiceOptions so;
-    so.data_dir = dir_.sub("served");
-    so.config = *config;
-    Status s = Service::open(std::move(so), &service_);
-    ASSERT_TRUE(s.ok()) << s.to_string();
-    ServerOptions o;
-    o.listen = "unix:" + dir_.sub("tally.sock");
-    auto th = ServerThread::start(*service_, o);
-    ASSERT_TRUE(th.ok()) << (th.ok() ? "" : th.error().message);
-    server_ = std::move(*th);
-  }
-  void TearDown() override {
-    server_.reset();
-    service_.reset();
-  }
-  CliRun data(std::vector<std::string> args, const std::string& input = "") {
-    std::vector<std::string> full = {"tally", "--data", dir_.sub("data"), "--config", config_};
-    full.insert(full.end(), args.begin(), args.end());
-    return run_cli_args(std::move(full), input);
-  }
-  CliRun remote(std::vector<std::string> args, const std::string& input = "") {
-    std::vector<std::string> full = {"tally", "--connect", server_->address(), "--token",
-                                     "tok-all"};
-    full.insert(full.end(), args.begin(), args.end());
-    return run_cli_args(std::move(full), input);
-  }
-  // Runs ARGS both ways: exit 0 and the same output; returns it.
-  std::string same_both_ways(std::vector<std::string> args, const std::string& input = "") {
-    auto a = data(args, input);
-    auto b = remote(args, input);
-    EXPECT_EQ(a.code, 0) << a.out << a.err;
-    EXPECT_EQ(b.code, 0) << b.out << b.err;
-    EXPECT_EQ(a.out, b.out);
-    return a.out;
-  }
-  simdjson::dom::element json(const std::string& text) {
-    simdjson::dom::element e;
-    auto err = parsers_.emplace_back().parse(text).get(e);
-    EXPECT_EQ(err, simdjson::SUCCESS) << text;
-    return e;
-  }
-  static std::string str(simdjson::dom::element e) {
-    std::string_view s;
-    if (e.get(s) != simdjson::SUCCESS) return "<not a string>";
-    return std::string(s);
-  }
+  SettleKeptCliTest() : BothWaysCliTest("tok-all") {}
   // "payee currency amount" of each line of a list of the run's JSON.
   static std::vector<std::string> lines(simdjson::dom::element run, const char* key) {
     std::vector<std::string> out;
@@ -123,12 +68,6 @@ class SettleKeptCliTest : public ::testing::Test {
                " " + str(t["tax"]) + " " + str(t["kept"]);
     return "<no total>";
   }
-
-  TempDir dir_;
-  std::string config_;
-  std::unique_ptr<Service> service_;
-  std::unique_ptr<ServerThread> server_;
-  std::list<simdjson::dom::parser> parsers_;  // each document lives as long as the test
 };
 
 using V = std::vector<std::string>;
@@ -136,7 +75,7 @@ using V = std::vector<std::string>;
 TEST_F(SettleKeptCliTest, SettleJsonShowsReservesKeptBalancesAndTaxBothWays) {
   auto posted = data({"post", "-"}, kLines);
   ASSERT_EQ(posted.code, 0) << posted.out << posted.err;
-  posted = remote({"post", "-"}, kLines);
+  posted = remote({"post", "-"}, "tok-all", kLines);
   ASSERT_EQ(posted.code, 0) << posted.out << posted.err;
 
   auto jan = json(same_both_ways({"--json", "settle", "shop", "--date", "2026-01-26"}));
