@@ -124,16 +124,25 @@ class ServeProcessTest : public ::testing::Test {
       ::execv(bin.c_str(), argv.data());
       ::_exit(127);
     }
-    // Ready when a login succeeds.
-    for (int i = 0; i < 500; ++i) {
+    // Ready when a login succeeds. The bound is generous: a restart after kill -9 under ASan,
+    // beside other tests' servers on two cores, has taken more than 5 s. A server that exits
+    // fails at once, with its log.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
       ClientOptions o;
       o.address = address_;
       o.token = "tok-poster";
       o.max_attempts = 1;
       if (Client::connect(o).ok()) return;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        FAIL() << "tally serve exited (status " << status << ") before serving:\n"
+               << serve_log_tail();
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    FAIL() << "tally serve did not come up";
+    FAIL() << "tally serve did not come up in 120 s:\n" << serve_log_tail();
   }
   // A client's options for the spawned server: retrying (across restarts) unless told otherwise.
   ClientOptions options(const std::string& token, int max_attempts = 200) const {
@@ -153,6 +162,11 @@ class ServeProcessTest : public ::testing::Test {
   std::string serve_log() const {
     std::ifstream in(dir_.sub("serve.log"));
     return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  // Its last 4 KiB (for failure messages).
+  std::string serve_log_tail() const {
+    std::string log = serve_log();
+    return log.size() > 4096 ? log.substr(log.size() - 4096) : log;
   }
   int terminate() {
     ::kill(pid_, SIGTERM);
