@@ -89,6 +89,8 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
         if (i + 1 >= argc) return usage_error(c, name + " needs a value");
         value = argv[++i];
       }
+      // An empty value is a mistake (a variable that was not set), never the default.
+      if (value.empty()) return usage_error(c, name + " needs a value, not \"\"");
       if (name == "--data") {
         c.g.data_dir = value;
         c.data_given = true;

@@ -62,6 +62,8 @@ int run_serve_command(const CliGlobals& globals, std::span<const std::string> ar
         *into = a.substr(name.size() + 1);
         known = true;
       }
+      // An empty value is a mistake (a variable that was not set), never the default.
+      if (known && into->empty()) return usage(std::string(name) + " needs a value, not \"\"");
       if (known) break;
     }
     if (!known) return usage("unknown option " + a);

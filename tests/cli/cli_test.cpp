@@ -394,6 +394,27 @@ TEST_F(CliTest, ServeLeaseTtlIsForEtcdAndBounded) {
   EXPECT_FALSE(std::filesystem::exists(dir_.sub("served") + "/data.mdb"));
 }
 
+// An empty value (`--lease-ttl-s ""`, `--idle-timeout-ms=`) is not the default: every valued
+// `tally serve` option, and every global one (--config, --token, ...), refuses it, naming the
+// option, before anything is opened.
+TEST_F(CliTest, ServeRefusesAnEmptyValueNamingTheOption) {
+  for (const std::string opt : {"--lease-ttl-s", "--connections-max", "--login-timeout-ms",
+                                "--idle-timeout-ms", "--sync-standbys", "--settle-chunk-payees",
+                                "--listen", "--config", "--log-level", "--token", "--tls-ca"}) {
+    for (bool joined : {false, true}) {
+      std::vector<std::string> args = {"tally", "serve", "--data", dir_.sub("served")};
+      if (joined)
+        args.push_back(opt + "=");
+      else
+        args.insert(args.end(), {opt, ""});
+      auto r = run_raw(args);
+      EXPECT_EQ(r.code, 2) << opt << (joined ? "=" : " \"\"");
+      EXPECT_NE(r.err.find(opt + " needs a value"), std::string::npos) << opt << ": " << r.err;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("served") + "/data.mdb"));
+}
+
 TEST_F(CliTest, HelpAndVersion) {
   auto h = run_raw({"tally", "help"});
   EXPECT_EQ(h.code, 0);
