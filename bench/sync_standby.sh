@@ -13,18 +13,6 @@ standbys="${1:?usage: bench/sync_standby.sh 0|1 [ENTRIES]}"
 entries="${2:-100000}"
 T="${TALLY:-build/release/cli/tally}"
 dir=$(mktemp -d /tmp/tally-sync-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-cat >"$dir/config.toml" <<TOML
-[tokens]
-"tok-poster" = ["poster"]
-"tok-replica" = ["replica"]
-TOML
 {
   echo '{"type":"open","account":"ops:bank","kind":"asset","currencies":["USD"]}'
   echo '{"type":"open","account":"ops:wallet","kind":"liability","currencies":["USD"]}'
@@ -32,23 +20,9 @@ TOML
     echo "{\"type\":\"entry\",\"id\":\"e-$i\",\"at\":\"2026-01-05T10:00:00Z\",\"kind\":\"deposit\",\"postings\":[{\"account\":\"ops:bank\",\"currency\":\"USD\",\"side\":\"debit\",\"amount\":\"1.00\"},{\"account\":\"ops:wallet\",\"currency\":\"USD\",\"side\":\"credit\",\"amount\":\"1.00\"}]}"
   done
 } >"$dir/items.jsonl"
-leader="unix:$dir/leader.sock"
-if [ "$standbys" = 0 ]; then
-  "$T" serve --data "$dir/leader" --config "$dir/config.toml" --listen "$leader" \
-    --replication-log 2>"$dir/leader.log" &
-else
-  "$T" serve --data "$dir/leader" --config "$dir/config.toml" --listen "$leader" \
-    --sync-standbys 1 2>"$dir/leader.log" &
-fi
-pids+=($!)
-for _ in $(seq 500); do [ -S "$dir/leader.sock" ] && break; sleep 0.01; done
-if [ "$standbys" = 1 ]; then
-  "$T" --token tok-replica serve --data "$dir/standby" --config "$dir/config.toml" \
-    --listen "unix:$dir/standby.sock" --standby-of "$leader" 2>"$dir/standby.log" &
-  pids+=($!)
-fi
+source bench/sync_standby_servers.sh
 start=$(date +%s.%N)
-"$T" --connect "$leader" --token tok-poster post "$dir/items.jsonl" >"$dir/out.txt"
+"$T" --connect "$leader" --token tok-bench post "$dir/items.jsonl" >"$dir/out.txt"
 end=$(date +%s.%N)
 ok=$(grep -c '"status":"ok"' "$dir/out.txt" || true)
 [ "$ok" -eq $((entries + 2)) ] || { echo "posted $ok of $((entries + 2))" >&2; exit 1; }

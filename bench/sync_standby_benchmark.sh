@@ -16,33 +16,7 @@ entries="${2:-200000}"
 batch="${3:-1000}"
 T="${TALLY:-build/release/cli/tally}"
 dir=$(mktemp -d /tmp/tally-sync-latency.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-cat >"$dir/config.toml" <<TOML
-[tokens]
-"tok-bench" = ["poster", "auditor"]
-"tok-replica" = ["replica"]
-TOML
-leader="unix:$dir/leader.sock"
-if [ "$standbys" = 0 ]; then
-  "$T" serve --data "$dir/leader" --config "$dir/config.toml" --listen "$leader" \
-    --replication-log 2>"$dir/leader.log" &
-else
-  "$T" serve --data "$dir/leader" --config "$dir/config.toml" --listen "$leader" \
-    --sync-standbys 1 2>"$dir/leader.log" &
-fi
-pids+=($!)
-for _ in $(seq 500); do [ -S "$dir/leader.sock" ] && break; sleep 0.01; done
-if [ "$standbys" = 1 ]; then
-  "$T" --token tok-replica serve --data "$dir/standby" --config "$dir/config.toml" \
-    --listen "unix:$dir/standby.sock" --standby-of "$leader" 2>"$dir/standby.log" &
-  pids+=($!)
-fi
+source bench/sync_standby_servers.sh
 "$T" --connect "$leader" --token tok-bench benchmark --entries "$entries" --batch "$batch" \
   --queries 0 >"$dir/out.txt" 2>"$dir/err.txt" || {
   cat "$dir/out.txt" "$dir/err.txt" >&2
