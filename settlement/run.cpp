@@ -297,32 +297,40 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
       return header;
     }
 
-    // Commit chunk k while chunk k+1 is planned.
-    std::shared_ptr<ChunkPlan> next = plan(0);
+    // The writer never waits for this thread: chunk k+1 is planned while chunk k commits, and is
+    // handed over the moment chunk k is durable, before chunk k's rows go out and its plan is
+    // freed (so that work, too, overlaps a commit).
+    struct InFlight {
+      std::shared_ptr<ChunkOutcome> out = std::make_shared<ChunkOutcome>();
+      std::promise<std::vector<ItemResult>> done;
+      std::chrono::steady_clock::time_point c0, c1;  // handed over; reported durable
+    };
+    auto submit = [&](const std::shared_ptr<ChunkPlan>& p) {
+      auto f = std::make_shared<InFlight>();
+      Batch b;
+      b.push_back(make_chunk_op(rules_, p, f->out));
+      f->c0 = std::chrono::steady_clock::now();
+      ledger.submit(std::move(b), [f](std::vector<ItemResult> r) {  // f outlives any return
+        f->c1 = std::chrono::steady_clock::now();
+        f->done.set_value(std::move(r));
+      });
+      return f;
+    };
+    std::shared_ptr<ChunkPlan> current = plan(0);
+    std::shared_ptr<InFlight> flight = submit(current);
     bool restart = false;
     for (uint64_t k = 0; k < chunks && !restart; ++k) {
-      auto out = std::make_shared<ChunkOutcome>();
-      std::promise<std::vector<ItemResult>> done;
-      auto committed = done.get_future();
-      const auto c0 = std::chrono::steady_clock::now();
-      std::chrono::steady_clock::time_point c1;  // when the writer reported the chunk durable
-      std::shared_ptr<ChunkPlan> current = std::move(next);
-      Batch b;
-      b.push_back(make_chunk_op(rules_, current, out));
-      ledger.submit(std::move(b), [&done, &c1](std::vector<ItemResult> r) {
-        c1 = std::chrono::steady_clock::now();
-        done.set_value(std::move(r));
-      });
-      next = k + 1 < chunks ? plan(k + 1) : nullptr;
-      std::vector<ItemResult> r = committed.get();
-      if (!r[0].ok() && out->kind != ChunkOutcome::Kind::refused) {
+      std::shared_ptr<ChunkPlan> next = k + 1 < chunks ? plan(k + 1) : nullptr;
+      std::vector<ItemResult> r = flight->done.get_future().get();
+      ChunkOutcome& out = *flight->out;
+      if (!r[0].ok() && out.kind != ChunkOutcome::Kind::refused) {
         log("chunk " + std::to_string(first_chunk + k + 1) + " failed: " + r[0].message);
         return Rejection{r[0].code, r[0].message};  // a store failure: nothing of the chunk
       }
-      switch (out->kind) {
+      switch (out.kind) {
         case ChunkOutcome::Kind::refused:
-          log("refused: " + out->why->message);
-          return *out->why;
+          log("refused: " + out.why->message);
+          return *out.why;
         case ChunkOutcome::Kind::conflict:
           // Another caller moved the run (another process on this store): pick it up again from
           // its journal.
@@ -334,31 +342,39 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
         case ChunkOutcome::Kind::stopped:
           break;
       }
+      const bool interrupted = opt.stop && opt.stop->load() && next;
+      std::shared_ptr<InFlight> done = std::move(flight);
+      if (out.kind == ChunkOutcome::Kind::committed && next && !interrupted)
+        flight = submit(next);
       committed_any = true;
-      header.redecided += out->redecided.size();
+      header.redecided += out.redecided.size();
       header.commit_wait_ns +=
-          std::chrono::duration_cast<std::chrono::nanoseconds>(c1 - c0).count();
-      SettlementRun now = run_header(out->record);
+          std::chrono::duration_cast<std::chrono::nanoseconds>(done->c1 - done->c0).count();
+      SettlementRun now = run_header(out.record);
       now.dry_run = false;
       now.redecided = header.redecided;
       now.commit_wait_ns = header.commit_wait_ns;
       header = std::move(now);
-      emit(take_rows(*current, *out));
-      log("chunk " + std::to_string(out->record.chunks) + "/" +
-          std::to_string(first_chunk + chunks) + ": " + std::to_string(out->payees) + " payees (" +
-          std::to_string(out->redecided.size()) + " decided again) in " + ms_text(c0));
-      progress(RunProgress::Phase::committing, out->record.payees, payees_total, out->record.chunks,
+      emit(take_rows(*current, out));
+      log("chunk " + std::to_string(out.record.chunks) + "/" +
+          std::to_string(first_chunk + chunks) + ": " + std::to_string(out.payees) + " payees (" +
+          std::to_string(out.redecided.size()) + " decided again) in " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(done->c1 - done->c0)
+                             .count()) +
+          " ms");
+      progress(RunProgress::Phase::committing, out.record.payees, payees_total, out.record.chunks,
                first_chunk + chunks);
-      if (out->kind == ChunkOutcome::Kind::stopped) {
-        log("stopped: " + out->why->message);
-        return *out->why;
+      if (out.kind == ChunkOutcome::Kind::stopped) {
+        log("stopped: " + out.why->message);
+        return *out.why;
       }
-      if (opt.stop && opt.stop->load() && k + 1 < chunks) {
-        log("interrupted after chunk " + std::to_string(out->record.chunks) + "; in progress");
+      if (interrupted) {
+        log("interrupted after chunk " + std::to_string(out.record.chunks) + "; in progress");
         return reject(Code::interrupted, "run " + run_id + ": interrupted after " +
-                                             std::to_string(out->record.payees) +
+                                             std::to_string(out.record.payees) +
                                              " payees; settle it again to complete it");
       }
+      current = std::move(next);  // the committed chunk's plan is freed while the next commits
     }
     if (restart) continue;
     TALLY_ASSERT(header.state == RunState::complete, "run " + run_id + " ended in progress");
