@@ -252,6 +252,10 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
     header.dry_run = opt.dry_run;
     const std::vector<std::string> payees = payees_of(*snap, mk.name, rec ? rec->last_payee : "");
     snap.reset();  // a run can fill the map: the writer grows it only with no reader open
+    if (!opt.rows) {  // the rows gather here: room for a row of each kind per payee, at once
+      auto room = [&](auto& v) { v.reserve(v.size() + payees.size()); };
+      room(result.released), room(result.payouts), room(result.lines);
+    }
     const uint64_t first_chunk = rec ? rec->chunks : 0;
     const uint64_t chunks =
         std::max<uint64_t>(1, (payees.size() + chunk_payees - 1) / chunk_payees);

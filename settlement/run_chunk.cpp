@@ -1,5 +1,7 @@
 #include "settlement/run_chunk.h"
 
+#include <array>
+
 #include "settlement/chart.h"
 
 namespace tally {
@@ -310,12 +312,22 @@ class ChunkOp final : public WriteOp {
 RunRows take_rows(ChunkPlan& plan, ChunkOutcome& out) {
   RunRows rows;
   size_t next = 0;  // into out.redecided, which is in plan order
-  for (size_t i = 0; i < out.payees; ++i) {
+  auto of = [&](size_t i) -> RunRows& {
     if (next < out.redecided.size() && out.redecided[next].first == i)
-      rows.append(std::move(out.redecided[next++].second.rows));
-    else
-      rows.append(std::move(plan.payees[i].rows));
+      return out.redecided[next++].second.rows;
+    return plan.payees[i].rows;
+  };
+  // Sized first, so that the rows move once.
+  std::array<size_t, 6> n{};
+  for (size_t i = 0; i < out.payees; ++i) {
+    const RunRows& r = of(i);
+    n[0] += r.released.size(), n[1] += r.payouts.size(), n[2] += r.carried.size();
+    n[3] += r.lines.size(), n[4] += r.reserved.size(), n[5] += r.reserve_released.size();
   }
+  rows.released.reserve(n[0]), rows.payouts.reserve(n[1]), rows.carried.reserve(n[2]);
+  rows.lines.reserve(n[3]), rows.reserved.reserve(n[4]), rows.reserve_released.reserve(n[5]);
+  next = 0;
+  for (size_t i = 0; i < out.payees; ++i) rows.append(std::move(of(i)));
   return rows;
 }
 

@@ -33,7 +33,7 @@ std::string_view run_state_name(RunState s) {
 
 void RunRows::append(RunRows&& more) {
   auto move_all = [](auto& into, auto& from) {
-    if (into.empty()) {
+    if (into.empty() && into.capacity() < from.size()) {  // keep room the caller made
       into = std::move(from);
       return;
     }
