@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <tbb/global_control.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -64,6 +65,22 @@ class RunTest : public ::testing::Test {
     return r.ok() ? *r : SettlementRun{};
   }
   Amount bal(const std::string& a) { return *ledger_->snapshot()->balance(a, "EUR"); }
+  // Payees p0..p{n-1}, each with bank details and one delivered sale of 20.00: 17.17 paid each
+  // on 2026-01-26.
+  void paid_payees(int n) {
+    Batch b;
+    for (int p = 0; p < n; ++p) {
+      std::string payee = "p" + std::to_string(p);
+      b.push_back(rules_->event_op(Event{EventHeader{"pd" + payee, kJan5, "shop", {}},
+                                         PayeeDetailsEvent{payee, "Payee", kIban, ""}}));
+      b.push_back(
+          rules_->event_op(Event{EventHeader{"o" + payee, kJan5, "shop", {}},
+                                 SaleEvent{payee, "20.00", "EUR", "product", std::nullopt}}));
+      b.push_back(rules_->event_op(
+          Event{EventHeader{"d" + payee, kJan5, "shop", {}}, DeliveredEvent{"o" + payee}}));
+    }
+    for (auto& r : ledger_->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok()) << r.message;
+  }
 
   TempDir dir_;
   Config config_;
@@ -385,6 +402,66 @@ TEST_F(RunTest, ARunThatFillsTheMapGrowsIt) {
   auto snap = ledger_->snapshot();
   EXPECT_EQ(*snap->balance("shop:payouts:in_transit", "EUR"), amt("86600.00", "EUR"));
   EXPECT_TRUE(snap->verify().ok);
+}
+
+// The writer is handed chunk k+1 the moment chunk k is durable, before chunk k's rows go out: the
+// rows of chunk 1 are held until the journal shows chunk 2 committed. (Before, chunk 2 went to
+// the writer only after chunk 1's rows were out and its plan freed, so this waited in vain.)
+TEST_F(RunTest, TheNextChunkCommitsWhileTheRowsOfTheLastGoOut) {
+  paid_payees(600);
+  SettleOptions o;
+  o.chunk_payees = 200;
+  int calls = 0;
+  uint64_t chunks_seen = 0;  // by the first call of the sink, once chunk 2 is durable (or never)
+  uint64_t rows = 0;
+  o.rows = [&](RunRows&& part) {
+    rows += part.payouts.size();
+    if (calls++ > 0) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (chunks_seen < 2 && std::chrono::steady_clock::now() < deadline) {
+      auto runs = settlement_->runs("shop");
+      if (runs.ok() && !runs->empty()) chunks_seen = (*runs)[0].chunks;
+      if (chunks_seen < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  auto r = settlement_->settle("shop", "2026-01-26", o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(chunks_seen, 2u) << "chunk 2 did not commit while chunk 1's rows were going out";
+  EXPECT_EQ(r->chunks, 3u);
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(rows, 600u);
+  EXPECT_EQ(bal("shop:payouts:in_transit"), Amount::from_minor(600 * 1717));
+}
+
+// A stop asked for while chunk k's rows go out (chunk k+1 is with the writer by then) ends the run
+// after chunk k+1, in progress, with every row of what it committed delivered; the next settle
+// completes it, paying each payee once.
+TEST_F(RunTest, AStopBetweenChunksEndsTheRunInProgressAndTheNextSettleCompletesIt) {
+  paid_payees(1000);
+  std::atomic<bool> stop{false};
+  SettleOptions o;
+  o.chunk_payees = 200;
+  o.stop = &stop;
+  uint64_t rows = 0;
+  o.rows = [&](RunRows&& part) {
+    rows += part.payouts.size();
+    stop = true;  // during chunk 1's rows
+  };
+  auto r = settlement_->settle("shop", "2026-01-26", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::interrupted) << r.error().message;
+  auto runs = settlement_->runs("shop");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].state, RunState::in_progress);
+  EXPECT_EQ((*runs)[0].chunks, 2u);
+  EXPECT_EQ(rows, 400u) << "the rows of both committed chunks went out";
+  EXPECT_EQ(bal("shop:payouts:in_transit"), Amount::from_minor(400 * 1717));
+  auto again = settle("2026-01-26");
+  EXPECT_EQ(again.state, RunState::complete);
+  EXPECT_EQ(again.payouts.size(), 1000u);  // the whole run's rows: the first 400 from the journal
+  EXPECT_EQ(bal("shop:payouts:in_transit"), Amount::from_minor(1000 * 1717));
+  EXPECT_TRUE(ledger_->snapshot()->verify().ok);
 }
 
 // SIGKILL of a process in the middle of a run committed in chunks of 200 payees, at later and
