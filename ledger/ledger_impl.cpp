@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -200,7 +201,7 @@ class LedgerImpl final : public Ledger {
   }
 
   std::unique_ptr<Snapshot> snapshot() override {  // throws StoreFailure (ledger.h)
-    std::shared_lock lock(map_mu_);
+    std::shared_lock lock = read_lock();
     MDB_txn* txn;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
     if (rc == MDB_READERS_FULL)
@@ -267,7 +268,7 @@ class LedgerImpl final : public Ledger {
   }
 
   Status copy_store(int fd) override {
-    std::shared_lock lock(map_mu_);
+    std::shared_lock lock = read_lock();
     const int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
     if (rc == MDB_SUCCESS) return Status::OK();
     if (rc == MDB_READERS_FULL)
@@ -537,11 +538,17 @@ class LedgerImpl final : public Ledger {
   }
 
   // Doubles the map, waiting (bounded) for readers to leave: LMDB resizes only with no
-  // transaction open in this process.
+  // transaction open in this process. Readers arriving meanwhile wait behind it (read_lock), so
+  // readers that come and go back to back cannot keep the map from growing; one that stays open
+  // past limits::map_grow_wait_ms still can, and the batch then fails with store_full.
   bool grow_map() {
     if (map_size_ >= opt_.map_size_max_bytes) return false;
+    std::lock_guard gate(grow_gate_);
+    grow_waiting_.store(true, std::memory_order_release);
     std::unique_lock lock(map_mu_, std::defer_lock);
-    if (!lock.try_lock_for(std::chrono::milliseconds(limits::map_grow_wait_ms))) return false;
+    const bool locked = lock.try_lock_for(std::chrono::milliseconds(limits::map_grow_wait_ms));
+    grow_waiting_.store(false, std::memory_order_release);
+    if (!locked) return false;
     size_t next = std::min(map_size_ * 2, opt_.map_size_max_bytes);
     if (mdb_env_set_mapsize(env_, next) != MDB_SUCCESS) return false;
     map_size_ = next;
@@ -556,6 +563,20 @@ class LedgerImpl final : public Ledger {
   int lock_fd_ = -1;  // flock on DIR/tally.lock while open
   size_t map_size_ = 0;
   std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
+  std::timed_mutex grow_gate_;  // held by a growth while it waits for readers to leave
+  std::atomic<bool> grow_waiting_{false};
+
+  // The shared side of map_mu_, taken after any growth that is waiting for readers to leave (the
+  // lock itself prefers readers, so a stream of them could hold a growth off for ever). A reader
+  // waits at most half the growth's own wait: one that waits behind a growth which in turn waits
+  // for a reader of the same work (a planning thread's snapshot, held until its sibling's comes)
+  // goes ahead, and the growth gets its moment when that work is done.
+  std::shared_lock<std::shared_timed_mutex> read_lock() {
+    if (grow_waiting_.load(std::memory_order_acquire) &&
+        grow_gate_.try_lock_for(std::chrono::milliseconds(limits::map_grow_wait_ms / 2)))
+      grow_gate_.unlock();
+    return std::shared_lock(map_mu_);
+  }
 
   mutable std::mutex mu_;
   std::condition_variable cv_, space_cv_;
