@@ -49,7 +49,8 @@ struct StoreUsage {
 
 struct LedgerOptions {
   std::string dir;                                    // created if missing
-  size_t map_size_bytes = limits::map_bytes_initial;  // initial map (address space, not disk)
+  // The map at open (address space, not disk): this much on top of what an existing store has.
+  size_t map_size_bytes = limits::map_bytes_initial;
   size_t map_size_max_bytes = limits::map_bytes_max;  // growth stops here: store_full
   size_t batch_items_max = limits::batch_items_max;   // per submitted batch; more: batch_too_large
   size_t group_items_max = limits::group_items_max;   // items (WriteOp::weight) per transaction

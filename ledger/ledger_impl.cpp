@@ -74,6 +74,17 @@ class LedgerImpl final : public Ledger {
     MDB_envinfo info;
     mdb_env_info(env_, &info);
     map_size_ = info.me_mapsize;  // an existing store may be larger than asked
+    // A store larger than the map asked for opens with a map of exactly its size: full, so its
+    // first write would have to grow it, which waits for readers to leave, and the verify at
+    // start holds one for minutes on a large store. So the asked size is headroom on top of what
+    // the store has (address space, not disk; nothing is open yet to stop the resize).
+    MDB_stat env_stat;
+    mdb_env_stat(env_, &env_stat);
+    const size_t used_bytes = (info.me_last_pgno + 1) * size_t(env_stat.ms_psize);
+    if (map_size_ < used_bytes + opt_.map_size_bytes && map_size_ < opt_.map_size_max_bytes) {
+      const size_t want = std::min(used_bytes + opt_.map_size_bytes, opt_.map_size_max_bytes);
+      if (mdb_env_set_mapsize(env_, want) == MDB_SUCCESS) map_size_ = want;
+    }
 
     MDB_txn* txn;
     rc = mdb_txn_begin(env_, nullptr, 0, &txn);
