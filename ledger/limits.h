@@ -32,6 +32,9 @@ static_assert(batch_items_max <= queued_items_max, "one batch always fits the qu
 // --- the store ----------------------------------------------------------------------------------
 inline constexpr size_t map_bytes_initial = size_t(1) << 32;  // address space, not disk
 inline constexpr size_t map_bytes_max = size_t(1) << 40;      // growth stops here: store_full
+// Book names a reader keeps decoded while it walks entries (BookNames); past it the cache starts
+// over, so a walk of the whole journal (verify, an export) holds a bounded number.
+inline constexpr size_t book_names_cached_max = size_t(1) << 16;
 inline constexpr unsigned readers_max = 1024;       // LMDB reader slots: snapshots open at once
 inline constexpr unsigned tables_max = 64;          // LMDB named databases: the ledger's and extras
 inline constexpr unsigned ledger_tables = 11;       // meta, accounts, account_names, books, ...

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "ledger/limits.h"
+
 namespace tally {
 
 const BookInfo& BookNames::get(uint64_t book_id) {
@@ -18,6 +20,7 @@ const BookInfo& BookNames::get(uint64_t book_id) {
       info.kind = static_cast<AccountKind>(b->kind);
     }
   }
+  if (cache_.size() >= limits::book_names_cached_max) cache_.clear();
   return cache_.emplace(book_id, std::move(info)).first->second;
 }
 

@@ -226,6 +226,8 @@ struct BookInfo {
 class BookNames {
  public:
   BookNames(MDB_txn* txn, const TxnReader& rd) : txn_(txn), rd_(rd) {}
+  // The book's name, currency and kind (an empty name when there is no such book). The reference
+  // is valid until the next get: at most limits::book_names_cached_max are kept.
   const BookInfo& get(uint64_t book_id);
 
  private:

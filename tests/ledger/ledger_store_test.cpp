@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/test_util.h"
+#include "ledger/limits.h"
 
 namespace tally {
 namespace {
@@ -262,6 +263,38 @@ TEST(LedgerStore, TheMapGrowsWhileReadersComeAndGoBackToBack) {
   EXPECT_TRUE(l->snapshot()->verify().ok);
 }
 
+// A store larger than the map asked for opens with that much room on top of what it has, so its
+// first writes need no growth, which a reader held open from the start (the server's verify at
+// start holds one for minutes on a large store) would keep from happening. (Before, the map was
+// exactly the store's size, and the first batch that needed a page failed with store_full after
+// waiting 5 s for that reader.)
+TEST(LedgerStore, AStoreLargerThanTheMapOpensWithRoomToWrite) {
+  TempDir dir;
+  LedgerOptions o;
+  o.map_size_bytes = 1 << 20;
+  auto fill = [](Ledger& l, const std::string& prefix, int n) {
+    Batch b;
+    for (int i = 0; i < n; ++i) {
+      Entry e = entry(prefix + std::to_string(i), {debit("m:a", "1.00"), credit("m:b", "1.00")});
+      e.meta = {{"pad", std::string(200, 'x')}};
+      b.push_back(make_post_entry(std::move(e)));
+    }
+    return l.submit_and_wait(std::move(b));
+  };
+  {
+    auto l = open_ledger(dir.sub("d"), o);
+    l->submit_and_wait(batch(make_open_account(account("m:a", AccountKind::asset, {"USD"})),
+                             make_open_account(account("m:b", AccountKind::revenue, {"USD"}))));
+    for (auto& r : fill(*l, "a", 8000)) ASSERT_TRUE(r.ok()) << r.message;  // grew past 1 MiB
+  }
+  auto l = open_ledger(dir.sub("d"), o);
+  EXPECT_GE(l->usage().map_bytes, l->usage().used_bytes + (1 << 20));
+  auto reader = l->snapshot();  // open throughout, as the verify at start is
+  for (auto& r : fill(*l, "b", 1000)) EXPECT_TRUE(r.ok()) << r.message;
+  reader.reset();
+  EXPECT_EQ(*l->snapshot()->balance("m:a", "USD"), amt("9000.00", "USD"));
+}
+
 // A reader that arrives while a growth waits, and whose sibling keeps its own snapshot until this
 // one is served (two planning threads of one chunk), goes ahead after a bounded wait, and the
 // growth happens once both are done: no batch fails and no reader hangs.
@@ -297,6 +330,41 @@ TEST(LedgerStore, AReaderWaitingBehindAGrowthThatWaitsForItsSiblingGoesAhead) {
   for (auto& r : posted.get()) EXPECT_TRUE(r.ok()) << r.message;
   EXPECT_EQ(*l->snapshot()->balance("m:a", "USD"), amt("8000.00", "USD"));
   EXPECT_TRUE(l->snapshot()->verify().ok);
+}
+
+// A walk of the whole journal over more books than a reader keeps named (limits::
+// book_names_cached_max) names every posting right and verifies: the cache starts over without
+// losing a name, and verify's per-book sums cover every book.
+TEST(LedgerStore, AWalkOverMoreBooksThanAReaderKeepsNamedNamesAndVerifiesThemAll) {
+  TempDir dir;
+  auto l = open_ledger(dir.sub("d"));
+  const int kAccounts = static_cast<int>(limits::book_names_cached_max) + 4000;
+  auto name = [](int i) { return "w:a" + std::to_string(i); };
+  for (int from = 0; from < kAccounts; from += 10000) {
+    Batch b;
+    for (int i = from; i < std::min(kAccounts, from + 10000); ++i)
+      b.push_back(make_open_account(account(name(i), AccountKind::asset, {"USD"})));
+    for (auto& r : l->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok()) << r.message;
+  }
+  for (int from = 0; from < kAccounts; from += 2 * 5000) {
+    Batch b;
+    for (int i = from; i < std::min(kAccounts, from + 2 * 5000); i += 2)
+      b.push_back(make_post_entry(
+          entry("e" + std::to_string(i), {debit(name(i), "1.00"), credit(name(i + 1), "1.00")})));
+    for (auto& r : l->submit_and_wait(std::move(b))) ASSERT_TRUE(r.ok()) << r.message;
+  }
+  int seen = 0;
+  l->snapshot()->entries(1, [&](const EntryView& e) {
+    const int i = std::stoi(e.entry.id.substr(1));
+    EXPECT_EQ(e.entry.postings[0].account, name(i));
+    EXPECT_EQ(e.entry.postings[1].account, name(i + 1));
+    ++seen;
+    return true;
+  });
+  EXPECT_EQ(seen, kAccounts / 2);
+  auto v = l->snapshot()->verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.postings, uint64_t(kAccounts));
 }
 
 // A child process posts batches and reports each acknowledged id through a pipe; the parent
