@@ -7,38 +7,95 @@ namespace tally {
 
 namespace {
 
-using Sums = std::map<std::pair<std::string, std::string>, i128>;  // (name, currency) -> minor
-
-// Sums a (marketplace \0 payee \0 currency \0 origin -> HoldValue) table of one marketplace by
-// payee and currency. Returns a problem, or empty.
-std::string sum_table(Snapshot& snap, TableId table, const char* what, const std::string& mk,
-                      Sums& into, uint64_t& rows) {
-  std::string prefix = mk + '\0';
-  std::string problem;
+// One payee table of a marketplace (holds against each payee's pending account, reserves against
+// its reserve account: marketplace \0 payee \0 currency \0 origin -> HoldValue), in memory
+// bounded by one payee, whatever the number of payees. First the table in key order: the rows of
+// each (payee, currency) are summed and, when the next group starts, held against the account's
+// balance. Then every such account with a balance must have rows (a balance with none would not
+// meet a group in the first pass). Returns a problem, or empty.
+std::string check_payee_table(Snapshot& snap, TableId table, const std::string& mk,
+                              std::string_view kind, uint64_t& rows) {
+  const bool holds = kind == "pending";
+  const char* what = holds ? "hold" : "reserve";
+  const char* plural = holds ? "holds" : "reserves";
+  const std::string accounts = mk + ":payees:";
+  auto mismatch = [&](const std::string& account, const Currency& c, i128 bal, i128 sum) {
+    return account + " " + std::string(c.code()) + ": balance " +
+           format_amount(Amount::from_minor(bal), c) + " but its " + plural + " sum to " +
+           format_amount(Amount::from_minor(sum), c);
+  };
+  std::string payee, code, problem;  // the group being summed
+  i128 sum = 0;
+  auto finish = [&]() -> bool {
+    if (payee.empty()) return true;
+    const std::string account = accounts + payee + ":" + std::string(kind);
+    auto a = snap.account(account);
+    const Currency* c = nullptr;
+    if (a)
+      for (const Currency& x : a->currencies)
+        if (x.code() == code) c = &x;
+    if (c == nullptr) {
+      problem = std::string(plural) + " of " + mk + ":" + payee + " in " + code +
+                " have no account";
+      return false;
+    }
+    auto b = snap.balance(account, code);
+    const i128 bal = b.ok() ? b->minor() : 0;
+    if (bal != sum) {
+      problem = mismatch(account, *c, bal, sum);
+      return false;
+    }
+    return true;
+  };
+  const std::string prefix = mk + '\0';
   snap.scan(table, prefix, [&](std::string_view k, std::string_view v) {
     if (k.substr(0, prefix.size()) != prefix) return false;
     std::string_view rest = k.substr(prefix.size());
-    size_t a = rest.find('\0');
-    size_t b = a == std::string_view::npos ? a : rest.find('\0', a + 1);
+    size_t x = rest.find('\0');
+    size_t y = x == std::string_view::npos ? x : rest.find('\0', x + 1);
     tables::HoldValue hv;
-    std::string where = std::string(what) + " " + mk + ":" + std::string(rest.substr(0, a));
-    if (b == std::string_view::npos || !tables::decode_hold(v, hv)) {
+    std::string where = std::string(what) + " " + mk + ":" + std::string(rest.substr(0, x));
+    if (y == std::string_view::npos || !tables::decode_hold(v, hv)) {
       problem = where + ": record does not decode";
       return false;
     }
-    std::string payee(rest.substr(0, a)), code(rest.substr(a + 1, b - a - 1));
-    where += " " + code + " " + std::string(rest.substr(b + 1));
+    std::string_view p = rest.substr(0, x), cur = rest.substr(x + 1, y - x - 1);
+    where += " " + std::string(cur) + " " + std::string(rest.substr(y + 1));
     if (hv.remaining <= 0 || hv.remaining > hv.original) {
       problem = where + ": remaining " + i128_to_string(hv.remaining) + " is outside 1.." +
                 i128_to_string(hv.original);
       return false;
     }
-    i128& sum = into[{payee, code}];
+    if (p != payee || cur != code) {
+      if (!finish()) return false;
+      payee = p, code = cur, sum = 0;
+    }
     if (__builtin_add_overflow(sum, hv.remaining, &sum)) {
       problem = where + ": the sum passes 128 bits";
       return false;
     }
     ++rows;
+    return true;
+  });
+  if (!problem.empty() || !finish()) return problem;
+  const std::string suffix = ":" + std::string(kind);
+  snap.account_names(accounts, [&](std::string_view name) {
+    if (name.size() <= accounts.size() + suffix.size() ||
+        name.substr(name.size() - suffix.size()) != suffix)
+      return true;
+    const std::string account(name);
+    const std::string_view p =
+        name.substr(accounts.size(), name.size() - accounts.size() - suffix.size());
+    auto a = snap.account(account);
+    if (!a) return true;
+    for (const Currency& c : a->currencies) {
+      auto b = snap.balance(account, c.code());
+      const i128 bal = b.ok() ? b->minor() : 0;
+      if (bal != 0 && !tables::any_with_prefix(snap, table, tables::hold_key(mk, p, c.code(), ""))) {
+        problem = mismatch(account, c, bal, 0);
+        return false;
+      }
+    }
     return true;
   });
   return problem;
@@ -56,39 +113,11 @@ MarketVerifyReport verify_marketplace_tables(Snapshot& snap, const tables::Handl
   };
   try {
     for (const auto& [name, mk] : config.marketplaces) {
-      Sums holds, reserves;
-      if (auto p = sum_table(snap, h.holds, "hold", name, holds, r.holds); !p.empty())
+      // Every payee's pending and reserve balances against its rows, and no rows without them.
+      if (auto p = check_payee_table(snap, h.holds, name, "pending", r.holds); !p.empty())
         return fail(p);
-      if (auto p = sum_table(snap, h.reserves, "reserve", name, reserves, r.reserves); !p.empty())
+      if (auto p = check_payee_table(snap, h.reserves, name, "reserve", r.reserves); !p.empty())
         return fail(p);
-      // Every payee account's balance against its rows (and rows without an account).
-      const std::string prefix = name + ":payees:";
-      for (const Account& a : snap.accounts(name + ":payees")) {
-        std::string_view rest = std::string_view(a.name).substr(prefix.size());
-        size_t colon = rest.rfind(':');
-        if (colon == std::string_view::npos) continue;
-        std::string payee(rest.substr(0, colon));
-        std::string_view kind = rest.substr(colon + 1);
-        Sums* rows = kind == "pending" ? &holds : kind == "reserve" ? &reserves : nullptr;
-        if (!rows) continue;
-        for (const Currency& c : a.currencies) {
-          auto b = snap.balance(a.name, c.code());
-          i128 bal = b.ok() ? b->minor() : 0;
-          auto it = rows->find({payee, std::string(c.code())});
-          i128 sum = it == rows->end() ? 0 : it->second;
-          if (it != rows->end()) rows->erase(it);
-          if (bal != sum)
-            return fail(a.name + " " + std::string(c.code()) + ": balance " +
-                        format_amount(Amount::from_minor(bal), c) + " but its " +
-                        (rows == &holds ? "holds" : "reserves") + " sum to " +
-                        format_amount(Amount::from_minor(sum), c));
-        }
-      }
-      for (const Sums* rows : {&holds, &reserves})
-        if (!rows->empty())
-          return fail(std::string(rows == &holds ? "holds" : "reserves") + " of " + name + ":" +
-                      rows->begin()->first.first + " in " + rows->begin()->first.second +
-                      " have no account");
       // In transit against the payouts that have not left it.
       std::map<std::string, i128> open;
       std::string problem;

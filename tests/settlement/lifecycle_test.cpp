@@ -435,13 +435,40 @@ TEST_F(LifecycleTest, VerifyFindsDamagedMarketplaceTables) {
               })).ok());
   EXPECT_TRUE(verify().ok);
   // A hold gone: pending no longer equals its holds.
-  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
-                t.del(h.holds, tables::hold_key("plain", "p1", "EUR", "o-2"));
-              })).ok());
+  const std::string o2 = tables::hold_key("plain", "p1", "EUR", "o-2");
+  auto o2_bytes = ledger_->snapshot()->get(h.holds, o2);
+  ASSERT_TRUE(o2_bytes.has_value());
+  tables::HoldValue o2_value;
+  ASSERT_TRUE(tables::decode_hold(*o2_bytes, o2_value));
+  ASSERT_TRUE(
+      submit(std::make_unique<Damage>([&](WriteTxn& t) { t.del(h.holds, o2); })).ok());
   v = verify();
   EXPECT_FALSE(v.ok);
   EXPECT_THAT(v.problem, ::testing::HasSubstr("plain:payees:p1:pending EUR: balance 18.00 but its "
                                               "holds sum to 0.00"));
+  // A hold of a payee that has no pending account.
+  const std::string ghost = tables::hold_key("plain", "ghost", "EUR", "o-9");
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
+                t.put(h.holds, ghost, tables::encode_hold({100, 100, tables::kNoRelease, 0}));
+              })).ok());
+  v = verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.problem, ::testing::HasSubstr("holds of plain:ghost in EUR have no account"));
+  // The hold back, a cent short: its sum is held against the balance.
+  tables::HoldValue short_value = o2_value;
+  short_value.remaining -= 1;
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
+                t.del(h.holds, ghost);
+                t.put(h.holds, o2, tables::encode_hold(short_value));
+              })).ok());
+  v = verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.problem, ::testing::HasSubstr("plain:payees:p1:pending EUR: balance 18.00 but its "
+                                              "holds sum to 17.99"));
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) {
+                t.put(h.holds, o2, tables::encode_hold(o2_value));
+              })).ok());
+  EXPECT_TRUE(verify().ok) << verify().problem;
 }
 
 }  // namespace
