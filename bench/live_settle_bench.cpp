@@ -113,7 +113,8 @@ int run() {
       check_rss_peak = std::max(check_rss_peak, rss_anon_mib(server_pid));
       std::ifstream in(log_path);
       for (std::string line; std::getline(in, line);)
-        if (line.find("books verified at start") != std::string::npos) checked = true;
+        if (line.find("books verified at start") != std::string::npos)
+          checked = true;
         else if (line.find("books fail verify at start") != std::string::npos)
           die("the server's check at start failed: " + line);
       if (seconds_since(c0) > static_cast<double>(wait_s))

@@ -48,7 +48,7 @@ struct StoreUsage {
 };
 
 struct LedgerOptions {
-  std::string dir;                                    // created if missing
+  std::string dir;  // created if missing
   // The map at open (address space, not disk): this much on top of what an existing store has.
   size_t map_size_bytes = limits::map_bytes_initial;
   size_t map_size_max_bytes = limits::map_bytes_max;  // growth stops here: store_full

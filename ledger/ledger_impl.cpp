@@ -574,7 +574,7 @@ class LedgerImpl final : public Ledger {
   int lock_fd_ = -1;  // flock on DIR/tally.lock while open
   size_t map_size_ = 0;
   std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
-  std::timed_mutex grow_gate_;  // held by a growth while it waits for readers to leave
+  std::timed_mutex grow_gate_;      // held by a growth while it waits for readers to leave
   std::atomic<bool> grow_waiting_{false};
 
   // The shared side of map_mu_, taken after any growth that is waiting for readers to leave (the

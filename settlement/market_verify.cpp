@@ -35,8 +35,8 @@ std::string check_payee_table(Snapshot& snap, TableId table, const std::string& 
       for (const Currency& x : a->currencies)
         if (x.code() == code) c = &x;
     if (c == nullptr) {
-      problem = std::string(plural) + " of " + mk + ":" + payee + " in " + code +
-                " have no account";
+      problem =
+          std::string(plural) + " of " + mk + ":" + payee + " in " + code + " have no account";
       return false;
     }
     auto b = snap.balance(account, code);
@@ -91,7 +91,8 @@ std::string check_payee_table(Snapshot& snap, TableId table, const std::string& 
     for (const Currency& c : a->currencies) {
       auto b = snap.balance(account, c.code());
       const i128 bal = b.ok() ? b->minor() : 0;
-      if (bal != 0 && !tables::any_with_prefix(snap, table, tables::hold_key(mk, p, c.code(), ""))) {
+      if (bal != 0 &&
+          !tables::any_with_prefix(snap, table, tables::hold_key(mk, p, c.code(), ""))) {
         problem = mismatch(account, c, bal, 0);
         return false;
       }

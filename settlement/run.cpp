@@ -251,7 +251,7 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
     }
     header.dry_run = opt.dry_run;
     const std::vector<std::string> payees = payees_of(*snap, mk.name, rec ? rec->last_payee : "");
-    snap.reset();  // a run can fill the map: the writer grows it only with no reader open
+    snap.reset();     // a run can fill the map: the writer grows it only with no reader open
     if (!opt.rows) {  // the rows gather here: room for a row of each kind per payee, at once
       auto room = [&](auto& v) { v.reserve(v.size() + payees.size()); };
       room(result.released), room(result.payouts), room(result.lines);
@@ -348,8 +348,7 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
       }
       const bool interrupted = opt.stop && opt.stop->load() && next;
       std::shared_ptr<InFlight> done = std::move(flight);
-      if (out.kind == ChunkOutcome::Kind::committed && next && !interrupted)
-        flight = submit(next);
+      if (out.kind == ChunkOutcome::Kind::committed && next && !interrupted) flight = submit(next);
       committed_any = true;
       header.redecided += out.redecided.size();
       header.commit_wait_ns +=
@@ -363,8 +362,8 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
       log("chunk " + std::to_string(out.record.chunks) + "/" +
           std::to_string(first_chunk + chunks) + ": " + std::to_string(out.payees) + " payees (" +
           std::to_string(out.redecided.size()) + " decided again) in " +
-          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(done->c1 - done->c0)
-                             .count()) +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(done->c1 - done->c0).count()) +
           " ms");
       progress(RunProgress::Phase::committing, out.record.payees, payees_total, out.record.chunks,
                first_chunk + chunks);

@@ -440,8 +440,7 @@ TEST_F(LifecycleTest, VerifyFindsDamagedMarketplaceTables) {
   ASSERT_TRUE(o2_bytes.has_value());
   tables::HoldValue o2_value;
   ASSERT_TRUE(tables::decode_hold(*o2_bytes, o2_value));
-  ASSERT_TRUE(
-      submit(std::make_unique<Damage>([&](WriteTxn& t) { t.del(h.holds, o2); })).ok());
+  ASSERT_TRUE(submit(std::make_unique<Damage>([&](WriteTxn& t) { t.del(h.holds, o2); })).ok());
   v = verify();
   EXPECT_FALSE(v.ok);
   EXPECT_THAT(v.problem, ::testing::HasSubstr("plain:payees:p1:pending EUR: balance 18.00 but its "
