@@ -23,6 +23,18 @@ namespace {
 
 using namespace tally::testing;
 
+// `n` entries of m:a to m:b for 1.00, ids prefix0.., each padded with 200 bytes of meta (about
+// 500 bytes of store each): batches that fill a small map.
+Batch padded_entries(const std::string& prefix, int n) {
+  Batch b;
+  for (int i = 0; i < n; ++i) {
+    Entry e = entry(prefix + std::to_string(i), {debit("m:a", "1.00"), credit("m:b", "1.00")});
+    e.meta = {{"pad", std::string(200, 'x')}};
+    b.push_back(make_post_entry(std::move(e)));
+  }
+  return b;
+}
+
 TEST(LedgerStore, ReopenGivesSameBalancesAndRefusesOtherSchemaVersion) {
   TempDir dir;
   {
@@ -194,13 +206,7 @@ TEST(LedgerStore, MapGrowsInPlaceThenFailsCleanlyWhenItMayNotGrow) {
   int posted = 0;
   bool full = false;
   for (int round = 0; round < 200 && !full; ++round) {
-    Batch b;
-    for (int i = 0; i < 500; ++i) {
-      Entry e = entry("g" + std::to_string(round) + "-" + std::to_string(i),
-                      {debit("m:a", "1.00"), credit("m:b", "1.00")});
-      e.meta = {{"pad", std::string(200, 'x')}};
-      b.push_back(make_post_entry(std::move(e)));
-    }
+    Batch b = padded_entries("g" + std::to_string(round) + "-", 500);
     for (auto& r : l->submit_and_wait(std::move(b))) {
       if (r.ok())
         ++posted;
@@ -243,13 +249,7 @@ TEST(LedgerStore, TheMapGrowsWhileReadersComeAndGoBackToBack) {
     });
   int posted = 0;
   for (int round = 0; round < 16; ++round) {
-    Batch b;
-    for (int i = 0; i < 500; ++i) {
-      Entry e = entry("g" + std::to_string(round) + "-" + std::to_string(i),
-                      {debit("m:a", "1.00"), credit("m:b", "1.00")});
-      e.meta = {{"pad", std::string(200, 'x')}};
-      b.push_back(make_post_entry(std::move(e)));
-    }
+    Batch b = padded_entries("g" + std::to_string(round) + "-", 500);
     for (auto& r : l->submit_and_wait(std::move(b))) {
       EXPECT_TRUE(r.ok()) << r.message;
       posted += r.ok();
@@ -273,13 +273,7 @@ TEST(LedgerStore, AStoreLargerThanTheMapOpensWithRoomToWrite) {
   LedgerOptions o;
   o.map_size_bytes = 1 << 20;
   auto fill = [](Ledger& l, const std::string& prefix, int n) {
-    Batch b;
-    for (int i = 0; i < n; ++i) {
-      Entry e = entry(prefix + std::to_string(i), {debit("m:a", "1.00"), credit("m:b", "1.00")});
-      e.meta = {{"pad", std::string(200, 'x')}};
-      b.push_back(make_post_entry(std::move(e)));
-    }
-    return l.submit_and_wait(std::move(b));
+    return l.submit_and_wait(padded_entries(prefix, n));
   };
   {
     auto l = open_ledger(dir.sub("d"), o);
@@ -313,12 +307,7 @@ TEST(LedgerStore, AReaderWaitingBehindAGrowthThatWaitsForItsSiblingGoesAhead) {
     second.wait();  // held until the other reader is served
   });
   first_open.get_future().wait();
-  Batch b;  // about 4 MiB: the map must grow, and the sibling's snapshot is open
-  for (int i = 0; i < 8000; ++i) {
-    Entry e = entry("g" + std::to_string(i), {debit("m:a", "1.00"), credit("m:b", "1.00")});
-    e.meta = {{"pad", std::string(200, 'x')}};
-    b.push_back(make_post_entry(std::move(e)));
-  }
+  Batch b = padded_entries("g", 8000);  // about 4 MiB: the map must grow; the sibling reads
   auto posted = std::async(std::launch::async, [&] { return l->submit_and_wait(std::move(b)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the growth is waiting by now
   {
