@@ -35,6 +35,16 @@ Batch padded_entries(const std::string& prefix, int n) {
   return b;
 }
 
+// A ledger on a map of 1 MiB (growth for a few thousand padded entries) with m:a and m:b open.
+std::unique_ptr<Ledger> small_map_ledger(const TempDir& dir) {
+  LedgerOptions o;
+  o.map_size_bytes = 1 << 20;
+  auto l = open_ledger(dir.sub("d"), o);
+  l->submit_and_wait(batch(make_open_account(account("m:a", AccountKind::asset, {"USD"})),
+                           make_open_account(account("m:b", AccountKind::revenue, {"USD"}))));
+  return l;
+}
+
 TEST(LedgerStore, ReopenGivesSameBalancesAndRefusesOtherSchemaVersion) {
   TempDir dir;
   {
@@ -230,11 +240,7 @@ TEST(LedgerStore, MapGrowsInPlaceThenFailsCleanlyWhenItMayNotGrow) {
 // with store_full on a store with room to grow.)
 TEST(LedgerStore, TheMapGrowsWhileReadersComeAndGoBackToBack) {
   TempDir dir;
-  LedgerOptions o;
-  o.map_size_bytes = 1 << 20;
-  auto l = open_ledger(dir.sub("d"), o);
-  l->submit_and_wait(batch(make_open_account(account("m:a", AccountKind::asset, {"USD"})),
-                           make_open_account(account("m:b", AccountKind::revenue, {"USD"}))));
+  auto l = small_map_ledger(dir);
   std::atomic<bool> done{false};
   std::atomic<uint64_t> reads{0};
   std::vector<std::thread> readers;
@@ -294,11 +300,7 @@ TEST(LedgerStore, AStoreLargerThanTheMapOpensWithRoomToWrite) {
 // growth happens once both are done: no batch fails and no reader hangs.
 TEST(LedgerStore, AReaderWaitingBehindAGrowthThatWaitsForItsSiblingGoesAhead) {
   TempDir dir;
-  LedgerOptions o;
-  o.map_size_bytes = 1 << 20;
-  auto l = open_ledger(dir.sub("d"), o);
-  l->submit_and_wait(batch(make_open_account(account("m:a", AccountKind::asset, {"USD"})),
-                           make_open_account(account("m:b", AccountKind::revenue, {"USD"}))));
+  auto l = small_map_ledger(dir);
   std::promise<void> first_open, second_open;
   std::shared_future<void> second = second_open.get_future().share();
   std::thread sibling([&] {
