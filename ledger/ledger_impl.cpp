@@ -22,6 +22,7 @@
 
 #include "ledger/change_log.h"
 #include "ledger/snapshot.h"
+#include "ledger/store_map.h"
 #include "ledger/write_txn.h"
 
 namespace tally {
@@ -66,25 +67,11 @@ class LedgerImpl final : public Ledger {
     if (rc) return lmdb_status(rc, "mdb_env_create");
     mdb_env_set_maxdbs(env_, limits::tables_max);
     mdb_env_set_maxreaders(env_, opt_.readers_max);
-    map_size_ = opt_.map_size_bytes;
-    mdb_env_set_mapsize(env_, map_size_);
+    mdb_env_set_mapsize(env_, opt_.map_size_bytes);
     unsigned flags = MDB_NOTLS | (opt_.durable ? 0 : MDB_NOSYNC);
     rc = mdb_env_open(env_, opt_.dir.c_str(), flags, 0644);
     if (rc) return lmdb_status(rc, "opening the store in " + opt_.dir);
-    MDB_envinfo info;
-    mdb_env_info(env_, &info);
-    map_size_ = info.me_mapsize;  // an existing store may be larger than asked
-    // A store larger than the map asked for opens with a map of exactly its size: full, so its
-    // first write would have to grow it, which waits for readers to leave, and the verify at
-    // start holds one for minutes on a large store. So the asked size is headroom on top of what
-    // the store has (address space, not disk; nothing is open yet to stop the resize).
-    MDB_stat env_stat;
-    mdb_env_stat(env_, &env_stat);
-    const size_t used_bytes = (info.me_last_pgno + 1) * size_t(env_stat.ms_psize);
-    if (map_size_ < used_bytes + opt_.map_size_bytes && map_size_ < opt_.map_size_max_bytes) {
-      const size_t want = std::min(used_bytes + opt_.map_size_bytes, opt_.map_size_max_bytes);
-      if (mdb_env_set_mapsize(env_, want) == MDB_SUCCESS) map_size_ = want;
-    }
+    map_.open_map(env_, opt_.map_size_bytes, opt_.map_size_max_bytes);
 
     MDB_txn* txn;
     rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -212,7 +199,7 @@ class LedgerImpl final : public Ledger {
   }
 
   std::unique_ptr<Snapshot> snapshot() override {  // throws StoreFailure (ledger.h)
-    std::shared_lock lock = read_lock();
+    std::shared_lock lock = map_.read_lock();
     MDB_txn* txn;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
     if (rc == MDB_READERS_FULL)
@@ -279,7 +266,7 @@ class LedgerImpl final : public Ledger {
   }
 
   Status copy_store(int fd) override {
-    std::shared_lock lock = read_lock();
+    std::shared_lock lock = map_.read_lock();
     const int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
     if (rc == MDB_SUCCESS) return Status::OK();
     if (rc == MDB_READERS_FULL)
@@ -441,7 +428,7 @@ class LedgerImpl final : public Ledger {
         return Status::OK();
       } catch (const StoreError& e) {
         mdb_txn_abort(txn);
-        if (e.rc == MDB_MAP_FULL && grow_map()) continue;
+        if (e.rc == MDB_MAP_FULL && map_.grow(env_, opt_.map_size_max_bytes)) continue;
         return lmdb_status(e.rc, e.where);
       }
     }
@@ -475,7 +462,7 @@ class LedgerImpl final : public Ledger {
         return results;
       } catch (const StoreError& e) {
         if (!committed) mdb_txn_abort(txn);
-        if (e.rc == MDB_MAP_FULL && grow_map()) continue;
+        if (e.rc == MDB_MAP_FULL && map_.grow(env_, opt_.map_size_max_bytes)) continue;
         if (e.rc == EIO && disk_full())
           return fail_group(group, Status::store_full(e.where +
                                                       ": no space left on the data directory's "
@@ -548,46 +535,13 @@ class LedgerImpl final : public Ledger {
     return uint64_t(fs.f_bavail) * uint64_t(fs.f_frsize) < limits::disk_free_bytes_full;
   }
 
-  // Doubles the map, waiting (bounded) for readers to leave: LMDB resizes only with no
-  // transaction open in this process. Readers arriving meanwhile wait behind it (read_lock), so
-  // readers that come and go back to back cannot keep the map from growing; one that stays open
-  // past limits::map_grow_wait_ms still can, and the batch then fails with store_full.
-  bool grow_map() {
-    if (map_size_ >= opt_.map_size_max_bytes) return false;
-    std::lock_guard gate(grow_gate_);
-    grow_waiting_.store(true, std::memory_order_release);
-    std::unique_lock lock(map_mu_, std::defer_lock);
-    const bool locked = lock.try_lock_for(std::chrono::milliseconds(limits::map_grow_wait_ms));
-    grow_waiting_.store(false, std::memory_order_release);
-    if (!locked) return false;
-    size_t next = std::min(map_size_ * 2, opt_.map_size_max_bytes);
-    if (mdb_env_set_mapsize(env_, next) != MDB_SUCCESS) return false;
-    map_size_ = next;
-    return true;
-  }
-
   LedgerOptions opt_;
   CurrencyTable builtins_;
   Dbs dbs_{};
   TxnReader reader_;
   MDB_env* env_ = nullptr;
   int lock_fd_ = -1;  // flock on DIR/tally.lock while open
-  size_t map_size_ = 0;
-  std::shared_timed_mutex map_mu_;  // readers shared; map growth exclusive
-  std::timed_mutex grow_gate_;      // held by a growth while it waits for readers to leave
-  std::atomic<bool> grow_waiting_{false};
-
-  // The shared side of map_mu_, taken after any growth that is waiting for readers to leave (the
-  // lock itself prefers readers, so a stream of them could hold a growth off for ever). A reader
-  // waits at most half the growth's own wait: one that waits behind a growth which in turn waits
-  // for a reader of the same work (a planning thread's snapshot, held until its sibling's comes)
-  // goes ahead, and the growth gets its moment when that work is done.
-  std::shared_lock<std::shared_timed_mutex> read_lock() {
-    if (grow_waiting_.load(std::memory_order_acquire) &&
-        grow_gate_.try_lock_for(std::chrono::milliseconds(limits::map_grow_wait_ms / 2)))
-      grow_gate_.unlock();
-    return std::shared_lock(map_mu_);
-  }
+  StoreMap map_;      // its size, growth and readers' lock
 
   mutable std::mutex mu_;
   std::condition_variable cv_, space_cv_;
