@@ -37,10 +37,8 @@ class StoreMap {
   // The shared side, for a read transaction's whole life: the map does not move under it.
   std::shared_lock<std::shared_timed_mutex> read_lock();
 
-  size_t size_bytes() const { return size_bytes_; }  // the map now (the opener's or writer's)
-
  private:
-  size_t size_bytes_ = 0;
+  size_t size_bytes_ = 0;       // the map now (set by the opener, then the writer)
   std::shared_timed_mutex mu_;  // readers shared; growth exclusive
   std::timed_mutex gate_;       // held by a growth while it waits for readers to leave
   std::atomic<bool> waiting_{false};

@@ -350,9 +350,9 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
       std::shared_ptr<InFlight> done = std::move(flight);
       if (out.kind == ChunkOutcome::Kind::committed && next && !interrupted) flight = submit(next);
       committed_any = true;
+      const auto commit = done->c1 - done->c0;
       header.redecided += out.redecided.size();
-      header.commit_wait_ns +=
-          std::chrono::duration_cast<std::chrono::nanoseconds>(done->c1 - done->c0).count();
+      header.commit_wait_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(commit).count();
       SettlementRun now = run_header(out.record);
       now.dry_run = false;
       now.redecided = header.redecided;
@@ -362,8 +362,7 @@ Result<SettlementRun> Settlement::settle_once(const MarketplaceConfig& mk, Date 
       log("chunk " + std::to_string(out.record.chunks) + "/" +
           std::to_string(first_chunk + chunks) + ": " + std::to_string(out.payees) + " payees (" +
           std::to_string(out.redecided.size()) + " decided again) in " +
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::milliseconds>(done->c1 - done->c0).count()) +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(commit).count()) +
           " ms");
       progress(RunProgress::Phase::committing, out.record.payees, payees_total, out.record.chunks,
                first_chunk + chunks);
